@@ -1,0 +1,31 @@
+# Each target sets up its own virtual environment from nothing; nothing system-wide is touched.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[render,test,demo,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 tests
+
+demo: $(STAMP)
+	$(PY) demos/seed_classification.py --compare-torch-if-installed
+	$(PY) -m autograd "tanh(x*w1 + y*w2 + b)" --at x=2 y=0 w1=-3 w2=1 b=6.8813735870195432 -o neuron.svg
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,200 @@
+"""The op table: every primitive, declared once.
+
+Each entry holds the forward rule on plain floats and, beside it, one local derivative per
+operand. A derivative is written with ordinary operators and the polymorphic helpers below, so
+the same function runs on floats (the fast first-order pass) and on `Value`s (which records the
+derivative itself as a graph, giving every higher order). This module knows nothing about how
+graphs are recorded or walked; `engine.py` does that.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import add, mul
+from typing import Any
+
+# --- polymorphic helpers: math on a float, a recorded op on a Value --------------------------
+
+
+def cos(x: Any) -> Any:
+    return math.cos(x) if isinstance(x, float) else x.cos()
+
+
+def sin(x: Any) -> Any:
+    return math.sin(x) if isinstance(x, float) else x.sin()
+
+
+def log(x: Any) -> Any:
+    return _log(x) if isinstance(x, float) else x.log()
+
+
+def step(x: Any) -> float:
+    """relu's derivative: PyTorch's choice, 0 at the kink. A constant, so its own derivative is 0."""
+    return 1.0 if x > 0 else 0.0
+
+
+def sign(x: Any) -> float:
+    """abs's derivative: PyTorch's choice, 0 at the kink."""
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+def fmt(x: float) -> str:
+    """A number as error messages and reprs show it: short, but never rounded to a lie."""
+    if x == 0 or not math.isfinite(x) or 1e-4 <= abs(x) < 1e6:
+        return repr(round(x, 4)) if math.isfinite(x) and round(x, 4) != 0 else repr(x)
+    return f"{x:.4g}"
+
+
+# --- forward rules on floats, with errors that name the op and its operands ---------------------
+
+
+def _domain_error(op: str, x: float, where: str) -> ValueError:
+    return ValueError(f"{op}({fmt(x)}): input is outside the domain ({where})")
+
+
+def _log(x: float) -> float:
+    if x > 0:
+        return math.log(x)
+    raise _domain_error("log", x, "log needs x > 0")
+
+
+def _sqrt(x: float) -> float:
+    if x >= 0:
+        return math.sqrt(x)
+    raise _domain_error("sqrt", x, "sqrt needs x >= 0")
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp({fmt(x)}): result too large for a float (x > 709.78)") from None
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches so exp never sees a large positive argument: stable at +-1000.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"/: division by zero in {fmt(a)} / {fmt(b)}") from None
+
+
+def power(a: float, b: float) -> float:
+    """a ** b (floats or Values), with Python's error kinds and messages that name the operands."""
+    try:
+        y = a**b
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"**: {fmt(a)} ** {fmt(b)} divides by zero") from None
+    except OverflowError:
+        raise OverflowError(f"**: {fmt(a)} ** {fmt(b)} is too large for a float") from None
+    if isinstance(y, complex):
+        raise ValueError(f"**: {fmt(a)} ** {fmt(b)} is not a real number (negative base)")
+    return y
+
+
+# --- the table --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One primitive.
+
+    `forward` maps the operands' floats to the result. `derivatives` has one function per
+    operand, called as `d(*operands, out)` (and `d(*operands, out, arg)` for ops with a constant
+    argument): it returns d out / d operand, on floats or on Values alike. An n-ary op (arity 0)
+    has a single `derivatives[0](operands, out)` that returns the whole list.
+    `domain` says where the op is well-conditioned: test strategies keep their points there.
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., float]
+    derivatives: tuple[Callable[..., Any], ...]
+    domain: Callable[..., bool] = field(default=lambda *xs: True)
+    has_arg: bool = False
+    symbol: str = ""  # infix spelling, for text views and the command line
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+def _dot(xs: Sequence[float], ws: Sequence[float]) -> float:
+    # A left fold, so the result is bit-for-bit the chain x0*w0 + x1*w1 + ... it replaces
+    # (Python 3.12's sum() of floats compensates, which would differ in the last bit).
+    return reduce(add, map(mul, xs, ws)) if xs else 0.0
+
+
+def _sum(xs: Sequence[float]) -> float:
+    return reduce(add, xs) if xs else 0.0
+
+
+def _far_from(*points: float, margin: float = 1e-2) -> Callable[[float], bool]:
+    return lambda x: all(abs(x - p) > margin for p in points)
+
+
+LEAF = Op("", 0, lambda: 0.0, ())
+IDENTITY = Op("identity", 1, lambda x: x, (lambda x, y: 1.0,))
+
+ADD = Op("+", 2, add, (lambda a, b, y: 1.0, lambda a, b, y: 1.0), symbol="+")
+SUB = Op("-", 2, lambda a, b: a - b, (lambda a, b, y: 1.0, lambda a, b, y: -1.0), symbol="-")
+MUL = Op("*", 2, mul, (lambda a, b, y: b, lambda a, b, y: a), symbol="*")
+DIV = Op(
+    "/",
+    2,
+    _div,
+    (lambda a, b, y: 1.0 / b, lambda a, b, y: -y / b),
+    domain=lambda a, b: abs(b) > 0.1,
+    symbol="/",
+)
+# Value ** Value. The derivative in the exponent needs log(base): it exists only for base > 0.
+POW = Op(
+    "pow",
+    2,
+    power,
+    (lambda a, b, y: b * power(a, b - 1.0), lambda a, b, y: y * log(a)),
+    domain=lambda a, b: a > 0.1 and abs(b * math.log(a)) < 20,
+    symbol="**",
+)
+# Value ** constant: the exponent is no operand, so no derivative is ever taken in it.
+POWC = Op(
+    "**",
+    1,
+    power,
+    (lambda x, y, k: k * power(x, k - 1.0),),
+    domain=lambda x, k: (x > 0.1 or float(k).is_integer()) and abs(x) < 10,
+    has_arg=True,
+    symbol="**",
+)
+NEG = Op("neg", 1, lambda x: -x, (lambda x, y: -1.0,), symbol="-")
+ABS = Op("abs", 1, abs, (lambda x, y: sign(x),), domain=_far_from(0.0))
+RELU = Op("relu", 1, lambda x: x if x > 0 else 0.0, (lambda x, y: step(x),), domain=_far_from(0.0))
+TANH = Op("tanh", 1, math.tanh, (lambda x, y: 1.0 - y * y,))
+SIGMOID = Op("sigmoid", 1, _sigmoid, (lambda x, y: y * (1.0 - y),))
+EXP = Op("exp", 1, _exp, (lambda x, y: y,), domain=lambda x: x < 20)
+LOG = Op("log", 1, _log, (lambda x, y: 1.0 / x,), domain=lambda x: x > 0.1)
+SQRT = Op("sqrt", 1, _sqrt, (lambda x, y: 0.5 / y,), domain=lambda x: x > 0.1)
+SIN = Op("sin", 1, math.sin, (lambda x, y: cos(x),))
+COS = Op("cos", 1, math.cos, (lambda x, y: -sin(x),))
+SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),))
+# dot(xs, ws) records its operands as xs + ws: each x's derivative is its w, and back.
+DOT = Op("dot", 0, lambda xw: _dot(xw[: len(xw) // 2], xw[len(xw) // 2 :]),
+         (lambda xw, y: xw[len(xw) // 2 :] + xw[: len(xw) // 2],))
+
+UNARY: dict[str, Op] = {op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS)}
+"""The unary ops that `Value` offers as methods of the same name (`x.tanh()`)."""
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (ADD, SUB, MUL, DIV, POW, POWC, NEG, ABS, *UNARY.values(), SUM, DOT, IDENTITY)
+}
+"""Every primitive by name. Tests enumerate this table, so no op escapes the gradient checks."""
