@@ -7,13 +7,13 @@ its parents and never back, so a dropped graph is freed by reference counting al
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
 from . import ops
+from .backward import first_order_pass, walk
 from .ops import ADD, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
@@ -102,33 +102,45 @@ class enable_grad(no_grad):
 # --- the node ---------------------------------------------------------------------------------
 
 
-def _node(data: float, parents: tuple, partials: tuple, op: Op) -> Value:
+# A node keeps its operands and their local derivatives in slots, not in tuples: the node is
+# then the only object the cyclic garbage collector tracks per operation, which is most of
+# what a scalar engine's forward pass costs once graphs grow. Layout by arity:
+#   leaf     _a = None
+#   unary    _a = operand, _b = None, _da = d out/d operand
+#   binary   _a, _b, _da, _db
+#   n-ary    _a = tuple of operands, _b = None, _da = tuple of local derivatives
+
+
+def _leaf(data: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
+    out._rule = LEAF
+    out._a = None
+    return out
+
+
+def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any = None) -> Value:
+    """A new node for op's result `y`, or a leaf where no_grad is on in this thread."""
     if _paused_anywhere and not is_recording():
-        out._parents = out._partials = ()
-        out._rule = LEAF
-    else:
-        out._parents = parents
-        out._partials = partials
-        out._rule = op
+        return _leaf(y)
+    out = _new(Value)
+    out.data = y
+    out.grad = 0.0
+    out.label = ""
+    out._rule = op
+    out._a = a
+    out._b = b
+    out._da = da
+    out._db = db
     return out
 
 
 def _lift(x: Any) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
     NotImplemented so Python names the types in its TypeError)."""
-    if isinstance(x, Real):
-        out = _new(Value)
-        out.data = float(x)
-        out.grad = 0.0
-        out.label = ""
-        out._parents = out._partials = ()
-        out._rule = LEAF
-        return out
-    return NotImplemented
+    return _leaf(float(x)) if isinstance(x, Real) else NotImplemented
 
 
 class Value:
@@ -141,7 +153,9 @@ class Value:
     7.0
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_partials", "_rule", "_arg")
+    __slots__ = (
+        "data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_g", "_pending"
+    )
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(data, Real):
@@ -149,9 +163,8 @@ class Value:
         self.data = float(data)
         self.grad = 0.0
         self.label = label
-        self._parents = ()
-        self._partials = ()
         self._rule = LEAF
+        self._a = None
 
     # -- what a node is ---------------------------------------------------------------------
 
@@ -163,11 +176,16 @@ class Value:
     @property
     def parents(self) -> tuple[Value, ...]:
         """The operands, in order (`a + a` has `a` twice)."""
-        return self._parents
+        a = self._a
+        if a is None:
+            return ()
+        if self._b is not None:
+            return (a, self._b)
+        return a if a.__class__ is tuple else (a,)
 
     @property
     def _prev(self) -> frozenset[Value]:  # micrograd's name
-        return frozenset(self._parents)
+        return frozenset(self.parents)
 
     @property
     def _op(self) -> str:  # micrograd's name
@@ -175,7 +193,7 @@ class Value:
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
-        extra += f", op={self.op!r}" if self._parents else ""
+        extra += f", op={self.op!r}" if self._a is not None else ""
         return f"Value(data={fmt(self.data)}, grad={fmt(self.grad)}{extra})"
 
     def __float__(self) -> float:
@@ -199,14 +217,27 @@ class Value:
     def __ge__(self, other: Any) -> bool:
         return self.data >= _data(other)
 
-    # -- arithmetic: the hot path, so + - * are recorded inline ------------------------------
+    # -- arithmetic: + - * are the hot path, so they record inline (what `_node` does) --------
 
     def __add__(self, other: Any) -> Value:
         if other.__class__ is not Value:
             other = _lift(other)
             if other is NotImplemented:
                 return other
-        return _node(self.data + other.data, (self, other), (1.0, 1.0), ADD)
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out.label = ""
+        if _paused_anywhere and not is_recording():
+            out._rule = LEAF
+            out._a = None
+        else:
+            out._rule = ADD
+            out._a = self
+            out._b = other
+            out._da = 1.0
+            out._db = 1.0
+        return out
 
     __radd__ = __add__
 
@@ -215,7 +246,20 @@ class Value:
             other = _lift(other)
             if other is NotImplemented:
                 return other
-        return _node(self.data - other.data, (self, other), (1.0, -1.0), SUB)
+        out = _new(Value)
+        out.data = self.data - other.data
+        out.grad = 0.0
+        out.label = ""
+        if _paused_anywhere and not is_recording():
+            out._rule = LEAF
+            out._a = None
+        else:
+            out._rule = SUB
+            out._a = self
+            out._b = other
+            out._da = 1.0
+            out._db = -1.0
+        return out
 
     def __rsub__(self, other: Any) -> Value:
         other = _lift(other)
@@ -228,7 +272,20 @@ class Value:
                 return other
         a = self.data
         b = other.data
-        return _node(a * b, (self, other), (b, a), MUL)
+        out = _new(Value)
+        out.data = a * b
+        out.grad = 0.0
+        out.label = ""
+        if _paused_anywhere and not is_recording():
+            out._rule = LEAF
+            out._a = None
+        else:
+            out._rule = MUL
+            out._a = self
+            out._b = other
+            out._da = b
+            out._db = a
+        return out
 
     __rmul__ = __mul__
 
@@ -255,7 +312,7 @@ class Value:
         return other if other is NotImplemented else _binary(POW, other, self)
 
     def __neg__(self) -> Value:
-        return _node(-self.data, (self,), (-1.0,), NEG)
+        return _record(-self.data, NEG, self, -1.0)
 
     def __pos__(self) -> Value:
         return self
@@ -273,8 +330,8 @@ class Value:
         Each call computes its gradients afresh, so calling it twice adds the same amounts
         twice. If it raises, no `.grad` has changed.
         """
-        for node, g in gradients(self, float(gradient)).items():
-            node.grad += g
+        for node in first_order_pass(self, float(gradient)):
+            node.grad += node._g
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0.0 on every node of the graph under `self`."""
@@ -303,8 +360,8 @@ def _unary(op: Op, x: Value, *arg: float) -> Value:
         local = op.derivatives[0](a, y, *arg)
     except (ArithmeticError, ValueError) as exc:
         local = _undefined(op, (a, *arg), 0, exc)
-    out = _node(y, (x,), (local,), op)
-    if arg and out._parents:
+    out = _record(y, op, x, local)
+    if arg:
         out._arg = arg[0]
     return out
 
@@ -312,13 +369,15 @@ def _unary(op: Op, x: Value, *arg: float) -> Value:
 def _binary(op: Op, x: Value, z: Value) -> Value:
     a, b = x.data, z.data
     y = op.forward(a, b)
-    partials = []
-    for i, d in enumerate(op.derivatives):
-        try:
-            partials.append(d(a, b, y))
-        except (ArithmeticError, ValueError) as exc:
-            partials.append(_undefined(op, (a, b), i, exc))
-    return _node(y, (x, z), tuple(partials), op)
+    da, db = (_local(op, i, (a, b, y)) for i in (0, 1))
+    return _record(y, op, x, da, z, db)
+
+
+def _local(op: Op, i: int, args: tuple) -> Any:
+    try:
+        return op.derivatives[i](*args)
+    except (ArithmeticError, ValueError) as exc:
+        return _undefined(op, args[:-1], i, exc)
 
 
 def _unary_method(op: Op) -> Any:
@@ -353,7 +412,7 @@ def sum_(values: Iterable[Any]) -> Value:
     6.0
     """
     parents = _values(values, "sum_")
-    return _node(ops._sum([v.data for v in parents]), parents, (1.0,) * len(parents), SUM)
+    return _record(ops._sum([v.data for v in parents]), SUM, parents, (1.0,) * len(parents))
 
 
 vsum = sum_
@@ -370,135 +429,26 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
         raise ValueError(f"dot: the two sequences differ in length ({len(xs)} and {len(ws)})")
     xd = [v.data for v in xs]
     wd = [v.data for v in ws]
-    return _node(ops._dot(xd, wd), xs + ws, tuple(wd + xd), DOT)
+    return _record(ops._dot(xd, wd), DOT, xs + ws, tuple(wd + xd))
 
 
 def identity(x: Value) -> Value:
     """A new node equal to `x` whose gradient flows on to `x` (the functional transforms use
     one per differentiated argument, so each level's variables stay apart)."""
-    return _node(x.data, (x,), (1.0,), IDENTITY)
+    return _record(x.data, IDENTITY, x, 1.0)
 
 
-# --- walking the graph ------------------------------------------------------------------------
+# The walks live in backward.py; these names are part of the engine's internal surface too.
+from .backward import (  # noqa: E402
+    gradients,
+    gradients_as_values,
+    local_derivatives,
+    topological_order,
+    value_partials,
+)
 
-
-def walk(root: Value) -> list[Value]:
-    """Every node under `root`, each once, root first, without recursion."""
-    seen = {root}
-    stack = [root]
-    out = []
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        for p in node._parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return out
-
-
-def _consumer_counts(root: Value, stop: frozenset = frozenset()) -> dict[Value, int]:
-    """How many edges lead into each node from inside the graph under `root`."""
-    counts = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node in stop:
-            continue
-        for p in node._parents:
-            if p in counts:
-                counts[p] += 1
-            else:
-                counts[p] = 1
-                stack.append(p)
-    return counts
-
-
-def topological_order(root: Value, stop: frozenset = frozenset()) -> list[Value]:
-    """The nodes under `root`, each after every node that consumes it (root first).
-
-    Kahn's algorithm on an explicit stack: no recursion, deterministic for a given graph.
-    Nodes in `stop` are included but not looked through.
-    """
-    counts = _consumer_counts(root, stop)
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        if node in stop:
-            continue
-        for p in node._parents:
-            counts[p] -= 1
-            if not counts[p]:
-                ready.append(p)
-    return order
-
-
-def gradients(root: Value, seed: float = 1.0) -> dict[Value, float]:
-    """d root / d node for every node under `root`, as floats; reads and writes no `.grad`."""
-    counts = _consumer_counts(root)
-    grads = {root: seed}
-    ready = [root]
-    pop = ready.pop
-    push = ready.append
-    while ready:
-        node = pop()
-        parents = node._parents
-        if not parents:
-            continue
-        g = grads[node]
-        for p, d in zip(parents, node._partials):
-            if p in grads:
-                grads[p] += d * g
-            else:
-                grads[p] = d * g
-            c = counts[p] - 1
-            counts[p] = c
-            if not c:
-                push(p)
-    return grads
-
-
-def local_derivatives(node: Value) -> tuple[float, ...]:
-    """d node / d parent for each parent, as floats (nan where the derivative does not exist).
-
-    For pictures and explanations: the number on each edge of the graph.
-    """
-    return tuple(d if isinstance(d, float) else math.nan for d in node._partials)
-
-
-def value_partials(node: Value) -> tuple[Any, ...]:
-    """The local derivatives of `node` as Values (recorded, so they can be differentiated)."""
-    op = node._rule
-    parents = node._parents
-    try:
-        if op.arity == 0:
-            return tuple(op.derivatives[0](parents, node))
-        if op.has_arg:
-            return (op.derivatives[0](*parents, node, node._arg),)
-        return tuple(d(*parents, node) for d in op.derivatives)
-    except (ArithmeticError, ValueError) as exc:
-        args = ", ".join(fmt(p.data) for p in parents)
-        kind = OverflowError if isinstance(exc, OverflowError) else ValueError
-        raise kind(f"{op.name}({args}): a derivative does not exist here ({exc})") from None
-
-
-def gradients_as_values(
-    root: Value, wrt: Iterable[Value], seed: float = 1.0
-) -> dict[Value, Any]:
-    """d root / d x for each x in `wrt`, as recorded Values (for higher orders).
-
-    The walk does not look through the nodes in `wrt`: they are the variables of this level.
-    """
-    stop = frozenset(wrt)
-    grads: dict[Value, Any] = {root: seed}
-    for node in topological_order(root, stop):
-        if node in stop or not node._parents or node not in grads:
-            continue
-        g = grads[node]
-        for p, d in zip(node._parents, value_partials(node)):
-            term = g if (d.__class__ is float and d == 1.0) else d * g
-            grads[p] = grads[p] + term if p in grads else term
-    return grads
-
+__all__ = [
+    "Value", "dot", "enable_grad", "gradients", "gradients_as_values", "identity",
+    "is_recording", "local_derivatives", "no_grad", "sum_", "topological_order",
+    "value_partials", "vsum", "walk",
+]

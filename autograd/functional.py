@@ -58,7 +58,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
                 _level.depth -= 1
             if not isinstance(out, Value):
                 if not isinstance(out, Real):
-                    raise TypeError(f"grad: the function must return a scalar, got {type(out).__name__}")
+                    kind = type(out).__name__
+                    raise TypeError(f"grad: the function must return a scalar, got {kind}")
                 out = Value(out)
             if nested:
                 grads = gradients_as_values(out, inputs)

@@ -32,7 +32,7 @@ def log(x: Any) -> Any:
 
 
 def step(x: Any) -> float:
-    """relu's derivative: PyTorch's choice, 0 at the kink. A constant, so its own derivative is 0."""
+    """relu's derivative, 0 at the kink as in PyTorch; a constant, so its derivative is 0."""
     return 1.0 if x > 0 else 0.0
 
 

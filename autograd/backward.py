@@ -1,0 +1,176 @@
+"""Walking a recorded graph: traversal, topological order and the backward passes.
+
+Nothing here recurses, so graphs of any depth work. The first-order pass is the hot loop of
+training and reads the node slots directly (layout in `engine.py`); everything else goes
+through `node.parents`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from .ops import fmt
+
+
+def walk(root: Any) -> list[Any]:
+    """Every node under `root`, each once, root first."""
+    seen = {root}
+    stack = [root]
+    out = []
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for p in node.parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return out
+
+
+def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
+    """The nodes under `root`, each after every node that consumes it (root first): the order
+    in which backward visits them. Nodes in `stop` are included but not looked through.
+
+    Kahn's algorithm: count each node's consumers, then release a node once all of them have
+    been visited. Deterministic for a given graph.
+    """
+    stop = frozenset(stop)
+    counts = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node in stop:
+            continue
+        for p in node.parents:
+            if p in counts:
+                counts[p] += 1
+            else:
+                counts[p] = 1
+                stack.append(p)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        if node in stop:
+            continue
+        for p in node.parents:
+            counts[p] -= 1
+            if not counts[p]:
+                ready.append(p)
+    return order
+
+
+def first_order_pass(root: Any, seed: float) -> list[Any]:
+    """One backward pass on floats; leaves d root / d node in each node's `_g` slot.
+
+    Returns the nodes reached. The same algorithm as `topological_order`, with the counts and
+    the gradients kept in scratch slots instead of dicts, and the edges unrolled by arity.
+    Nothing but the scratch slots is written, so a pass that raises has changed no `.grad`.
+    """
+    root._g = seed
+    root._pending = 0
+    nodes = [root]
+    seen = {root}
+    stack = [root]
+    add_seen = seen.add
+    push_node = nodes.append
+    while stack:
+        node = stack.pop()
+        a = node._a
+        if a is None:
+            continue
+        b = node._b
+        for p in (a, b) if b is not None else (a if a.__class__ is tuple else (a,)):
+            if p in seen:
+                p._pending += 1
+            else:
+                add_seen(p)
+                p._pending = 1
+                p._g = 0.0
+                stack.append(p)
+                push_node(p)
+    ready = [root]
+    pop = ready.pop
+    push = ready.append
+    while ready:
+        node = pop()
+        a = node._a
+        if a is None:
+            continue
+        g = node._g
+        b = node._b
+        if a.__class__ is tuple:
+            for p, d in zip(a, node._da):
+                p._g += d * g
+                p._pending -= 1
+                if not p._pending:
+                    push(p)
+            continue
+        a._g += node._da * g
+        a._pending -= 1
+        if not a._pending:
+            push(a)
+        if b is not None:
+            b._g += node._db * g
+            b._pending -= 1
+            if not b._pending:
+                push(b)
+    return nodes
+
+
+def gradients(root: Any, seed: float = 1.0) -> dict[Any, float]:
+    """d root / d node for every node under `root`, as floats; reads and writes no `.grad`."""
+    return {node: node._g for node in first_order_pass(root, seed)}
+
+
+def _float_partials(node: Any) -> tuple[Any, ...]:
+    a = node._a
+    if a is None:
+        return ()
+    if node._b is not None:
+        return (node._da, node._db)
+    return node._da if a.__class__ is tuple else (node._da,)
+
+
+def local_derivatives(node: Any) -> tuple[float, ...]:
+    """d node / d parent for each parent, as floats (nan where the derivative does not exist).
+
+    For pictures and explanations: the number on each edge of the graph.
+    """
+    return tuple(d if isinstance(d, float) else math.nan for d in _float_partials(node))
+
+
+def value_partials(node: Any) -> tuple[Any, ...]:
+    """The local derivatives of `node` as Values (recorded, so they can be differentiated)."""
+    op = node._rule
+    parents = node.parents
+    try:
+        if op.arity == 0:
+            return tuple(op.derivatives[0](parents, node))
+        if op.has_arg:
+            return (op.derivatives[0](*parents, node, node._arg),)
+        return tuple(d(*parents, node) for d in op.derivatives)
+    except (ArithmeticError, ValueError) as exc:
+        args = ", ".join(fmt(p.data) for p in parents)
+        kind = OverflowError if isinstance(exc, OverflowError) else ValueError
+        raise kind(f"{op.name}({args}): a derivative does not exist here ({exc})") from None
+
+
+def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any, Any]:
+    """d root / d x for each x in `wrt`, as recorded Values (for higher orders).
+
+    The walk does not look through the nodes in `wrt`: they are the variables of this level.
+    """
+    stop = frozenset(wrt)
+    grads: dict[Any, Any] = {root: seed}
+    for node in topological_order(root, stop):
+        if node in stop or node._a is None or node not in grads:
+            continue
+        g = grads[node]
+        for p, d in zip(node.parents, value_partials(node)):
+            term = g if (d.__class__ is float and d == 1.0) else d * g
+            grads[p] = grads[p] + term if p in grads else term
+    return grads
