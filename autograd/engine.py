@@ -393,16 +393,18 @@ for _op in ops.UNARY.values():
     setattr(Value, _op.name, _unary_method(_op))
 
 
-def _values(items: Iterable[Any], fn: str) -> tuple[Value, ...]:
-    out = []
+def _operands(items: Iterable[Any], fn: str) -> tuple[tuple[Value, ...], list[float]]:
+    """The items as Values (numbers lifted to constants) and their data."""
+    items = tuple(items)
+    if set(map(type, items)) <= {Value}:  # the common case, checked at C speed
+        return items, [v.data for v in items]
+    lifted = []
     for v in items:
-        if v.__class__ is not Value:
-            lifted = _lift(v)
-            if lifted is NotImplemented:
-                raise TypeError(f"{fn}: expected Values or real numbers, got {type(v).__name__}")
-            v = lifted
-        out.append(v)
-    return tuple(out)
+        lift = v if v.__class__ is Value else _lift(v)
+        if lift is NotImplemented:
+            raise TypeError(f"{fn}: expected Values or real numbers, got {type(v).__name__}")
+        lifted.append(lift)
+    return tuple(lifted), [v.data for v in lifted]
 
 
 def sum_(values: Iterable[Any]) -> Value:
@@ -411,8 +413,8 @@ def sum_(values: Iterable[Any]) -> Value:
     >>> sum_([Value(1.0), 2, Value(3.0)]).data
     6.0
     """
-    parents = _values(values, "sum_")
-    return _record(ops._sum([v.data for v in parents]), SUM, parents, (1.0,) * len(parents))
+    parents, data = _operands(values, "sum_")
+    return _record(ops._sum(data), SUM, parents, (1.0,) * len(parents))
 
 
 vsum = sum_
@@ -424,11 +426,10 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
     >>> dot([1, 2], [Value(3.0), Value(4.0)]).data
     11.0
     """
-    xs, ws = _values(xs, "dot"), _values(ws, "dot")
+    xs, xd = _operands(xs, "dot")
+    ws, wd = _operands(ws, "dot")
     if len(xs) != len(ws):
         raise ValueError(f"dot: the two sequences differ in length ({len(xs)} and {len(ws)})")
-    xd = [v.data for v in xs]
-    wd = [v.data for v in ws]
     return _record(ops._dot(xd, wd), DOT, xs + ws, tuple(wd + xd))
 
 
