@@ -239,7 +239,9 @@ class Value:
             out._db = 1.0
         return out
 
-    __radd__ = __add__
+    def __radd__(self, other: Any) -> Value:
+        other = _lift(other)  # kept on the left: parents are in the order written
+        return other if other is NotImplemented else other.__add__(self)
 
     def __sub__(self, other: Any) -> Value:
         if other.__class__ is not Value:
@@ -287,7 +289,9 @@ class Value:
             out._db = a
         return out
 
-    __rmul__ = __mul__
+    def __rmul__(self, other: Any) -> Value:
+        other = _lift(other)
+        return other if other is NotImplemented else other.__mul__(self)
 
     def __truediv__(self, other: Any) -> Value:
         if other.__class__ is not Value:
