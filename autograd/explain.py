@@ -1,0 +1,117 @@
+"""A backward pass told step by step, with the chain rule written out in numbers.
+
+For each node in the order backward visits it (every node after all the nodes that use it, so
+its gradient is complete when its turn comes), `explain` prints the local derivative of the node
+with respect to each operand, the node's own gradient (the upstream one), their product, and the
+operand's gradient so far.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from .engine import Value, local_derivatives, topological_order
+from .textview import (
+    TEXT_MAX_NODES,
+    check_size,
+    constant,
+    exponent,
+    formula,
+    is_constant,
+    node_names,
+    num,
+)
+
+# The local derivative of each op as a formula over its operands' names (a: operands, o: the
+# node's own name, i: which operand). Ops missing here are explained by their number alone.
+LOCAL_FORMULAS: dict[str, Callable[[list[str], str, int], str]] = {
+    "+": lambda a, o, i: "1",
+    "-": lambda a, o, i: "1" if i == 0 else "-1",
+    "*": lambda a, o, i: a[1 - i],
+    "/": lambda a, o, i: f"1 / {a[1]}" if i == 0 else f"-{a[0]} / {a[1]}**2",
+    "neg": lambda a, o, i: "-1",
+    "pow": lambda a, o, i: f"{a[1]} * {a[0]}**({a[1]} - 1)" if i == 0 else f"{o} * log({a[0]})",
+    "abs": lambda a, o, i: f"sign({a[0]})",
+    "relu": lambda a, o, i: f"1 if {a[0]} > 0 else 0",
+    "tanh": lambda a, o, i: f"1 - {o}**2",
+    "sigmoid": lambda a, o, i: f"{o} * (1 - {o})",
+    "exp": lambda a, o, i: o,
+    "log": lambda a, o, i: f"1 / {a[0]}",
+    "sqrt": lambda a, o, i: f"0.5 / {o}",
+    "sin": lambda a, o, i: f"cos({a[0]})",
+    "cos": lambda a, o, i: f"-sin({a[0]})",
+    "sum": lambda a, o, i: "1",
+    "dot": lambda a, o, i: a[(i + len(a) // 2) % len(a)],
+    "identity": lambda a, o, i: "1",
+}
+
+
+def local_formula(node: Value, index: int, names: dict[Value, str]) -> str | None:
+    """The local derivative d node / d operand[index] as a formula, or None if we have none."""
+    args = [names[p] for p in node.parents]
+    if node.op == "**":
+        k = exponent(node)
+        if k is None:
+            return None
+        return f"{constant(k)} * {args[0]}**{constant(k - 1)}"
+    rule = LOCAL_FORMULAS.get(node.op)
+    return rule(args, names[node], index) if rule else None
+
+
+def _paren(x: float) -> str:
+    return f"({num(x)})" if x < 0 else num(x)
+
+
+def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES) -> str:
+    """The backward pass from `root`, step by step, as text.
+
+    >>> x = Value(3.0, label="x"); y = x * x; y.label = "y"
+    >>> print(explain(y))  # doctest: +NORMALIZE_WHITESPACE
+    Backward pass from y = x * x = 9.0000, seeded with dy/dy = 1.0000.
+    Chain rule at every step: dy/d(operand) += dy/d(node) * d(node)/d(operand).
+    <BLANKLINE>
+    step 1: y = x * x = 9.0000, upstream dy/dy = 1.0000
+      dy/dx: local dy/dx = x = 3.0000; adds 1.0000 * 3.0000 = 3.0000; total 3.0000
+      dy/dx: local dy/dx = x = 3.0000; adds 1.0000 * 3.0000 = 3.0000; total 6.0000
+    <BLANKLINE>
+    Gradients of the inputs:
+      dy/dx = 6.0000
+    """
+    check_size(root, max_nodes, "explain")
+    names = node_names(root)
+    r = names[root]
+    head = f"{r} = {formula(root, names)}" if root.parents else r
+    lines = [
+        f"Backward pass from {head} = {num(root.data)}, seeded with d{r}/d{r} = {num(seed)}.",
+        f"Chain rule at every step: d{r}/d(operand) += d{r}/d(node) * d(node)/d(operand).",
+    ]
+    grads = {root: float(seed)}
+    step = 0
+    for node in topological_order(root):
+        if not node.parents:
+            continue
+        step += 1
+        n, upstream = names[node], grads.get(node, 0.0)
+        lines += ["", f"step {step}: {n} = {formula(node, names)} = {num(node.data)}, "
+                      f"upstream d{r}/d{n} = {num(upstream)}"]
+        for i, (parent, local) in enumerate(zip(node.parents, local_derivatives(node))):
+            if is_constant(parent):
+                continue  # a number in the formula: nothing to learn about its gradient
+            p = names[parent]
+            rule = local_formula(node, i, names)
+            shown = num(local) if not math.isnan(local) else "undefined here"
+            said = f"{rule} = {shown}" if rule and rule != constant(local) else shown
+            added = local * upstream
+            grads[parent] = grads.get(parent, 0.0) + added
+            lines.append(f"  d{r}/d{p}: local d{n}/d{p} = {said}; "
+                         f"adds {num(upstream)} * {_paren(local)} = {num(added)}; "
+                         f"total {num(grads[parent])}")
+    if step == 0:
+        lines += ["", f"{r} is a leaf: its gradient is the seed, {num(seed)}."]
+    leaves = [n for n in reversed(topological_order(root))
+              if not n.parents and not is_constant(n) and n is not root]
+    if leaves:
+        lines += ["", "Gradients of the inputs:"]
+        lines += [f"  d{r}/d{names[leaf]} = {num(grads.get(leaf, 0.0))}" for leaf in leaves]
+    return "\n".join(lines)
