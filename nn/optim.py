@@ -1,0 +1,141 @@
+"""Optimizers with PyTorch's update rules: equal initial weights give equal losses.
+
+Each reads `p.grad` and writes `p.data` for its parameters. `lr` is a plain attribute, so a
+schedule is `opt.lr = ...` between steps.
+
+>>> from autograd import Value
+>>> w = Value(1.0)
+>>> opt = SGD([w], lr=0.1)
+>>> (w * w).backward()
+>>> opt.step()
+>>> w.data
+0.8
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Real
+from typing import Any
+
+from autograd import Value
+
+
+def _param_list(params: Any, name: str) -> list[Value]:
+    if hasattr(params, "parameters") and callable(params.parameters):  # a Module
+        params = params.parameters()
+    params = list(params)
+    if not params:
+        raise ValueError(f"{name}: got an empty parameter list")
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"{name}: parameters must be Values, got {type(p).__name__}")
+    return params
+
+
+def _rate(x: Any, what: str, *, upper: float = math.inf) -> float:
+    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= x < upper:
+        bound = f"in [0, {upper})" if upper != math.inf else ">= 0"
+        raise ValueError(f"{what} must be a number {bound}, got {x!r}")
+    return float(x)
+
+
+class Optimizer:
+    """What every optimizer shares: the parameter list, `lr` and `zero_grad()`."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        self.params = _param_list(params, type(self).__name__)
+        self.lr = _rate(lr, "lr")
+
+    def zero_grad(self) -> None:
+        """Set `.grad` of every parameter to 0.0 (call it before each backward pass)."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as `torch.optim.SGD` (dampening 0).
+
+    With weight decay `g = grad + wd * p`; with momentum the buffer starts as `g` and then is
+    `b = momentum * b + g`; the step is `p -= lr * b`, or with Nesterov `p -= lr * (g +
+    momentum * b)`.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _rate(momentum, "momentum")
+        self.weight_decay = _rate(weight_decay, "weight_decay")
+        if nesterov and self.momentum == 0.0:
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0")
+        self.nesterov = bool(nesterov)
+        self._buffers: list[float] | None = None
+
+    def step(self) -> None:
+        """Move every parameter one step against its gradient."""
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        first = self._buffers is None
+        if mu and first:
+            self._buffers = [0.0] * len(self.params)
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd:
+                g = g + wd * p.data
+            if mu:
+                b = g if first else mu * self._buffers[i] + g
+                self._buffers[i] = b
+                g = g + mu * b if self.nesterov else b
+            p.data = p.data - lr * g
+
+
+class Adam(Optimizer):
+    """Adam, as `torch.optim.Adam` (no amsgrad; weight decay added to the gradient, L2 style)."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"Adam: betas must be a pair of numbers, got {betas!r}") from None
+        self.betas = (_rate(b1, "Adam beta1", upper=1.0), _rate(b2, "Adam beta2", upper=1.0))
+        self.eps = _rate(eps, "eps")
+        self.weight_decay = _rate(weight_decay, "weight_decay")
+        self.steps = 0
+        self._m = [0.0] * len(self.params)
+        self._v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        """One Adam step: moving averages of the gradient and its square, bias-corrected."""
+        self.steps += 1
+        b1, b2 = self.betas
+        wd, eps = self.weight_decay, self.eps
+        correction1 = 1 - b1**self.steps
+        step_size = self.lr / correction1
+        sqrt_correction2 = math.sqrt(1 - b2**self.steps)
+        m, v = self._m, self._v
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if wd:
+                g = g + wd * p.data
+            # torch moves the first moment with lerp: m + (1 - b1) * (g - m)
+            m[i] = m[i] + (1 - b1) * (g - m[i])
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            denom = math.sqrt(v[i]) / sqrt_correction2 + eps
+            p.data = p.data - step_size * (m[i] / denom)
