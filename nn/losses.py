@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from autograd import Value, sum_
@@ -133,10 +133,11 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
 def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
     if not isinstance(row, (list, tuple)) or not row:
         raise ValueError("cross_entropy: each sample's logits must be a non-empty list")
-    if isinstance(target, bool) or not isinstance(target, int):
+    if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"cross_entropy: a target is a class index (int), got {target!r}")
     if not 0 <= target < len(row):
         raise ValueError(f"cross_entropy: target {target} is outside the {len(row)} classes")
+    target = int(target)
     row = [_value(x) for x in row]
     # The shift is a plain number: log-sum-exp's value and gradient do not depend on it.
     shift = max(x.data for x in row)

@@ -36,7 +36,7 @@ def _param_list(params: Any, name: str) -> list[Value]:
 
 def _rate(x: Any, what: str, *, upper: float = math.inf) -> float:
     if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= x < upper:
-        bound = f"in [0, {upper})" if upper != math.inf else ">= 0"
+        bound = f"in [0, {upper:g})" if upper != math.inf else ">= 0"
         raise ValueError(f"{what} must be a number {bound}, got {x!r}")
     return float(x)
 
