@@ -8,6 +8,6 @@ does, when you import it.
 """
 
 from .check import check_grads
-from .expression import Expression, Step, well_conditioned
+from .expression import Expression, Step, op_examples, well_conditioned
 
-__all__ = ["Expression", "Step", "check_grads", "well_conditioned"]
+__all__ = ["Expression", "Step", "check_grads", "op_examples", "well_conditioned"]

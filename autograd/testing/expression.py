@@ -9,6 +9,7 @@ module imports neither hypothesis nor sympy nor torch at import time.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -307,3 +308,32 @@ def _slopes(op: Op, xs: list[float], y: float, extra: tuple) -> list[tuple[float
         forms = [d(*leaves, out, *extra) for d in op.derivatives]
     exact = [not isinstance(f, engine.Value) or any(f is v for v in leaves) for f in forms]
     return [(float(d), e) for d, e in zip(floats, exact)]
+
+
+GRID = (-2.3, -0.7, 0.45, 1.3, 2.6)
+"""Coordinates that `op_examples` combines into candidate points."""
+
+
+def _distinct_points(grid: Sequence[float], n: int) -> list[tuple[float, ...]]:
+    """Points of grid^n whose coordinates all differ (so swapped operands show), in an order
+    that sweeps the first coordinate from low to high."""
+    points = [p for p in itertools.product(grid, repeat=n) if len(set(p)) == n]
+    return points or list(itertools.product(grid, repeat=n))
+
+
+def op_examples(op: Op, per_arg: int = 3, grid: Sequence[float] = GRID) -> list[Expression]:
+    """`op` as a one-node expression at up to `per_arg` well-conditioned points of `grid`^n,
+    spread over the grid, for each exponent it is tried with (`x ** k`: 2, 0.5 and -1).
+
+    An n-ary op gets 3 operands (dot: 2 + 2). For tests that go over the op table one op at a
+    time.
+    """
+    n = 4 if op.name == "dot" else (3 if op.arity == 0 else op.arity)
+    out = []
+    for arg in (2.0, 0.5, -1.0) if op.has_arg else (None,):
+        graph = Expression(n, (Step(op.name, tuple(range(n)), arg),))
+        found = [p for p in _distinct_points(grid, n) if well_conditioned(graph, p)]
+        last = len(found) - 1
+        picks = {round(k * last / max(1, per_arg - 1)) for k in range(per_arg)} if found else ()
+        out += [Expression(n, graph.steps, found[i]) for i in sorted(picks)]
+    return out
