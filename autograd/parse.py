@@ -13,6 +13,7 @@ import ast
 import io
 import math
 import tokenize
+import warnings
 from collections.abc import Iterable, Mapping
 
 from .engine import Value
@@ -91,10 +92,14 @@ def parse(text: str, variables: Iterable[str]) -> ast.Expression:
     """Parse and check `text`; `variables` are the names it may use besides the functions."""
     check_text(text)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns on stderr about some near-misses ("0not"): make them errors instead
+            warnings.simplefilter("error")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"not a valid expression: {exc.msg} (column {exc.offset})") from None
-    except (ValueError, MemoryError, RecursionError, OverflowError) as exc:
+        where = f" (column {exc.offset})" if exc.offset else ""
+        raise ExpressionError(f"not a valid expression: {exc.msg}{where}") from None
+    except (ValueError, MemoryError, RecursionError, OverflowError, Warning) as exc:
         why = f"{type(exc).__name__} {exc}".strip()
         raise ExpressionError(f"not a valid expression: {why}") from None
     allowed = set(variables)
@@ -135,11 +140,12 @@ def _check_node(node: ast.AST, variables: set[str]) -> None:
             f"unknown variable {node.id!r}: give it a value with --at {node.id}=..."
         )
     if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError(REFUSED.get(type(node.func), "only named functions may be called"))
+        name = node.func.id
         if name not in FUNCTIONS:
-            shown = repr(name) if name else "this"
             raise ExpressionError(
-                f"unknown function {shown}: only {', '.join(FUNCTIONS)} may be called"
+                f"unknown function {name!r}: only {', '.join(FUNCTIONS)} may be called"
             )
         if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
             raise ExpressionError(f"{name}() takes exactly one argument")
