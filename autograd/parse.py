@@ -141,7 +141,8 @@ def _check_node(node: ast.AST, variables: set[str]) -> None:
         )
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError(REFUSED.get(type(node.func), "only named functions may be called"))
+            why = REFUSED.get(type(node.func), "only the functions named below may be called")
+            raise ExpressionError(why)
         name = node.func.id
         if name not in FUNCTIONS:
             raise ExpressionError(
