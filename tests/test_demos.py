@@ -1,0 +1,181 @@
+"""Each demo runs small, through its `main(argv)` or its training function, and its result is
+checked; the seed demo also runs as `make demo` runs it, in a subprocess."""
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+DEMOS = Path(__file__).resolve().parent.parent / "demos"
+
+
+def load_demo(name):
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", DEMOS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rendering_available():
+    try:
+        import autograd.render  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", ["seed_classification", "moons", "digits", "recurrent"])
+def test_every_demo_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_demo(name).main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage:") and "--" in out
+
+
+# --- 1. the seed program ------------------------------------------------------------------------
+
+
+SMALL_SEED = ["--samples", "300", "--epochs", "20", "--every", "5"]
+
+
+def test_seed_demo_trains_and_reports_loss_every_n_epochs(capsys):
+    demo = load_demo("seed_classification")
+    assert demo.main([*SMALL_SEED, "--lr", "0.5"]) == 0
+    out = capsys.readouterr().out
+    losses = [float(x) for x in re.findall(r"Epoch \[\d+/20\], Loss: ([\d.]+)", out)]
+    assert len(losses) == 4  # epochs 5, 10, 15, 20
+    assert losses[-1] < losses[0]
+    accuracy = float(re.search(r"test accuracy: ([\d.]+)%", out).group(1))
+    assert accuracy > 60.0  # better than guessing on a balanced problem
+
+
+def test_seed_demo_matches_torch_side_by_side(capsys):
+    pytest.importorskip("torch")
+    demo = load_demo("seed_classification")
+    assert demo.main([*SMALL_SEED, "--compare-torch"]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.e+-]+)$", out, re.M)
+    assert [int(r[0]) for r in rows] == [5, 10, 15, 20]
+    assert all(abs(float(a) - float(b)) < 1e-9 for _, a, b, _ in rows)
+    worst = float(re.search(r"largest loss difference vs PyTorch: ([\d.e+-]+)", out).group(1))
+    assert worst < 1e-9
+
+
+def test_seed_demo_fails_when_the_two_runs_disagree(monkeypatch, capsys):
+    pytest.importorskip("torch")
+    demo = load_demo("seed_classification")
+    real = demo.train_torch
+
+    def drifting(*args, **kwargs):
+        return [loss + 1e-6 for loss in real(*args, **kwargs)]
+
+    monkeypatch.setattr(demo, "train_torch", drifting)
+    assert demo.main([*SMALL_SEED, "--compare-torch"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_seed_demo_without_torch(monkeypatch, capsys):
+    demo = load_demo("seed_classification")
+    monkeypatch.setattr(demo, "import_torch", lambda: None)
+    assert demo.main([*SMALL_SEED, "--compare-torch-if-installed"]) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch is not installed" in out and "test accuracy" in out
+    assert demo.main([*SMALL_SEED, "--compare-torch"]) == 2
+
+
+def test_seed_demo_writes_the_graph_of_one_sample(tmp_path, capsys):
+    demo = load_demo("seed_classification")
+    path = tmp_path / "sample.dot"
+    assert demo.main(["--samples", "100", "--epochs", "2", "--graph", str(path)]) == 0
+    out = capsys.readouterr().out
+    if not rendering_available():
+        assert "rendering is not available" in out
+        return
+    source = path.read_text()
+    assert source.lstrip().startswith("digraph") and "sigmoid" in source
+
+
+def test_seed_demo_as_make_demo_runs_it():
+    result = subprocess.run(
+        [sys.executable, str(DEMOS / "seed_classification.py"), *SMALL_SEED,
+         "--compare-torch-if-installed"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    assert "largest loss difference" in result.stdout or "not installed" in result.stdout
+
+
+# --- 2. two moons -------------------------------------------------------------------------------
+
+
+def test_moons_demo_reaches_100_percent_and_writes_the_boundary(tmp_path, capsys):
+    demo = load_demo("moons")
+    png = tmp_path / "moons.png"
+    assert demo.main(["--out", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "training accuracy 100.0%" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- 3. digits ----------------------------------------------------------------------------------
+
+
+def test_digits_demo_learns_and_prints_a_confusion_matrix(tmp_path, capsys):
+    demo = load_demo("digits")
+    model_path, picture = tmp_path / "digits.json", tmp_path / "confusion.png"
+    argv = ["--epochs", "3", "--hidden", "16", "--train-limit", "600",
+            "--save", str(model_path), "--plot", str(picture)]
+    assert demo.main(argv) == 0
+    out = capsys.readouterr().out
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", out).group(1))
+    assert accuracy > 80.0  # ten classes: chance is 10%
+    matrix = [list(map(int, line.split()[1:])) for line in out.splitlines()
+              if re.match(r"^\s+\d\s+(\d+\s+){9}\d+$", line)]
+    assert len(matrix) == 10 and sum(map(sum, matrix)) == 360
+    diagonal = sum(matrix[k][k] for k in range(10))
+    assert diagonal / 360 == pytest.approx(accuracy / 100, abs=0.001)
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+
+    import nn
+
+    model = nn.load(model_path)
+    _, X_test, _, y_test = demo.make_data(0.2, 0)
+    assert demo.predict(model, X_test[:50]) == demo.predict(model, X_test[:50])
+    hits = sum(p == t for p, t in zip(demo.predict(model, X_test), y_test, strict=True))
+    assert hits == diagonal  # the saved model is the one that was scored
+
+
+# --- 4. backpropagation through time ------------------------------------------------------------
+
+
+def test_recurrent_demo_loss_falls_through_time():
+    demo = load_demo("recurrent")
+    model, summary = demo.train(epochs=10, sequences=16, seq_len=8)
+    history = summary["history"]
+    assert history[-1] < 0.3 * history[0]
+    assert summary["test_loss"] < 0.5 * history[0]
+    names = [n for n, _ in model.named_parameters()]
+    assert names[0] == "cell.neurons.0.w.0" and names[-1] == "readout.neurons.0.b"
+
+
+def test_recurrent_demo_writes_the_unrolled_graph(tmp_path, capsys):
+    demo = load_demo("recurrent")
+    path = tmp_path / "unrolled.dot"
+    argv = ["--epochs", "1", "--sequences", "8", "--hidden", "2", "--graph", str(path),
+            "--graph-steps", "3"]
+    assert demo.main(argv) == 0
+    out = capsys.readouterr().out
+    if not rendering_available():
+        assert "rendering is not available" in out
+        return
+    source = path.read_text()
+    # three steps unrolled: three applications of the cell's tanh per hidden unit
+    assert source.count("tanh") >= 3 * 2
+    assert "h3[1]" in source and "cell.neurons.0.w.0" in source
