@@ -22,6 +22,7 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 100  # brackets inside brackets
 MAX_CHAIN = 300  # operators inside operators: keeps Python's parser far from its own limits
 FUNCTIONS = ("relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos", "abs")
+CALLABLE = ", ".join(FUNCTIONS)
 CONSTANTS = {"pi": math.pi, "e": math.e}
 BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 UNARY = {ast.USub: "-", ast.UAdd: "+"}
@@ -141,12 +142,12 @@ def _check_node(node: ast.AST, variables: set[str]) -> None:
         )
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            why = REFUSED.get(type(node.func), "only the functions named below may be called")
+            why = REFUSED.get(type(node.func), f"only {CALLABLE} may be called")
             raise ExpressionError(why)
         name = node.func.id
         if name not in FUNCTIONS:
             raise ExpressionError(
-                f"unknown function {name!r}: only {', '.join(FUNCTIONS)} may be called"
+                f"unknown function {name!r}: only {CALLABLE} may be called"
             )
         if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
             raise ExpressionError(f"{name}() takes exactly one argument")
