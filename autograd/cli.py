@@ -179,7 +179,7 @@ def _write_picture(out, path: Path, params: list, rankdir: str) -> None:  # noqa
         raise Refused(f"-o {path}: unknown picture format {path.suffix!r} "
                       f"(use one of: {', '.join('.' + f for f in PICTURE_FORMATS)})")
     try:
-        graph = draw_dot(out, params=params, rankdir=rankdir)
+        graph = draw_dot(out, params=params, rankdir=rankdir, legend=True)
         data = graph.source.encode() if fmt in ("dot", "gv") else graph.pipe(format=fmt)
         path.write_bytes(data)
     except ValueError as exc:  # too big to draw

@@ -40,7 +40,8 @@ def backward_frames(
     from .render import build_graph  # render imports this module: import at call time
 
     nodes = check_size(root, max_nodes, "backward_frames")
-    names = node_names(root)
+    params = list(params)
+    names = node_names(root, params)
     grads: dict[Value, float | None] = dict.fromkeys(nodes)
     grads[root] = 1.0
     snapshots: list[tuple[dict, Value | None]] = [(dict(grads), None)]
@@ -64,7 +65,7 @@ def backward_frames(
     for (snapshot, node), caption in zip(snapshots, captions):
         sent.add(node)
         graph = build_graph(root, nodes, snapshot, show_local=show_local, rankdir=rankdir,
-                            params=frozenset(params), scale=scale, grad_width=widths, active=node,
+                            params=params, scale=scale, grad_width=widths, active=node,
                             sent=frozenset(sent))
         graph.attr(label=caption.ljust(width), labelloc="t", labeljust="l", fontsize="14")
         frames.append(graph)

@@ -16,7 +16,7 @@ The text views and the backward explanation live in `autograd.textview`, `autogr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import graphviz
 
@@ -81,7 +81,8 @@ def shade(g: float | None, scale: float) -> str:
         return "white"
     if not math.isfinite(g):
         return "#bbbbbb"
-    t = 0.2 + 0.8 * math.sqrt(min(abs(g) / scale, 1.0))  # sqrt: small gradients stay visible
+    # sqrt: small gradients stay visible; at most 85% of the full colour: black text stays legible
+    t = 0.15 + 0.7 * math.sqrt(min(abs(g) / scale, 1.0))
     base = POSITIVE if g > 0 else NEGATIVE
     r, gr, b = (round(255 + (c - 255) * t) for c in base)
     return f"#{r:02x}{gr:02x}{b:02x}"
@@ -130,7 +131,7 @@ def draw_dot(
     nodes = check_size(root, max_nodes, "draw_dot")
     grads = {n: n.grad for n in nodes} if show_grad else None
     return build_graph(root, nodes, grads, show_local=show_local, rankdir=rankdir,
-                       params=frozenset(params), legend=legend)
+                       params=list(params), legend=legend)
 
 
 def build_graph(
@@ -140,7 +141,7 @@ def build_graph(
     *,
     show_local: bool = True,
     rankdir: str = "LR",
-    params: frozenset = frozenset(),
+    params: Sequence[Value] = (),
     legend: bool = False,
     scale: float | None = None,
     grad_width: Mapping[Value, int] | None = None,
@@ -155,7 +156,8 @@ def build_graph(
     gradient back in this frame: its op and incoming arrows are highlighted. With `sent`, only
     the ops of those nodes colour their arrows (the others have not sent anything yet).
     """
-    names = node_names(root)
+    names = node_names(root, params)
+    roles = frozenset(params)
     ids = {node: f"n{i}" for i, node in enumerate(nodes)}
     if scale is None and grads is not None:
         finite = [abs(g) for g in grads.values() if g is not None and math.isfinite(g)]
@@ -167,7 +169,7 @@ def build_graph(
     dot.attr("node", fontname=FONT, fontsize="12", shape="record")
     dot.attr("edge", fontname=FONT, fontsize="10")
     for node in reversed(nodes):
-        kind = role(node, root, params)
+        kind = role(node, root, roles)
         fields = [escape(names[node]), f"data {num(node.data)}"]
         g = None
         if grads is not None:
@@ -176,7 +178,9 @@ def build_graph(
             if grad_width is not None:
                 text = text.rjust(grad_width[node]) if g is not None else "?" * grad_width[node]
             fields.append(f"grad {text}")
-        attrs = {"style": "filled", "fillcolor": shade(g, scale or 0.0), "tooltip": kind}
+        # a constant's gradient is computed but means nothing: leave it unpainted
+        fill = shade(g, scale or 0.0) if kind != "constant" else "#f4f4f4"
+        attrs = {"style": "filled", "fillcolor": fill, "tooltip": kind}
         attrs.update(ROLE_STYLE[kind])
         dot.node(ids[node], "{ " + " | ".join(fields) + " }", **attrs)
         if node.parents:

@@ -8,6 +8,7 @@ is written as its number.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .engine import Value, topological_order, walk
 
@@ -54,14 +55,22 @@ def check_size(root: Value, max_nodes: int, what: str) -> list[Value]:
     return nodes
 
 
-def node_names(root: Value) -> dict[Value, str]:
-    """A short, unique name for every node under `root` (constants get their number)."""
+def node_names(root: Value, params: Sequence[Value] = ()) -> dict[Value, str]:
+    """A short, unique name for every node under `root`: its label, else `v1`, `v2`, ... in the
+    order the forward pass made them; an unlabelled leaf listed in `params` is `p1`, `p2`, ...
+    in that order, any other unlabelled leaf is a constant and is written as its number."""
     forward = list(reversed(topological_order(root)))
     taken = {n.label for n in forward if n.label}
     names: dict[Value, str] = {}
     used: set[str] = set()
     counter = 0
+    for k, p in enumerate(params, 1):
+        if not p.label and not p.parents and f"p{k}" not in taken:
+            names[p] = f"p{k}"
+            used.add(f"p{k}")
     for node in forward:
+        if node in names:
+            continue
         if is_constant(node):
             names[node] = constant(node.data)
             continue
