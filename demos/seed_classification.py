@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     report_losses(losses, torch_losses, args.every)
     accuracy = test_accuracy(model, X_test, y_test)
     print(f"test accuracy: {accuracy:.1%} ({seconds:.1f} s of training)")
+    if losses[-1] > 0.95 * losses[0]:
+        print(f"(the loss moved little: lr {args.lr} is slow for this network; --lr 0.5 trains "
+              "much further)")
 
     if args.graph:
         x, t = X_test[0], y_test[0]

@@ -21,10 +21,22 @@ from autograd import Value, sum_
 _LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps each log here, so a saturated sigmoid is finite
 
 
+def _as_list(x: Any) -> list[Any] | None:
+    """`x` as a list if it is a sequence of items (a list, tuple, NumPy array), else None."""
+    if isinstance(x, (Value, Real, str, bytes)):
+        return None
+    try:
+        return list(x)
+    except TypeError:
+        return None
+
+
 def _pairs(pred: Any, target: Any, fn: str) -> tuple[list[Any], list[Any]]:
     """Both sides as equally long lists (a lone item becomes a list of one)."""
-    preds = list(pred) if isinstance(pred, (list, tuple)) else [pred]
-    targets = list(target) if isinstance(target, (list, tuple)) else [target]
+    preds = _as_list(pred)
+    preds = [pred] if preds is None else preds
+    targets = _as_list(target)
+    targets = [target] if targets is None else targets
     if len(preds) != len(targets):
         raise ValueError(f"{fn}: {len(preds)} predictions but {len(targets)} targets")
     if not preds:
@@ -116,22 +128,23 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
     >>> round(cross_entropy([0.0, 0.0], 1).data, 6)
     0.693147
     """
-    if not isinstance(logits, (list, tuple)) or not logits:
+    rows = _as_list(logits)
+    if not rows:
         raise ValueError("cross_entropy: logits must be a non-empty list (or a list of lists)")
-    if isinstance(logits[0], (list, tuple)):
-        rows = list(logits)
-        targets = list(target) if isinstance(target, (list, tuple)) else None
+    if _as_list(rows[0]) is not None:
+        targets = _as_list(target)
         if targets is None:
             raise ValueError("cross_entropy: a batch of logits needs a list of target indices")
         if len(targets) != len(rows):
             raise ValueError(f"cross_entropy: {len(rows)} samples but {len(targets)} targets")
     else:
-        rows, targets = [logits], [target]
+        rows, targets = [rows], [target]
     return _mean([_one_cross_entropy(row, t) for row, t in zip(rows, targets, strict=True)])
 
 
 def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
-    if not isinstance(row, (list, tuple)) or not row:
+    row = _as_list(row)
+    if not row:
         raise ValueError("cross_entropy: each sample's logits must be a non-empty list")
     if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"cross_entropy: a target is a class index (int), got {target!r}")

@@ -194,3 +194,11 @@ def test_cross_entropy_matches_torch_single_and_batch(scale):
         torch.tensor([rows[0]], dtype=torch.float64), torch.tensor([targets[0]])
     ).item()
     assert abs(single - theirs_single) <= TOL * max(1.0, abs(theirs_single))
+
+
+def test_numpy_arrays_work_as_predictions_and_targets():
+    np = pytest.importorskip("numpy")
+    assert mse(np.array([1.0, 3.0]), np.array([0.0, 1.0])).data == 2.5
+    batch = cross_entropy(np.array([[0.0, 0.0], [0.0, 0.0]]), np.array([1, 0]))
+    assert batch.data == pytest.approx(math.log(2))
+    assert hinge(values([0.5]), np.array([-1])).data == 1.5
