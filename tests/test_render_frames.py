@@ -1,5 +1,6 @@
 """backward_frames: one picture per backward step, all with one layout; the animated PNG."""
 
+import io
 import re
 import struct
 import zlib
@@ -79,9 +80,11 @@ def test_animated_png_structure():
     assert kinds == [b"acTL", b"fcTL", b"IDAT", b"fcTL", b"fdAT", b"fcTL", b"fdAT", b"IEND"]
     at = apng.index(b"acTL") + 4
     assert struct.unpack(">II", apng[at : at + 8]) == (3, 0)  # 3 frames, loop forever
-    image = pytest.importorskip("PIL.Image")
-    import io
 
+
+def test_animated_png_plays_in_pillow():
+    image = pytest.importorskip("PIL.Image", reason="Pillow comes with the demo extra")
+    apng = animated_png([tiny_png(3, 2, 10), tiny_png(3, 2, 200), tiny_png(3, 2, 90)])
     with image.open(io.BytesIO(apng)) as im:
         assert im.n_frames == 3
         im.seek(1)
