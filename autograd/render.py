@@ -25,7 +25,7 @@ from .engine import Value, local_derivatives
 from .explain import explain
 from .frames import backward_frames, write_animation, write_frames
 from .renderers import RenderUnavailable, render_source
-from .textview import check_size, exponent, is_constant, node_names, num, text_tree
+from .textview import check_size, constant, exponent, is_constant, node_names, num, text_tree
 
 DEFAULT_MAX_NODES = 1000
 NOTEBOOK_MAX_NODES = 400
@@ -91,7 +91,7 @@ def shade(g: float | None, scale: float) -> str:
 def op_text(node: Value) -> str:
     if node.op == "**":
         k = exponent(node)
-        return f"**{num(k).rstrip('0').rstrip('.') if k is not None else 'k'}"
+        return f"**{constant(k) if k is not None else 'k'}"
     return {"identity": "id"}.get(node.op, node.op)
 
 
@@ -167,6 +167,8 @@ def build_graph(
     if legend:
         dot.attr(label=LEGEND, labelloc="b")
     dot.attr("node", fontname=FONT, fontsize="12", shape="record")
+    # a record's fields run across the flow direction: braces turn them to read left to right
+    fmt = "{{ {} }}" if rankdir in ("LR", "RL") else "{}"
     dot.attr("edge", fontname=FONT, fontsize="10")
     for node in reversed(nodes):
         kind = role(node, root, roles)
@@ -182,7 +184,7 @@ def build_graph(
         fill = shade(g, scale or 0.0) if kind != "constant" else "#f4f4f4"
         attrs = {"style": "filled", "fillcolor": fill, "tooltip": kind}
         attrs.update(ROLE_STYLE[kind])
-        dot.node(ids[node], "{ " + " | ".join(fields) + " }", **attrs)
+        dot.node(ids[node], fmt.format(" | ".join(fields)), **attrs)
         if node.parents:
             flows = grads if sent is None or node in sent else None
             _draw_op(dot, node, ids, flows, scale or 0.0, show_local, node is active)
