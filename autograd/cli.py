@@ -23,7 +23,8 @@ EXAMPLES = """examples:
   python -m autograd --repl
 
 The expression may use + - * / ** and unary -, numbers, pi, e, the variables given with --at and
-the functions: """ + ", ".join(FUNCTIONS) + """. It is parsed, never run as Python code.
+the functions: """ + ", ".join(FUNCTIONS) + """.
+It is parsed, never run as Python code.
 Exit status: 0 done, 1 a maths or rendering error, 2 a refused command line or expression."""
 
 
@@ -42,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser(prog: str = "gradwalk") -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description="Differentiate an expression with gradwalk's autograd "
-                "engine: print its value and gradients, draw its graph, explain backward.",
+                "engine:\nprint its value and gradients, draw its graph, explain backward.",
                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("expression", nargs="?", help='e.g. "tanh(x*w1 + y*w2 + b)" (quote it)')
     p.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
