@@ -82,7 +82,7 @@ def _check_operator_chains(text: str) -> None:
                 levels[-1] += 1
                 worst = max(worst, levels[-1])
     except (tokenize.TokenError, SyntaxError):
-        return  # malformed: ast.parse below reports it
+        pass  # malformed: ast.parse reports it, once the chains counted so far pass the limit
     if worst > MAX_CHAIN:
         raise ExpressionError(
             f"expression nests more than {MAX_CHAIN} operators inside one another; shorten it"
