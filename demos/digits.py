@@ -58,6 +58,7 @@ def train(
     inputs = [[Value(v) for v in row] for row in X_train]  # lifted once, reused every epoch
     started = time.perf_counter()
     for epoch in range(epochs):
+        opt.lr = lr * (1 - 0.9 * epoch / epochs)  # decay linearly towards lr / 10
         seen = hits = 0
         with Progress(len(inputs), f"epoch {epoch + 1}/{epochs}") as bar:
             for batch in minibatches(len(inputs), batch_size, rng=rng):
