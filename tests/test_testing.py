@@ -1,0 +1,186 @@
+"""`autograd.testing`: check_grads reports what it should, the strategies draw what they promise."""
+
+import contextlib
+import doctest
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import find, given, settings
+
+import autograd.testing
+import autograd.testing.check
+import autograd.testing.expression
+import autograd.testing.strategies
+from autograd import Value
+from autograd.ops import OPS
+from autograd.testing import Expression, Step, check_grads, well_conditioned
+from autograd.testing.strategies import expression_graphs, expressions, values
+
+# -- check_grads -----------------------------------------------------------------------------
+
+
+def test_check_grads_passes_on_right_derivatives_to_order_three():
+    check_grads(lambda x, y: (x * y).tanh() + y.exp() / x, 0.8, -0.3, order=3)
+    check_grads(lambda x: x ** 2.5 - 2 ** x, 1.7, order=3)
+    check_grads(lambda x: 3.0, 1.0, order=2)  # a constant function
+
+
+def test_check_grads_names_the_argument_order_numbers_and_tolerance():
+    # The engine's d/dy of x * detach(y) is 0; finite differences see x = 2.
+    with pytest.raises(AssertionError) as info:
+        check_grads(lambda x, y: x * y.detach() + x, 2.0, 0.5)
+    message = str(info.value)
+    assert "order 1" in message and "argument 1" in message
+    assert "engine 0.0" in message and "finite differences 1.99999" in message
+    assert "tolerance" in message
+
+
+@contextlib.contextmanager
+def _derivatives_as_plain_floats(name):
+    """The op's derivatives computed as floats even on Values: right at first order, constants
+    to higher orders, so only order 2 can see the fault."""
+    op = OPS[name]
+    original = op.derivatives
+    plain = tuple(lambda *a, d=d: float(d(*a)) for d in original)
+    object.__setattr__(op, "derivatives", plain)
+    try:
+        yield
+    finally:
+        object.__setattr__(op, "derivatives", original)
+
+
+def test_check_grads_finds_a_second_order_error_only_at_order_two():
+    with _derivatives_as_plain_floats("sin"):
+        check_grads(lambda x: x.sin(), 0.7, order=1)
+        with pytest.raises(AssertionError, match=r"order 2 .*argument 0 \(d2/dx0 dx0\)"):
+            check_grads(lambda x: x.sin(), 0.7, order=2)
+
+
+def test_check_grads_names_both_arguments_of_a_mixed_partial():
+    # d2(x y)/dx2 = 0 either way; only the mixed partial (1) needs the recorded derivative.
+    with _derivatives_as_plain_floats("*"):
+        with pytest.raises(AssertionError, match=r"order 2 .*arguments 0, 1 \(d2/dx0 dx1\)"):
+            check_grads(lambda x, y: x * y, 0.7, 0.2, order=2)
+
+
+def test_check_grads_takes_values_and_leaves_their_grads_alone():
+    x = Value(0.4)
+    x.grad = 7.0
+    check_grads(lambda t: t * t.sin(), x, order=2)
+    assert x.grad == 7.0
+
+
+def test_check_grads_refuses_bad_input():
+    with pytest.raises(TypeError, match="str"):
+        check_grads(lambda x: x, "1.0")
+    with pytest.raises(ValueError, match="order"):
+        check_grads(lambda x: x, 1.0, order=0)
+    with pytest.raises(TypeError, match="argument"):
+        check_grads(lambda: Value(1.0))
+
+
+def test_check_grads_says_when_a_step_leaves_the_domain():
+    with pytest.raises(ValueError, match="finite-difference step"):
+        check_grads(lambda x: x.log(), 1e-5)
+
+
+def test_importing_autograd_testing_does_not_import_hypothesis():
+    code = "import sys, autograd.testing; assert 'hypothesis' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [autograd.testing, autograd.testing.check, autograd.testing.expression,
+     autograd.testing.strategies],
+    ids=lambda m: m.__name__,
+)
+def test_documented_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+# -- Expression ------------------------------------------------------------------------------
+
+
+def test_expression_prints_as_a_small_program():
+    e = Expression(2, (Step("*", (0, 1)), Step("tanh", (2,)), Step("+", (2, 3)),
+                       Step("**", (4,), 2.0), Step("dot", (0, 4, 1, 5))), (0.5, -1.0))
+    assert repr(e) == ("f(x0, x1) = e where a = x0 * x1, b = tanh(a), c = a + b, d = c ** 2.0, "
+                       "e = dot([x0, c], [x1, d]); at x0=0.5, x1=-1.0")
+
+
+def test_expression_builds_the_same_function_on_values_sympy_and_torch():
+    sympy = pytest.importorskip("sympy")
+    e = Expression(2, (Step("*", (0, 1)), Step("sigmoid", (2,)), Step("sum", (2, 3, 3)),
+                       Step("relu", (4,)), Step("pow", (5, 0))), (0.9, 1.1))
+    engine = e(*e.variables()).data
+    xs = sympy.symbols("x0 x1", real=True)
+    exact = float(e.on_sympy(*xs).subs(dict(zip(xs, e.point))).evalf(30))
+    assert engine == pytest.approx(exact, rel=1e-14)
+    torch = pytest.importorskip("torch")
+    t = e.on_torch(*(torch.tensor(p, dtype=torch.float64) for p in e.point))
+    assert engine == pytest.approx(t.item(), rel=1e-14)
+
+
+def test_well_conditioned_keeps_margins():
+    relu = Expression(1, (Step("relu", (0,)),))
+    assert well_conditioned(relu, (0.5,)) and well_conditioned(relu, (-0.5,))
+    assert not well_conditioned(relu, (0.001,))  # too close to the kink
+    log = Expression(1, (Step("log", (0,)),))
+    assert not well_conditioned(log, (0.01,)) and not well_conditioned(log, (-1.0,))
+    tanh = Expression(1, (Step("tanh", (0,)),))
+    assert well_conditioned(tanh, (2.0,))
+    assert not well_conditioned(tanh, (30.0,))  # tanh' rounds to 0 there
+    exp = Expression(1, (Step("exp", (0,)),))
+    assert not well_conditioned(exp, (10.0,))  # e^10 is over the default bound of 100
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+
+@settings(max_examples=100)
+@given(expressions())
+def test_drawn_points_are_well_conditioned(expr):
+    assert len(expr.point) == expr.n_inputs
+    assert well_conditioned(expr, expr.point)
+    root = expr(*expr.variables())
+    assert isinstance(root, Value) and math.isfinite(root.data)
+
+
+def _consumers(expr):
+    counts = {}
+    for s in expr.steps:
+        for i in set(s.operands):
+            counts[i] = counts.get(i, 0) + 1
+    return counts
+
+
+def test_graphs_have_diamonds_and_repeated_operands():
+    diamond = find(expression_graphs(), lambda e: any(
+        c >= 2 for i, c in _consumers(e).items() if i >= e.n_inputs))
+    assert any(c >= 2 for c in _consumers(diamond).values())
+    repeated = find(expression_graphs(), lambda e: any(
+        len(set(s.operands)) < len(s.operands) for s in e.steps))
+    assert any(len(set(s.operands)) < len(s.operands) for s in repeated.steps)
+
+
+@pytest.mark.parametrize("name", sorted(set(OPS) - {"identity"}))
+def test_every_op_of_the_table_is_drawn(name):
+    e = find(expressions(max_steps=2), lambda e: any(s.op == name for s in e.steps))
+    assert well_conditioned(e, e.point)
+
+
+def test_ops_can_be_restricted():
+    e = find(expression_graphs(ops=["sin", "+"]), lambda e: len(e.steps) >= 3)
+    assert {s.op for s in e.steps} <= {"sin", "+"}
+    with pytest.raises(ValueError, match="nope"):
+        find(expression_graphs(ops=["nope"]), lambda e: True)
+
+
+@settings(max_examples=20)
+@given(values(-1.0, 1.0))
+def test_values_draws_leaves(v):
+    assert isinstance(v, Value) and v.parents == () and -1.0 <= v.data <= 1.0
