@@ -1,0 +1,386 @@
+"""Turn the raw results into medians, ratios, a text table, a Markdown page and a bar chart."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+# micrograd-rust cannot be built here (its crates come from a registry these machines cannot
+# reach): issue 5's figures, measured on this kind of machine, stand in as a fixed reference.
+RUST_REFERENCE = [
+    ("micrograd-rust, built-in MLP (issue 5's figure, not run here)", 30e-3, 650e-3),
+    ("micrograd-rust, Values driven from Python (issue 5's figure, not run here)", 57e-3, 650e-3),
+]
+TARGETS = {"moons_ops": 8.0, "moons_nn": 25.0, "moons_nn_floats": 6.0, "seed_nn": 25.0,
+           "bytes": 300.0, "chain_flat": 1.5}
+
+
+def machine(elapsed: float, args: str) -> dict[str, Any]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "arch": platform.machine(), "cpu": cpu, "cores": os.cpu_count(),
+        "python": sys.version.split()[0], "elapsed": round(elapsed, 1),
+        "command": ("python benchmarks/run.py " + args).strip(), "commit": commit,
+    }
+
+
+def median(xs: list[float] | None) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+def _fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    ms = seconds * 1e3
+    return f"{ms:.3g} ms" if ms < 1000 else f"{ms / 1e3:.3g} s"
+
+
+def _fmt_x(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}x"
+
+
+def _ns(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1e9:,.0f}"
+
+
+# --- the derived figures ----------------------------------------------------------------------
+
+
+def training_rows(results: dict, workload: str) -> list[dict[str, Any]]:
+    """One dict per row: label, median seconds (GC on/off), speed-up vs micrograd, x floats."""
+    data = results.get(workload, {})
+    labels = results.get("rows", {})
+    ref = median(data.get("micrograd", {}).get("on"))
+    floor = median(data.get("floats", {}).get("on"))
+    rows = []
+    for key, cell in data.items():
+        on, off = median(cell.get("on")), median(cell.get("off"))
+        note = cell.get("skip") or cell.get("error") or ""
+        rows.append({
+            "key": key, "label": labels.get(key, {}).get("label", key), "on": on, "off": off,
+            "speedup": ref / on if ref and on else None,
+            "floats": on / floor if floor and on else None,
+            "runs": len(cell.get("on", [])), "note": note,
+        })
+    for key, engine in (("micrograd", "micrograd"), ("cpp", "micrograd-cpp-engine")):
+        reason = results.get("skipped", {}).get(engine)
+        if reason and key not in data:
+            rows.append({"key": key, "label": labels.get(key, {}).get("label", key), "on": None,
+                         "off": None, "speedup": None, "floats": None, "runs": 0,
+                         "note": f"skipped: {reason}"})
+    return rows
+
+
+def bytes_per_node(results: dict, key: str) -> float | None:
+    cell = results.get("bytes", {}).get(key)
+    if not cell or "error" in cell or not cell.get("nodes"):
+        return None
+    return cell["bytes"] / cell["nodes"]
+
+
+def chain_summary(results: dict, engine: str) -> dict[str, Any]:
+    cell = results.get("chains", {}).get(engine, {})
+    raw = cell.get("sizes", {})
+    sizes = {int(n): {ph: median(v) for ph, v in d.items()} for n, d in raw.items()}
+    spread = {}
+    for ph in ("forward", "backward"):
+        vals = [d[ph] for d in sizes.values() if d.get(ph)]
+        spread[ph] = max(vals) / min(vals) if len(vals) > 1 else None
+    return {"sizes": sizes, "spread": spread, "breaks": cell.get("breaks")}
+
+
+def memory_summary(results: dict, key: str) -> dict[str, Any] | None:
+    cell = results.get("memory", {}).get(key)
+    if not cell or "error" in cell or not cell.get("rss"):
+        return cell
+    rss, objs = cell["rss"], cell["gc_objects"]
+    growth = rss[-1] - rss[0]
+    flat = growth <= max(2 * MB, 0.05 * rss[0]) and objs[-1] <= objs[0] * 1.01 + 100
+    return {"steps": cell["steps"], "rss0": rss[0], "rss1": rss[-1], "growth": growth,
+            "objs0": objs[0], "objs1": objs[-1], "flat": flat,
+            "per_step": (rss[-1] - rss[0]) / max(1, cell["steps"][-1] - cell["steps"][0]),
+            "rss_max": max(rss)}
+
+
+def targets(results: dict) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) for each target of issue 5 that this run measured."""
+    out: list[tuple[str, str, bool | None]] = []
+
+    def row(workload: str, key: str) -> dict | None:
+        return next((r for r in training_rows(results, workload) if r["key"] == key), None)
+
+    ops, nn_ = row("moons", "gradwalk"), row("moons", "gradwalk-nn")
+    if ops and ops["speedup"]:
+        out.append(("workload 1, Value ops: >= 8x faster than micrograd",
+                    _fmt_x(ops["speedup"]), ops["speedup"] >= TARGETS["moons_ops"]))
+    b = bytes_per_node(results, "gradwalk")
+    if b is not None:
+        out.append(("workload 1 graph: <= 300 bytes per node", f"{b:.0f} B",
+                    b <= TARGETS["bytes"]))
+    if nn_ and nn_["speedup"]:
+        out.append(("workload 1, nn: >= 25x faster than micrograd", _fmt_x(nn_["speedup"]),
+                    nn_["speedup"] >= TARGETS["moons_nn"]))
+    if nn_ and nn_["floats"]:
+        out.append(("workload 1, nn: within 6x of plain floats", _fmt_x(nn_["floats"]),
+                    nn_["floats"] <= TARGETS["moons_nn_floats"]))
+    seed = row("seed", "gradwalk-nn")
+    if seed and seed["speedup"]:
+        out.append(("workload 2, nn: >= 25x faster than micrograd", _fmt_x(seed["speedup"]),
+                    seed["speedup"] >= TARGETS["seed_nn"]))
+    if "gradwalk" in results.get("chains", {}):
+        c = chain_summary(results, "gradwalk")
+        top = max(c["sizes"]) if c["sizes"] else 0
+        spreads = [s for s in c["spread"].values() if s]
+        worst = max(spreads) if spreads else None
+        ok = (not c["breaks"]) and top >= 10**6 and worst is not None
+        out.append(("workload 3: ns/node flat within 1.5x from 10^3 to 10^6, no failure",
+                    (f"spread {worst:.2f}x up to {top:,}" if worst else "-")
+                    + (f"; breaks at {c['breaks']['n']:,}" if c["breaks"] else ""),
+                    (ok and worst <= TARGETS["chain_flat"]) if top >= 10**6 else None))
+    for key in ("gradwalk", "gradwalk-nn"):
+        m = memory_summary(results, key)
+        if m and "flat" in m:
+            out.append((f"memory over {m['steps'][-1]} steps of workload 1 ({key}): flat, GC on",
+                        f"RSS {m['rss0'] / MB:.0f} -> {m['rss1'] / MB:.0f} MB, "
+                        f"GC objects {m['objs0']:,} -> {m['objs1']:,}", m["flat"]))
+    return out
+
+
+# --- text and Markdown ------------------------------------------------------------------------
+
+
+def _training_table(results: dict, workload: str) -> list[list[str]]:
+    head = ["engine", "median (GC on)", "vs micrograd", "vs plain floats", "GC off", "runs", "note"]
+    lines = [head]
+    for r in training_rows(results, workload):
+        lines.append([r["label"], _fmt_time(r["on"]),
+                      _fmt_x(r["speedup"]) + (" faster" if r["speedup"] else ""),
+                      _fmt_x(r["floats"]) + (" slower" if r["floats"] else ""),
+                      _fmt_time(r["off"]), str(r["runs"]), r["note"][:90]])
+    if workload == "moons" and "micrograd" in results.get("moons", {}):
+        for label, seconds, ref in RUST_REFERENCE:
+            lines.append([label, _fmt_time(seconds), _fmt_x(ref / seconds) + " faster", "-", "-",
+                          "-", "fixed reference (issue 5)"])
+    return lines
+
+
+def _chain_table(results: dict) -> list[list[str]]:
+    chains = results.get("chains", {})
+    sizes = sorted({int(n) for c in chains.values() for n in c.get("sizes", {})})
+    lines = [["engine", *[f"{n:,}: fwd / bwd ns/node" for n in sizes], "spread (max/min)",
+              "breaks at"]]
+    for engine in chains:
+        c = chain_summary(results, engine)
+        cells = []
+        for n in sizes:
+            d = c["sizes"].get(n)
+            cells.append(f"{_ns(d.get('forward'))} / {_ns(d.get('backward'))}" if d else "-")
+        spread = " / ".join(f"{s:.2f}x" for s in c["spread"].values() if s) or "-"
+        br = c["breaks"]
+        lines.append([engine, *cells, spread,
+                      f"{br['n']:,} ({br['reason'][:70]})" if br else "no failure"])
+    return lines
+
+
+def _op_table(results: dict) -> list[list[str]]:
+    per_op = results.get("per_op", {})
+    ops = ["+", "*", "tanh"]
+    lines = [["engine", *[f"`{o}` fwd / bwd ns" for o in ops], "bytes/node (workload 1 graph)"]]
+    keys = {"micrograd": "micrograd", "micrograd-cpp-engine": "cpp", "gradwalk": "gradwalk",
+            "torch": "torch-scalar"}
+    for engine, cell in per_op.items():
+        row = [engine]
+        for o in ops:
+            d = cell.get(o, {})
+            row.append(d["error"][:40] if "error" in d else
+                       f"{_ns(median(d.get('forward')))} / {_ns(median(d.get('backward')))}")
+        b = bytes_per_node(results, keys.get(engine, ""))
+        bcell = results.get("bytes", {}).get(keys.get(engine, ""), {})
+        row.append(f"{b:.0f} ({bcell.get('method')}, {bcell.get('nodes'):,} nodes)"
+                   if b is not None else "-")
+        lines.append(row)
+    b = bytes_per_node(results, "gradwalk-nn")
+    if b is not None:
+        nodes = results["bytes"]["gradwalk-nn"]["nodes"]
+        lines.append(["gradwalk, nn", "-", "-", "-", f"{b:.0f} (tracemalloc, {nodes:,} nodes)"])
+    return lines
+
+
+def _memory_table(results: dict) -> list[list[str]]:
+    labels = results.get("rows", {})
+    lines = [["engine", "steps", "RSS first -> last sample", "growth per step",
+              "GC-tracked objects first -> last", "flat?"]]
+    for key in results.get("memory", {}):
+        m = memory_summary(results, key)
+        label = labels.get(key, {}).get("label", key)
+        if not m or "error" in m:
+            lines.append([label, "-", (m or {}).get("error", "-")[:60], "-", "-", "-"])
+            continue
+        lines.append([label, f"{m['steps'][0]}..{m['steps'][-1]}",
+                      f"{m['rss0'] / MB:.1f} -> {m['rss1'] / MB:.1f} MB",
+                      f"{m['per_step'] / 1024:+.1f} KiB", f"{m['objs0']:,} -> {m['objs1']:,}",
+                      "yes" if m["flat"] else "NO"])
+    return lines
+
+
+def _sections(results: dict) -> list[tuple[str, list[list[str]]]]:
+    s = []
+    if "moons" in results:
+        s.append(("Workload 1: one step of micrograd's moons demo (MLP(2, [16, 16, 1]), "
+                  "100 points, hinge + L2, forward + backward + SGD)",
+                  _training_table(results, "moons")))
+    if "seed" in results:
+        s.append(("Workload 2: one epoch of the seed program (10-5-1 sigmoid, 800 x 10, BCE, SGD)",
+                  _training_table(results, "seed")))
+    if "chains" in results:
+        s.append(("Workload 3: a chain y = y + x of depth n (ns per node)", _chain_table(results)))
+    if "per_op" in results:
+        s.append(("Workload 4: per-op cost (ns per node; chains of "
+                  f"{results['plan']['op_depth']} nodes) and bytes per node",
+                  _op_table(results)))
+    if "memory" in results:
+        s.append(("Workload 4: memory over repeated training steps of workload 1 (GC on)",
+                  _memory_table(results)))
+    return s
+
+
+def _plain(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _md(rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows[1:]]
+    return "\n".join(out)
+
+
+def _target_lines(results: dict) -> list[str]:
+    mark = {True: "met", False: "NOT met", None: "not measured in full"}
+    return [f"- {t}: {m} ({mark[ok]})" for t, m, ok in targets(results)]
+
+
+def _notes(results: dict) -> list[str]:
+    notes = []
+    for engine, ops in results.get("added_ops", {}).items():
+        notes.append(f"{engine} lacks {', '.join(ops)}: the benchmark adds them in micrograd's "
+                     "own style (one node with a `_backward` closure); its sigmoid is "
+                     "`1 / (1 + (-x).exp())`.")
+    for engine, reason in results.get("skipped", {}).items():
+        notes.append(f"{engine} skipped: {reason}")
+    return notes
+
+
+def text(results: dict) -> str:
+    meta = results.get("meta", {})
+    out = [f"gradwalk benchmark, {meta.get('date')}, {meta.get('cpu')} ({meta.get('cores')} "
+           f"cores), Python {meta.get('python')}, {meta.get('elapsed')} s"]
+    for title, rows in _sections(results):
+        out += ["", title, _plain(rows)]
+    lines = _target_lines(results)
+    if lines:
+        out += ["", "Targets (issue 5):", *lines]
+    notes = _notes(results)
+    if notes:
+        out += ["", "Notes:", *[f"- {n}" for n in notes]]
+    return "\n".join(out)
+
+
+def markdown(results: dict) -> str:
+    meta = results.get("meta", {})
+    versions = ", ".join(f"{k} {v}" for k, v in results.get("versions", {}).items())
+    out = [
+        "# Benchmark",
+        "",
+        f"Measured {meta.get('date')} on {meta.get('arch')}, {meta.get('cpu')}, "
+        f"{meta.get('cores')} cores, Python {meta.get('python')}"
+        + (f", commit {meta['commit']}" if meta.get("commit") else "") + ".",
+        f"Engines: {versions}.",
+        f"Command: `{meta.get('command')}` ({results.get('plan', {}).get('mode')} run, "
+        f"{meta.get('elapsed')} s). Medians over runs that alternate between engines; "
+        "\"vs micrograd\" is micrograd's median time over the engine's (higher is faster), "
+        "\"vs plain floats\" the engine's time over a no-graph forward pass in plain floats.",
+        "",
+        "![speed-up over micrograd](bench.png)",
+    ]
+    for title, rows in _sections(results):
+        out += ["", f"## {title}", "", _md(rows)]
+    lines = _target_lines(results)
+    if lines:
+        out += ["", "## Targets (issue 5)", "", *lines]
+    notes = _notes(results)
+    if notes:
+        out += ["", "## Notes", "", *[f"- {n}" for n in notes]]
+    return "\n".join(out) + "\n"
+
+
+# --- the chart --------------------------------------------------------------------------------
+
+
+def chart(results: dict, path: Path) -> Path | None:
+    """Horizontal bars: speed-up over micrograd per engine, one panel per training workload."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    panels = [w for w in ("moons", "seed") if w in results]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.2), squeeze=False)
+    titles = {"moons": "Workload 1: moons demo step", "seed": "Workload 2: seed program epoch"}
+    for ax, w in zip(axes[0], panels):
+        rows = [r for r in training_rows(results, w) if r["speedup"] and r["key"] != "floats"]
+        labels = [r["label"] for r in rows]
+        values = [r["speedup"] for r in rows]
+        colors = ["#d62728" if r["key"].startswith("gradwalk") else "#7f7f7f" for r in rows]
+        hatches = [""] * len(rows)
+        if w == "moons":
+            for label, seconds, ref in RUST_REFERENCE:
+                labels.append(label.replace(" (issue 5's figure, not run here)", " (ref.)"))
+                values.append(ref / seconds)
+                colors.append("#bbbbbb")
+                hatches.append("//")
+        y = range(len(values))
+        bars = ax.barh(list(y), values, color=colors)
+        for bar, h in zip(bars, hatches):
+            bar.set_hatch(h)
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.3g}x", va="center", fontsize=8)
+        ax.set_yticks(list(y), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("speed-up over micrograd 0.1.0 (log scale, higher is faster)")
+        ax.set_title(titles[w], fontsize=10)
+        ax.set_xlim(right=max(values) * 8 if values else 10)
+    meta = results.get("meta", {})
+    fig.suptitle(f"gradwalk benchmark, {meta.get('date')}, {meta.get('cpu')}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,288 @@
+"""Run the benchmark of issue 5: every engine on the same work, alternating runs, medians.
+
+    python benchmarks/run.py            # full run (about 5-10 minutes), writes docs/bench.md/.png
+    python benchmarks/run.py --quick    # under a minute, writes benchmarks/results/
+    python benchmarks/run.py --only moons,chains
+
+Peers (micrograd 0.1.0, micrograd-cpp-engine) are installed on first run into
+benchmarks/peers/<name>/ with `pip install --target`. Every engine runs in its own worker
+process; the parent asks each in turn for one run, so a noisy spell hits all engines alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import peers, report  # noqa: E402
+from benchmarks.processes import ROOT, EngineProcess, failure  # noqa: E402
+from benchmarks.workloads import OPS  # noqa: E402
+
+WORKLOADS = ("moons", "seed", "chains", "ops", "memory")
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    engine: str
+    impl: str
+
+
+ROWS = [
+    Row("micrograd", "micrograd 0.1.0, Value ops", "micrograd", "ops"),
+    Row("cpp", "micrograd-cpp-engine, Value ops", "micrograd-cpp-engine", "ops"),
+    Row("gradwalk", "gradwalk, Value ops", "gradwalk", "ops"),
+    Row("gradwalk-nn", "gradwalk, nn", "gradwalk", "nn"),
+    Row("torch-scalar", "PyTorch, 0-d tensors", "torch", "ops"),
+    Row("torch-vector", "PyTorch, vectorized", "torch", "vector"),
+    Row("floats", "plain floats, forward only", "floats", "floats"),
+]
+CHAIN_ENGINES = ["micrograd", "micrograd-cpp-engine", "gradwalk", "torch", "floats"]
+
+# How much of each workload a run does: full, --quick, and --smoke (the test suite's).
+PLANS: dict[str, dict[str, Any]] = {
+    "full": {"rounds": {"moons": 7, "seed": 5}, "gc_off_rounds": {"moons": 3, "seed": 2},
+             "chain_sizes": [10**3, 10**4, 10**5, 10**6], "chain_rounds": 3,
+             "chain_rounds_large": 1, "op_depth": 500, "op_chains": 40, "op_rounds": 3,
+             "memory": {"gradwalk": (1000, 100), "gradwalk-nn": (1000, 100), "cpp": (50, 10)}},
+    "quick": {"rounds": {"moons": 3, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
+              "chain_sizes": [10**3, 10**4, 10**5], "chain_rounds": 1, "chain_rounds_large": 1,
+              "op_depth": 500, "op_chains": 10, "op_rounds": 1,
+              "memory": {"gradwalk": (100, 20), "gradwalk-nn": (100, 20), "cpp": (5, 5)}},
+    "smoke": {"rounds": {"moons": 1, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
+              "chain_sizes": [100, 1000], "chain_rounds": 1, "chain_rounds_large": 1,
+              "op_depth": 20, "op_chains": 2, "op_rounds": 1,
+              "memory": {"gradwalk": (4, 2), "gradwalk-nn": (4, 2)}},
+}
+
+
+class Bench:
+    def __init__(self, engines: list[str], plan: dict[str, Any], log: Any, stderr: Any) -> None:
+        self.plan = plan
+        self.log = log
+        self.stderr = stderr
+        self.skipped: dict[str, str] = {}
+        self.procs: dict[str, EngineProcess] = {}
+        self.results: dict[str, Any] = {"skipped": self.skipped}
+        self.engines = [e for e in engines if self._available(e)]
+
+    def _peer_dir(self, engine: str) -> Path | None:
+        peer = next((p for p in peers.PEERS if p.name == engine), None)
+        return peer.folder if peer else None
+
+    def _available(self, engine: str) -> bool:
+        if engine in self.skipped:
+            return False
+        proc = EngineProcess(engine, self._peer_dir(engine), self.stderr)
+        answer = proc.ask(timeout=300, cmd="info")
+        if failure(answer):
+            self.skipped[engine] = f"does not load: {failure(answer)}"
+            proc.close()
+            return False
+        self.procs[engine] = proc
+        self.results.setdefault("versions", {})[engine] = answer["version"]
+        if answer.get("added_ops"):
+            self.results.setdefault("added_ops", {})[engine] = answer["added_ops"]
+        return True
+
+    def rows(self) -> list[Row]:
+        return [r for r in ROWS if r.engine in self.engines]
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            proc.close()
+
+    # -- workloads 1 and 2: a training step / an epoch ---------------------------------------
+
+    def training(self, workload: str) -> None:
+        out = self.results.setdefault(workload, {})
+        rows = []
+        for row in self.rows():
+            answer = self.procs[row.engine].ask(cmd="setup", workload=workload, impl=row.impl)
+            if failure(answer):
+                out[row.key] = {"skip": failure(answer)}
+                self.log(f"  {row.label}: skipped ({failure(answer)})")
+            else:
+                out[row.key] = {"on": [], "off": []}
+                rows.append(row)
+        rounds = self.plan["rounds"][workload]
+        gc_off = self.plan["gc_off_rounds"][workload]
+        for r in range(max(rounds, gc_off)):
+            for gc_on, wanted in ((True, rounds), (False, gc_off)):
+                if r >= wanted:
+                    continue
+                for row in _rotated(rows, r):
+                    if "error" in out[row.key] or (not gc_on and row.impl in ("floats", "vector")):
+                        continue
+                    answer = self.procs[row.engine].ask(
+                        cmd="run", workload=workload, impl=row.impl, gc_on=gc_on
+                    )
+                    if failure(answer):
+                        out[row.key]["error"] = failure(answer)
+                    else:
+                        out[row.key]["on" if gc_on else "off"].append(answer["seconds"])
+            self.log(f"  round {r + 1}/{max(rounds, gc_off)} done")
+
+    # -- workload 3: chains ------------------------------------------------------------------
+
+    def chains(self) -> None:
+        out = self.results.setdefault("chains", {})
+        engines = [e for e in CHAIN_ENGINES if e in self.engines]
+        for e in engines:
+            out[e] = {"sizes": {}, "breaks": None}
+        for n in self.plan["chain_sizes"]:
+            rounds = self.plan["chain_rounds"] if n <= 10**5 else self.plan["chain_rounds_large"]
+            for r in range(rounds):
+                for e in _rotated(engines, r):
+                    if out[e]["breaks"]:
+                        continue
+                    answer = self.procs[e].ask(cmd="chain", n=n)
+                    if failure(answer):
+                        out[e]["breaks"] = {"n": n, "reason": failure(answer)}
+                        continue
+                    cell = out[e]["sizes"].setdefault(str(n), {})
+                    for phase in ("forward", "backward"):
+                        if phase in answer:
+                            cell.setdefault(phase, []).append(answer[phase] / n)
+            self.log(f"  depth {n:,} done")
+
+    # -- workload 4: per-op cost, bytes per node, memory over many steps ---------------------
+
+    def per_op(self) -> None:
+        out = self.results.setdefault("per_op", {})
+        engines = [e for e in CHAIN_ENGINES if e in self.engines]
+        depth, chains = self.plan["op_depth"], self.plan["op_chains"]
+        for op in OPS:
+            for r in range(self.plan["op_rounds"]):
+                for e in _rotated(engines, r):
+                    cell = out.setdefault(e, {}).setdefault(op, {})
+                    if "error" in cell:
+                        continue
+                    answer = self.procs[e].ask(cmd="per_op", op=op, depth=depth, chains=chains)
+                    if failure(answer):
+                        cell["error"] = failure(answer)
+                        continue
+                    for phase in ("forward", "backward"):
+                        if phase in answer:
+                            cell.setdefault(phase, []).append(answer[phase] / (depth * chains))
+        self.log("  per-op costs done")
+        self.bytes_per_node()
+
+    def bytes_per_node(self) -> None:
+        out = self.results.setdefault("bytes", {})
+        for row in self.rows():
+            if row.impl in ("floats", "vector"):
+                continue
+            fresh = EngineProcess(row.engine, self._peer_dir(row.engine), self.stderr)
+            answer = fresh.ask(cmd="bytes_per_node", impl=row.impl)
+            fresh.close()
+            out[row.key] = {"error": failure(answer)} if failure(answer) else answer
+        self.log("  bytes per node done")
+
+    def memory(self) -> None:
+        out = self.results.setdefault("memory", {})
+        for row in self.rows():
+            if row.key not in self.plan["memory"]:
+                continue
+            steps, every = self.plan["memory"][row.key]
+            fresh = EngineProcess(row.engine, self._peer_dir(row.engine), self.stderr)
+            answer = fresh.ask(cmd="memory", impl=row.impl, steps=steps, every=every)
+            fresh.close()
+            out[row.key] = {"error": failure(answer)} if failure(answer) else answer
+            self.log(f"  memory over {steps} steps: {row.label} done")
+
+
+def _rotated(items: list, r: int) -> list:
+    """Round r starts at a different item, so no engine always runs first or last."""
+    if not items:
+        return items
+    r %= len(items)
+    return items[r:] + items[:r]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--only", default="", help=f"comma-separated workloads of {','.join(WORKLOADS)}")
+    p.add_argument("--engines", default="",
+                   help="comma-separated engines (default: all of " + ",".join(CHAIN_ENGINES) + ")")
+    p.add_argument("--no-install", action="store_true", help="do not install missing peers")
+    p.add_argument("--reinstall", action="store_true", help="retry peers that failed to install")
+    p.add_argument("--out", default="",
+                   help="folder for bench.md/bench.png/bench.json (default: docs/ for a full run "
+                        "of everything, benchmarks/results/ otherwise)")
+    args = p.parse_args(argv)
+    aliases = {"1": "moons", "2": "seed", "3": "chains", "4": "ops"}
+    only = [aliases.get(w, w) for w in args.only.split(",") if w]
+    for w in only:
+        if w not in WORKLOADS:
+            p.error(f"--only: unknown workload {w!r} (choose from {', '.join(WORKLOADS)})")
+    args.workloads = only or list(WORKLOADS)
+    args.engine_list = [e for e in args.engines.split(",") if e] or list(CHAIN_ENGINES)
+    for e in args.engine_list:
+        if e not in CHAIN_ENGINES:
+            p.error(f"--engines: unknown engine {e!r} (choose from {', '.join(CHAIN_ENGINES)})")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    complete = mode == "full" and len(args.workloads) == len(WORKLOADS) and not args.engines
+    out_dir = Path(args.out) if args.out else ROOT / ("docs" if complete else "benchmarks/results")
+    results_dir = ROOT / "benchmarks" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    skipped: dict[str, str] = {}
+    for peer in peers.PEERS:
+        if peer.name not in args.engine_list:
+            continue
+        if args.no_install and not peer.installed():
+            skipped[peer.name] = "not installed (--no-install)"
+            continue
+        reason = peers.ensure(peer, retry_failed=args.reinstall, log=log)
+        if reason:
+            skipped[peer.name] = reason
+            log(f"skipping {peer.name}: {reason}")
+
+    started = time.time()
+    with open(results_dir / "workers.log", "w") as worker_log:
+        bench = Bench([e for e in args.engine_list if e not in skipped], PLANS[mode], log,
+                      worker_log)
+        bench.skipped.update(skipped)
+        bench.results["plan"] = {"mode": mode, **PLANS[mode]}
+        bench.results["rows"] = {r.key: {"label": r.label, "engine": r.engine} for r in ROWS}
+        try:
+            for w in args.workloads:
+                log(f"workload {w} ...")
+                {"moons": lambda: bench.training("moons"), "seed": lambda: bench.training("seed"),
+                 "chains": bench.chains, "ops": bench.per_op, "memory": bench.memory}[w]()
+        finally:
+            bench.close()
+    results = bench.results
+    results["meta"] = report.machine(time.time() - started, " ".join(sys.argv[1:]))
+    (results_dir / f"bench-{mode}.json").write_text(json.dumps(results, indent=1))
+    print(report.text(results))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.md").write_text(report.markdown(results))
+    chart = report.chart(results, out_dir / "bench.png")
+    log(f"wrote {out_dir / 'bench.md'}" + (f" and {chart}" if chart else " (no chart: " +
+                                             "matplotlib missing)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

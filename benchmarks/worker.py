@@ -1,0 +1,174 @@
+"""One engine's worker process: reads JSON requests on stdin, answers one JSON line each.
+
+    python -m benchmarks.worker ENGINE [PEER_DIR]
+
+ENGINE is "gradwalk", "micrograd", "micrograd-cpp-engine", "torch" or "floats". PEER_DIR, when
+given, goes first on sys.path, so `import micrograd` finds that peer's install and no other.
+Requests are answered in order; state (a model being trained) is kept between them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Worker:
+    def __init__(self, engine: str) -> None:
+        from . import workloads
+        from .kits import KITS
+
+        self.engine = engine
+        self.workloads = workloads
+        self.kit = KITS[engine]() if engine in KITS else None
+        self.programs: dict[tuple[str, str], Any] = {}
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        version = "?"
+        if self.engine in ("micrograd", "micrograd-cpp-engine"):
+            from importlib import metadata
+
+            dists = [d for d in metadata.distributions(path=sys.path[:1])]
+            version = " ".join(f"{d.metadata['Name']}=={d.version}" for d in dists) or "?"
+        elif self.engine == "torch":
+            import torch
+
+            version = torch.__version__
+        elif self.engine == "gradwalk":
+            import autograd
+
+            version = autograd.__version__
+        added = getattr(self.kit, "added", [])
+        return {"version": version, "python": sys.version.split()[0], "added_ops": added}
+
+    def setup(self, workload: str, impl: str) -> dict[str, Any]:
+        step = self.workloads.make_program(workload, impl, self.kit)
+        step()  # warm-up, untimed
+        self.programs[workload, impl] = step
+        return {}
+
+    def run(self, workload: str, impl: str, gc_on: bool = True) -> dict[str, Any]:
+        step = self.programs[workload, impl]
+        if not gc_on:
+            gc.disable()
+        try:
+            t0 = time.perf_counter()
+            loss = step()
+            seconds = time.perf_counter() - t0
+        finally:
+            if not gc_on:
+                gc.enable()
+                gc.collect()  # what piled up while off, outside the timing
+        return {"seconds": seconds, "loss": loss}
+
+    def chain(self, n: int) -> dict[str, Any]:
+        if self.engine == "floats":
+            return self.workloads.chain_floats(n)
+        return self.workloads.chain(self._need_kit(), n)
+
+    def per_op(self, op: str, depth: int, chains: int) -> dict[str, Any]:
+        if self.engine == "floats":
+            return self.workloads.per_op_floats(op, depth, chains)
+        return self.workloads.per_op(self._need_kit(), op, depth, chains)
+
+    def bytes_per_node(self, impl: str) -> dict[str, Any]:
+        """Memory held by one workload-1 forward graph, per node. Run in a fresh worker."""
+        import tracemalloc
+
+        step = self.workloads.make_program("moons", impl, self.kit)
+        forward = step.forward  # type: ignore[attr-defined]
+        nodes = self._reference_nodes(impl)
+        gc.collect()
+        if getattr(self.kit, "python_heap", True):
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            graph = forward()
+            held = tracemalloc.get_traced_memory()[0] - before
+            tracemalloc.stop()
+            method = "tracemalloc"
+        else:  # a C++ heap: resident memory over a few graphs held at once
+            before = rss_bytes()
+            graphs = [forward() for _ in range(4)]
+            held = (rss_bytes() - before) // len(graphs)
+            graph = graphs[0]
+            method = "RSS"
+        own = self.kit.count_nodes(graph) if self.kit else None
+        del graph
+        return {"bytes": held, "nodes": own or nodes, "method": method}
+
+    def _reference_nodes(self, impl: str) -> int:
+        """The node count of this program's graph as this project's engine records it (for
+        engines that do not expose their graph)."""
+        from .kits import GradwalkKit
+
+        kit = GradwalkKit()
+        step = self.workloads.make_program("moons", "nn" if impl == "nn" else "ops", kit)
+        return kit.count_nodes(step.forward())  # type: ignore[attr-defined]
+
+    def memory(self, impl: str, steps: int, every: int) -> dict[str, Any]:
+        """RSS and GC-tracked objects every `every` steps of workload 1 (collector left on)."""
+        step = self.workloads.make_program("moons", impl, self.kit)
+        rss, objects, at = [], [], []
+        t0 = time.perf_counter()
+        for k in range(1, steps + 1):
+            step()
+            if k % every == 0:
+                at.append(k)
+                rss.append(rss_bytes())
+                objects.append(len(gc.get_objects()))
+        return {"steps": at, "rss": rss, "gc_objects": objects,
+                "seconds": time.perf_counter() - t0}
+
+    def _need_kit(self) -> Any:
+        if self.kit is None:
+            raise RuntimeError(f"{self.engine} has no scalar Value")
+        return self.kit
+
+    def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        cmd = req.pop("cmd")
+        return getattr(self, cmd)(**req)
+
+
+def main() -> None:
+    engine = sys.argv[1]
+    if len(sys.argv) > 2:
+        sys.path.insert(0, sys.argv[2])
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # whatever an engine prints goes to stderr, not into the answers
+    sys.setrecursionlimit(1000)  # Python's default, whatever the parent had
+    from .workloads import Unsupported
+
+    worker = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            if worker is None:
+                worker = Worker(engine)
+            answer = {"ok": True, **worker.handle(req)}
+        except Unsupported as exc:
+            answer = {"ok": False, "skip": str(exc)}
+        except (Exception, RecursionError) as exc:
+            tb = traceback.format_exc(limit=3)
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300], "trace": tb}
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
