@@ -110,6 +110,8 @@ HOSTILE = [  # (expression, exit status, a piece of the message)
     ("(" * 101 + "x" + ")" * 101, 2, "deeper than 100"),
     ("tanh(" * 101 + "x" + ")" * 101, 2, "deeper than 100"),
     ("-" * 5000 + "x", 2, "operators inside one another"),
+    ("-" * 5000 + "(", 2, "operators inside one another"),  # the tokenizer gives up on this
+    ("-" * 200 + "(x", 2, "never closed"),
     ("x" + "**x" * 3000, 2, "operators inside one another"),
     ("+".join(["x"] * 4000), 2, "operators inside one another"),
     ("log(x - 1)", 1, "log"),

@@ -27,6 +27,7 @@ random_text = st.one_of(
     repeated(lambda n, op: op * n + "x", st.integers(0, 3000), ["-", "+", "not "]),
     repeated(lambda n, op: "x" + op * n, st.integers(0, 3500), ["**x", "+x", "*y"]),
     repeated(lambda n, c: c * n, st.integers(9000, 12000), ["x", "1", "(", " "]),
+    repeated(lambda n, tail: "-" * n + tail, st.integers(0, 5000), ["(", "'", "x)", "[", "\\"]),
 )
 
 
