@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 from .ops import fmt
@@ -66,59 +67,48 @@ def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
 def first_order_pass(root: Any, seed: float) -> list[Any]:
     """One backward pass on floats; leaves d root / d node in each node's `_g` slot.
 
-    Returns the nodes reached. The same algorithm as `topological_order`, with the counts and
-    the gradients kept in scratch slots instead of dicts, and the edges unrolled by arity.
-    Nothing but the scratch slots is written, so a pass that raises has changed no `.grad`.
+    Returns the nodes reached. Recorded nodes carry their creation number, and creation order
+    is a topological order, so after one walk that collects the graph, the interior nodes are
+    visited by decreasing number: no consumer counts, no queue. Only the `_g` scratch slots
+    are written, so a pass that raises has changed no `.grad`.
     """
     root._g = seed
-    root._pending = 0
     nodes = [root]
+    interior = []
     seen = {root}
     stack = [root]
     add_seen = seen.add
     push_node = nodes.append
+    push_interior = interior.append
     while stack:
         node = stack.pop()
         a = node._a
         if a is None:
             continue
+        push_interior(node)
         b = node._b
         for p in (a, b) if b is not None else (a if a.__class__ is tuple else (a,)):
-            if p in seen:
-                p._pending += 1
-            else:
+            if p not in seen:
                 add_seen(p)
-                p._pending = 1
                 p._g = 0.0
                 stack.append(p)
                 push_node(p)
-    ready = [root]
-    pop = ready.pop
-    push = ready.append
-    while ready:
-        node = pop()
-        a = node._a
-        if a is None:
-            continue
+    interior.sort(key=_creation, reverse=True)
+    for node in interior:
         g = node._g
-        b = node._b
+        a = node._a
         if a.__class__ is tuple:
             for p, d in zip(a, node._da):
                 p._g += d * g
-                p._pending -= 1
-                if not p._pending:
-                    push(p)
-            continue
-        a._g += node._da * g
-        a._pending -= 1
-        if not a._pending:
-            push(a)
-        if b is not None:
-            b._g += node._db * g
-            b._pending -= 1
-            if not b._pending:
-                push(b)
+        else:
+            a._g += node._da * g
+            b = node._b
+            if b is not None:
+                b._g += node._db * g
     return nodes
+
+
+_creation = attrgetter("_seq")
 
 
 def gradients(root: Any, seed: float = 1.0) -> dict[Any, float]:

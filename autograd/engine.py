@@ -7,6 +7,7 @@ its parents and never back, so a dropped graph is freed by reference counting al
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable
 from numbers import Real
@@ -17,6 +18,9 @@ from .backward import first_order_pass, walk
 from .ops import ADD, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
+# Creation order is a topological order (operands exist before their result): each recorded
+# node takes the next number, and backward visits nodes by decreasing number.
+_tick = itertools.count().__next__
 
 
 class _Undefined:
@@ -130,6 +134,7 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
     out.grad = 0.0
     out.label = ""
     out._rule = op
+    out._seq = _tick()
     out._a = a
     out._b = b
     out._da = da
@@ -154,7 +159,7 @@ class Value:
     """
 
     __slots__ = (
-        "data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_g", "_pending"
+        "data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g"
     )
 
     def __init__(self, data: float, label: str = "") -> None:
@@ -233,6 +238,7 @@ class Value:
             out._a = None
         else:
             out._rule = ADD
+            out._seq = _tick()
             out._a = self
             out._b = other
             out._da = 1.0
@@ -257,6 +263,7 @@ class Value:
             out._a = None
         else:
             out._rule = SUB
+            out._seq = _tick()
             out._a = self
             out._b = other
             out._da = 1.0
@@ -283,6 +290,7 @@ class Value:
             out._a = None
         else:
             out._rule = MUL
+            out._seq = _tick()
             out._a = self
             out._b = other
             out._da = b
@@ -385,8 +393,17 @@ def _local(op: Op, i: int, args: tuple) -> Any:
 
 
 def _unary_method(op: Op) -> Any:
+    forward = op.forward
+    derivative = op.derivatives[0]
+
     def method(self: Value) -> Value:
-        return _unary(op, self)
+        x = self.data
+        y = forward(x)
+        try:
+            local = derivative(x, y)
+        except (ArithmeticError, ValueError) as exc:
+            local = _undefined(op, (x,), 0, exc)
+        return _record(y, op, self, local)
 
     method.__name__ = op.name
     method.__doc__ = f"{op.name}(self), recorded as one node."
@@ -430,11 +447,14 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
     >>> dot([1, 2], [Value(3.0), Value(4.0)]).data
     11.0
     """
-    xs, xd = _operands(xs, "dot")
-    ws, wd = _operands(ws, "dot")
-    if len(xs) != len(ws):
-        raise ValueError(f"dot: the two sequences differ in length ({len(xs)} and {len(ws)})")
-    return _record(ops._dot(xd, wd), DOT, xs + ws, tuple(wd + xd))
+    xs, ws = tuple(xs), tuple(ws)
+    n = len(xs)
+    if n != len(ws):
+        raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
+    parents, data = _operands(xs + ws, "dot")
+    xd, wd = data[:n], data[n:]
+    # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i.
+    return _record(ops._dot(xd, wd), DOT, parents, wd + xd)
 
 
 def identity(x: Value) -> Value:
