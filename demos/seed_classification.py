@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import import_torch, write_graph  # noqa: E402
 
-from autograd import no_grad  # noqa: E402
+from autograd import Value, no_grad  # noqa: E402
 from nn import MLP, Progress  # noqa: E402
 from nn.losses import bce  # noqa: E402
 from nn.optim import SGD  # noqa: E402
@@ -51,10 +51,11 @@ def build_model(seed: int) -> MLP:
 def train(model: MLP, X: list, y: list, epochs: int, lr: float) -> list[float]:
     """Full-batch training; returns the loss of every epoch (before that epoch's step)."""
     opt = SGD(model.parameters(), lr=lr)
+    inputs = [[Value(v) for v in row] for row in X]  # lifted once, reused every epoch
     losses = []
     with Progress(epochs, "training", unit="epochs") as bar:
         for epoch in range(epochs):
-            loss = bce([model(x) for x in X], y)
+            loss = bce([model(x) for x in inputs], y)
             opt.zero_grad()
             loss.backward()
             opt.step()

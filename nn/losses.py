@@ -80,7 +80,12 @@ def bce(prob: Any, target: Any) -> Value:
         p = _value(p)
         if not 0.0 <= p.data <= 1.0:
             raise ValueError(f"bce: probabilities must lie in [0, 1], got {p.data!r}")
-        terms.append(-(t * _clamped_log(p) + (1 - t) * _clamped_log(1 - p)))
+        if t == 1:  # a hard label needs one log, not two (the other term is exactly 0)
+            terms.append(-_clamped_log(p))
+        elif t == 0:
+            terms.append(-_clamped_log(1 - p))
+        else:
+            terms.append(-(t * _clamped_log(p) + (1 - t) * _clamped_log(1 - p)))
     return _mean(terms)
 
 
