@@ -30,70 +30,59 @@ def walk(root: Any) -> list[Any]:
     return out
 
 
-def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
-    """The nodes under `root`, each after every node that consumes it (root first): the order
-    in which backward visits them. Nodes in `stop` are included but not looked through.
+def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[Any]]:
+    """All nodes under `root` (root first), and the interior ones in backward's order.
 
-    Kahn's algorithm: count each node's consumers, then release a node once all of them have
-    been visited. Deterministic for a given graph.
+    Recorded nodes carry their creation number, and creation order is a topological order
+    (operands exist before their result): sorted by decreasing number, every node comes after
+    all of its consumers. Nodes in `stop` are collected but not looked through. Each node's
+    scratch gradient `_g` is reset on the way (the first-order pass needs that, nothing else
+    reads it).
     """
-    stop = frozenset(stop)
-    counts = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node in stop:
-            continue
-        for p in node.parents:
-            if p in counts:
-                counts[p] += 1
-            else:
-                counts[p] = 1
-                stack.append(p)
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        if node in stop:
-            continue
-        for p in node.parents:
-            counts[p] -= 1
-            if not counts[p]:
-                ready.append(p)
-    return order
-
-
-def first_order_pass(root: Any, seed: float) -> list[Any]:
-    """One backward pass on floats; leaves d root / d node in each node's `_g` slot.
-
-    Returns the nodes reached. Recorded nodes carry their creation number, and creation order
-    is a topological order, so after one walk that collects the graph, the interior nodes are
-    visited by decreasing number: no consumer counts, no queue. Only the `_g` scratch slots
-    are written, so a pass that raises has changed no `.grad`.
-    """
-    root._g = seed
+    root._g = 0.0
     nodes = [root]
     interior = []
     seen = {root}
     stack = [root]
     add_seen = seen.add
-    push_node = nodes.append
-    push_interior = interior.append
+    add_node = nodes.append
+    add_interior = interior.append
     while stack:
         node = stack.pop()
         a = node._a
-        if a is None:
+        if a is None or node in stop:
             continue
-        push_interior(node)
+        add_interior(node)
         b = node._b
         for p in (a, b) if b is not None else (a if a.__class__ is tuple else (a,)):
             if p not in seen:
                 add_seen(p)
                 p._g = 0.0
                 stack.append(p)
-                push_node(p)
+                add_node(p)
     interior.sort(key=_creation, reverse=True)
+    return nodes, interior
+
+
+_creation = attrgetter("_seq")
+
+
+def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
+    """The nodes under `root`, each after every node that consumes it: the recorded nodes in the
+    order backward visits them, then the leaves (and the nodes in `stop`, not looked through)."""
+    stop = frozenset(stop)
+    nodes, interior = _collect(root, stop)
+    return interior + [n for n in nodes if n._a is None or n in stop]
+
+
+def first_order_pass(root: Any, seed: float) -> list[Any]:
+    """One backward pass on floats; leaves d root / d node in each node's `_g` slot.
+
+    Returns the nodes reached. Only the `_g` scratch slots are written, so a pass that raises
+    has changed no `.grad`.
+    """
+    nodes, interior = _collect(root)
+    root._g = seed
     for node in interior:
         g = node._g
         a = node._a
@@ -106,9 +95,6 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
             if b is not None:
                 b._g += node._db * g
     return nodes
-
-
-_creation = attrgetter("_seq")
 
 
 def gradients(root: Any, seed: float = 1.0) -> dict[Any, float]:
