@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=100, help="SGD steps (default 100)")
     p.add_argument("--samples", type=int, default=100, help="number of points (default 100)")
     p.add_argument("--seed", type=int, default=1337, help="seed for data and weights (1337)")
+    p.add_argument("--grid-step", type=float, default=0.05, help="boundary grid spacing (0.05)")
     p.add_argument("--no-plot", action="store_true", help="train only, write no picture")
     args = p.parse_args(argv)
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{model}: training accuracy {summary['accuracy']:.1%} after {args.steps} steps "
           f"({seconds:.1f} s)")
     if not args.no_plot:
-        plot_boundary(model, X, y, args.out)
+        plot_boundary(model, X, y, args.out, step=args.grid_step)
         print(f"decision boundary written to {args.out}")
     return 0
 

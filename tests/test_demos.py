@@ -118,7 +118,7 @@ def test_seed_demo_as_make_demo_runs_it():
 def test_moons_demo_reaches_100_percent_and_writes_the_boundary(tmp_path, capsys):
     demo = load_demo("moons")
     png = tmp_path / "moons.png"
-    assert demo.main(["--out", str(png)]) == 0
+    assert demo.main(["--out", str(png), "--grid-step", "0.25"]) == 0
     out = capsys.readouterr().out
     assert "training accuracy 100.0%" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
