@@ -50,18 +50,26 @@ CHAIN_ENGINES = ["micrograd", "micrograd-cpp-engine", "gradwalk", "torch", "floa
 
 # How much of each workload a run does: full, --quick, and --smoke (the test suite's).
 PLANS: dict[str, dict[str, Any]] = {
-    "full": {"rounds": {"moons": 7, "seed": 5}, "gc_off_rounds": {"moons": 3, "seed": 2},
-             "chain_sizes": [10**3, 10**4, 10**5, 10**6], "chain_rounds": 3,
-             "chain_rounds_large": 1, "op_depth": 500, "op_chains": 40, "op_rounds": 3,
-             "memory": {"gradwalk": (1000, 100), "gradwalk-nn": (1000, 100), "cpp": (50, 10)}},
-    "quick": {"rounds": {"moons": 3, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
-              "chain_sizes": [10**3, 10**4, 10**5], "chain_rounds": 1, "chain_rounds_large": 1,
-              "op_depth": 500, "op_chains": 10, "op_rounds": 1,
-              "memory": {"gradwalk": (100, 20), "gradwalk-nn": (100, 20), "cpp": (5, 5)}},
-    "smoke": {"rounds": {"moons": 1, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
-              "chain_sizes": [100, 1000], "chain_rounds": 1, "chain_rounds_large": 1,
-              "op_depth": 20, "op_chains": 2, "op_rounds": 1,
-              "memory": {"gradwalk": (4, 2), "gradwalk-nn": (4, 2)}},
+    "full": {
+        "warmup": ["moons", "seed"], "rounds": {"moons": 7, "seed": 5},
+        "gc_off_rounds": {"moons": 3, "seed": 2},
+        "chain_sizes": [10**3, 10**4, 10**5, 10**6], "chain_rounds": 3, "chain_rounds_large": 1,
+        "op_depth": 500, "op_chains": 40, "op_rounds": 3,
+        "memory": {"gradwalk": (1000, 100), "gradwalk-nn": (1000, 100), "cpp": (50, 10)},
+    },
+    "quick": {
+        "warmup": ["moons"], "rounds": {"moons": 3, "seed": 1},
+        "gc_off_rounds": {"moons": 1, "seed": 0},
+        "chain_sizes": [10**3, 10**4, 10**5], "chain_rounds": 1, "chain_rounds_large": 1,
+        "op_depth": 500, "op_chains": 10, "op_rounds": 1,
+        "memory": {"gradwalk": (100, 20), "gradwalk-nn": (100, 20)},
+    },
+    "smoke": {
+        "warmup": [], "rounds": {"moons": 1, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
+        "chain_sizes": [100, 1000], "chain_rounds": 1, "chain_rounds_large": 1,
+        "op_depth": 20, "op_chains": 2, "op_rounds": 1,
+        "memory": {"gradwalk": (4, 2), "gradwalk-nn": (4, 2)},
+    },
 }
 
 
@@ -107,7 +115,10 @@ class Bench:
         out = self.results.setdefault(workload, {})
         rows = []
         for row in self.rows():
-            answer = self.procs[row.engine].ask(cmd="setup", workload=workload, impl=row.impl)
+            answer = self.procs[row.engine].ask(
+                cmd="setup", workload=workload, impl=row.impl,
+                warmup=workload in self.plan["warmup"],
+            )
             if failure(answer):
                 out[row.key] = {"skip": failure(answer)}
                 self.log(f"  {row.label}: skipped ({failure(answer)})")
@@ -240,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     complete = mode == "full" and len(args.workloads) == len(WORKLOADS) and not args.engines
     out_dir = Path(args.out) if args.out else ROOT / ("docs" if complete else "benchmarks/results")
-    results_dir = ROOT / "benchmarks" / "results"
+    results_dir = Path(args.out) if args.out else ROOT / "benchmarks" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
 
     def log(msg: str) -> None:

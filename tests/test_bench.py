@@ -1,0 +1,137 @@
+"""The benchmark cannot rot: its programs compute the same thing on every engine, and a tiny run
+of the whole harness (this engine and plain floats only, no network, no peers) completes."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import data, report, workloads  # noqa: E402
+from benchmarks.kits import GradwalkKit, _add_micrograd_ops  # noqa: E402
+from benchmarks.processes import EngineProcess, failure  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def small_workloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same programs on fewer samples, so the suite stays fast."""
+    monkeypatch.setitem(workloads.MOONS, "samples", 20)
+    monkeypatch.setitem(workloads.SEED, "samples", 40)
+
+
+@pytest.mark.parametrize("workload", ["moons", "seed"])
+def test_every_implementation_computes_the_same_loss(workload: str) -> None:
+    # The first call is the loss before any update: the same numbers on every implementation,
+    # or the benchmark would compare different work.
+    floats = workloads.make_program(workload, "floats", None)()
+    ops = workloads.make_program(workload, "ops", GradwalkKit())()
+    nn = workloads.make_program(workload, "nn", None)()
+    assert math.isfinite(floats) and floats > 0
+    assert ops == pytest.approx(floats, rel=1e-12)
+    assert nn == pytest.approx(floats, rel=1e-12)
+
+
+@pytest.mark.parametrize("workload", ["moons", "seed"])
+def test_torch_implementations_compute_the_same_loss(workload: str) -> None:
+    pytest.importorskip("torch")
+    from benchmarks.kits import TorchScalarKit
+
+    floats = workloads.make_program(workload, "floats", None)()
+    vector = workloads.make_program(workload, "vector", None)()
+    scalar = workloads.make_program(workload, "ops", TorchScalarKit())()
+    assert vector == pytest.approx(floats, rel=1e-12)
+    assert scalar == pytest.approx(floats, rel=1e-12)
+
+
+def test_a_training_step_lowers_the_moons_loss() -> None:
+    step = workloads.make_program("moons", "ops", GradwalkKit())
+    losses = [step() for _ in range(5)]
+    assert losses[-1] < losses[0]
+
+
+def test_data_is_deterministic_and_shaped() -> None:
+    X, y = data.moons(100)
+    assert len(X) == 100 and all(len(x) == 2 for x in X) and set(y) == {-1, 1}
+    assert (X, y) == data.moons(100)
+    X, y = data.classification(50, 10)
+    assert len(X) == 50 and all(len(x) == 10 for x in X) and set(y) <= {0.0, 1.0}
+
+
+def test_chain_and_per_op_measure_positive_times() -> None:
+    kit = GradwalkKit()
+    out = workloads.chain(kit, 2000)
+    assert out["forward"] > 0 and out["backward"] > 0
+    for op in workloads.OPS:
+        timing = workloads.per_op(kit, op, depth=10, chains=2)
+        assert timing["forward"] > 0 and timing["backward"] > 0
+
+
+def test_micrograd_style_ops_have_the_right_derivatives() -> None:
+    class Tiny:  # micrograd 0.1.0's node shape, enough for the added ops
+        def __init__(self, data, _children=(), _op=""):
+            self.data, self.grad, self._prev, self._op = data, 0.0, set(_children), _op
+            self._backward = lambda: None
+
+    assert _add_micrograd_ops(Tiny) == ["exp", "log", "tanh"]
+    x = Tiny(0.7)
+    for name, d in (("exp", math.exp(0.7)), ("log", 1 / 0.7), ("tanh", 1 - math.tanh(0.7) ** 2)):
+        x.grad = 0.0
+        y = getattr(x, name)()
+        y.grad = 1.0
+        y._backward()
+        assert x.grad == pytest.approx(d, rel=1e-12)
+
+
+def test_a_dead_worker_is_reported_as_a_crash_and_replaced() -> None:
+    proc = EngineProcess("floats")
+    assert not failure(proc.ask(cmd="chain", n=10))
+    proc.proc.kill()
+    proc.proc.wait()
+    crashed = proc.ask(cmd="chain", n=10)
+    assert "SIGKILL" in failure(crashed) or "exited" in failure(crashed)
+    assert not failure(proc.ask(cmd="chain", n=10))  # a fresh worker took over
+    proc.close()
+
+
+def test_an_error_in_a_worker_is_an_answer_not_a_crash() -> None:
+    proc = EngineProcess("floats")
+    answer = proc.ask(cmd="setup", workload="moons", impl="ops")  # floats have no Value
+    proc.close()
+    assert answer["ok"] is False and "skip" in answer
+
+
+def test_ratios_are_against_micrograd_and_plain_floats() -> None:
+    results = {"moons": {"micrograd": {"on": [0.6, 0.5, 0.7]}, "gradwalk": {"on": [0.05, 0.04]},
+                         "floats": {"on": [0.002]}}}
+    rows = {r["key"]: r for r in report.training_rows(results, "moons")}
+    assert rows["gradwalk"]["speedup"] == pytest.approx(0.6 / 0.045)
+    assert rows["gradwalk"]["floats"] == pytest.approx(0.045 / 0.002)
+    met = {t: ok for t, _, ok in report.targets(results)}
+    assert met["workload 1, Value ops: >= 8x faster than micrograd"] is True
+
+
+def test_smoke_run_of_the_whole_harness(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--no-install",
+         "--engines", "gradwalk,floats", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=240, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "bench-smoke.json").read_text())
+    for workload in ("moons", "seed"):
+        for key in ("gradwalk", "gradwalk-nn", "floats"):
+            cell = results[workload][key]
+            assert "error" not in cell and "skip" not in cell, cell
+            assert cell["on"] and min(cell["on"]) > 0
+    assert results["chains"]["gradwalk"]["breaks"] is None
+    assert results["bytes"]["gradwalk"]["nodes"] > 1000
+    assert all("flat" in report.memory_summary(results, k) for k in ("gradwalk", "gradwalk-nn"))
+    page = (tmp_path / "bench.md").read_text()
+    assert "## Workload 1" in page and "gradwalk, Value ops" in page
