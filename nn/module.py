@@ -122,25 +122,38 @@ def _collect(module: Module, prefix: str, out: list, seen: set[int]) -> None:
             continue
         key = prefix + name
         if isinstance(attr, Value):
-            if id(attr) not in seen:
-                seen.add(id(attr))
-                out.append((key, attr))
+            _add(key, attr, out, seen)
         elif isinstance(attr, Module):
-            _collect(attr, key + ".", out, seen)
+            _collect_module(attr, key, out, seen)
         elif isinstance(attr, (list, tuple)) and attr:
             if all(isinstance(v, Value) for v in attr):
-                fresh = [v for v in attr if id(v) not in seen]
-                if len(fresh) == len(attr):
-                    seen.update(id(v) for v in attr)
-                    out.append((key, list(attr)))
-                else:  # shares parameters with an earlier entry: list only the new ones
-                    for i, v in enumerate(attr):
-                        if id(v) not in seen:
-                            seen.add(id(v))
-                            out.append((f"{key}.{i}", v))
+                _add(key, list(attr), out, seen)
             elif all(isinstance(m, Module) for m in attr):
                 for i, m in enumerate(attr):
-                    _collect(m, f"{key}.{i}.", out, seen)
+                    _collect_module(m, f"{key}.{i}", out, seen)
+
+
+def _collect_module(module: Module, key: str, out: list, seen: set[int]) -> None:
+    if type(module).parameters is not Module.parameters:  # micrograd style: its own list
+        for sub, tensor in module.named_tensors():
+            _add(f"{key}.{sub}", tensor, out, seen)
+    else:
+        _collect(module, key + ".", out, seen)
+
+
+def _add(key: str, tensor: Tensor, out: list, seen: set[int]) -> None:
+    """Record a tensor once: a parameter shared with an earlier entry is not listed again."""
+    if isinstance(tensor, Value):
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            out.append((key, tensor))
+        return
+    if all(id(v) not in seen for v in tensor) and len({id(v) for v in tensor}) == len(tensor):
+        seen.update(id(v) for v in tensor)
+        out.append((key, tensor))
+        return
+    for i, v in enumerate(tensor):  # shares some parameters: list only the new ones
+        _add(f"{key}.{i}", v, out, seen)
 
 
 def _some(names: list[str], limit: int = 4) -> str:

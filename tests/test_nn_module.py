@@ -239,3 +239,24 @@ def test_a_micrograd_style_module_overriding_parameters_still_saves_state():
     assert p.state_dict() == {"0": 2.0, "1": 1.0}
     p.load_state_dict({"0": 5.0, "1": 6.0})
     assert (p.a.data, p.b.data) == (6.0, 5.0)
+
+
+def test_shared_parameters_are_listed_once_and_micrograd_style_children_are_respected():
+    class Legacy(Module):  # micrograd style: parameters() only
+        def __init__(self):
+            self.hidden = [Value(1.0), Value(2.0)]
+
+        def parameters(self):
+            return self.hidden[:1]
+
+    class Tied(Module):
+        def __init__(self):
+            self.encoder = Neuron(2, "linear", seed=0)
+            self.decoder_w = self.encoder.w  # tied weights: the same Values again
+            self.scale = Value(3.0)
+            self.legacy = Legacy()
+
+    m = Tied()
+    names = [n for n, _ in m.named_parameters()]
+    assert names == ["encoder.w.0", "encoder.w.1", "encoder.b", "scale", "legacy.0"]
+    assert len({id(p) for p in m.parameters()}) == len(m.parameters())
