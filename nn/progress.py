@@ -61,7 +61,8 @@ class Progress:
             self._draw()
 
     def line(self) -> str:
-        """The bar as text: `epoch 1/5 [######------] 50% loss 0.31 acc 91.0% 820 samples/s`."""
+        """The bar, e.g. `epoch 1/5 [######------] 50% loss 0.31 acc 91.0% 820 samples/s eta 2s`.
+        """
         fraction = min(self.done / self.total, 1.0)
         filled = round(fraction * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
@@ -71,7 +72,10 @@ class Progress:
         for name, value in self.metrics.items():
             shown = f"{value:.1%}" if name.startswith("acc") else f"{value:.4g}"
             parts.append(f"{name} {shown}")
-        parts.append(f"{self.done / elapsed:,.0f} {self.unit}/s")
+        rate = self.done / elapsed
+        parts.append(f"{rate:,.0f} {self.unit}/s")
+        if 0 < self.done < self.total:
+            parts.append(f"eta {(self.total - self.done) / rate:.0f}s")
         return " ".join(parts)
 
     def _draw(self) -> None:

@@ -38,6 +38,7 @@ def test_progress_line_shows_a_partial_bar():
     bar = Progress(4, "x", stream=io.StringIO(), width=8)
     bar.update(1)
     assert "[##------]  25%" in bar.line()
+    assert "eta " in bar.line()
 
 
 def test_minibatches_cover_every_index_once():
