@@ -61,8 +61,7 @@ class Progress:
             self._draw()
 
     def line(self) -> str:
-        """The bar, e.g. `epoch 1/5 [######------] 50% loss 0.31 acc 91.0% 820 samples/s eta 2s`.
-        """
+        """The bar, e.g. `epoch 1/5 [###---] 50% loss 0.31 acc 91.0% 820 samples/s eta 2s`."""
         fraction = min(self.done / self.total, 1.0)
         filled = round(fraction * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
