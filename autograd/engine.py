@@ -414,11 +414,11 @@ for _op in ops.UNARY.values():
     setattr(Value, _op.name, _unary_method(_op))
 
 
-def _operands(items: Iterable[Any], fn: str) -> tuple[tuple[Value, ...], list[float]]:
+def _operands(items: tuple[Any, ...], fn: str) -> tuple[tuple[Value, ...], list[float]]:
     """The items as Values (numbers lifted to constants) and their data."""
-    items = tuple(items)
-    if set(map(type, items)) <= {Value}:  # the common case, checked at C speed
-        return items, [v.data for v in items]
+    data = [v.data for v in items if v.__class__ is Value]
+    if len(data) == len(items):  # all Values: the common case, one pass
+        return items, data
     lifted = []
     for v in items:
         lift = v if v.__class__ is Value else _lift(v)
@@ -434,7 +434,7 @@ def sum_(values: Iterable[Any]) -> Value:
     >>> sum_([Value(1.0), 2, Value(3.0)]).data
     6.0
     """
-    parents, data = _operands(values, "sum_")
+    parents, data = _operands(tuple(values), "sum_")
     return _record(ops._sum(data), SUM, parents, (1.0,) * len(parents))
 
 

@@ -10,7 +10,8 @@ graphs are recorded or walked; `engine.py` does that.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import add, mul
@@ -128,14 +129,23 @@ class Op:
         return f"<op {self.name}>"
 
 
+if sys.version_info < (3, 12):
+    # sum() adds floats left to right, exactly as the chain x0*w0 + x1*w1 + ... it replaces;
+    # starting from -0.0 keeps a lone -0.0 as the chain would.
+    def _fold(xs: Iterable[float]) -> float:
+        return sum(xs, -0.0)
+else:
+    # From 3.12, sum() of floats compensates its rounding; a left fold matches the chain.
+    def _fold(xs: Iterable[float]) -> float:
+        return reduce(add, xs)
+
+
 def _dot(xs: Sequence[float], ws: Sequence[float]) -> float:
-    # A left fold, so the result is bit-for-bit the chain x0*w0 + x1*w1 + ... it replaces
-    # (Python 3.12's sum() of floats compensates, which would differ in the last bit).
-    return reduce(add, map(mul, xs, ws)) if xs else 0.0
+    return _fold(map(mul, xs, ws)) if xs else 0.0
 
 
 def _sum(xs: Sequence[float]) -> float:
-    return reduce(add, xs) if xs else 0.0
+    return _fold(xs) if xs else 0.0
 
 
 def _far_from(*points: float, margin: float = 1e-2) -> Callable[[float], bool]:
