@@ -11,8 +11,11 @@
 """
 
 from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topological_order, vsum
+from .explain import explain
+from .frames import backward_frames, write_animation, write_frames
 from .functional import grad, value_and_grad
 from .ops import OPS
+from .textview import text_tree
 
 
 def draw_dot(root: Value, **kwargs):  # noqa: ANN201 - returns graphviz.Digraph
@@ -25,15 +28,20 @@ def draw_dot(root: Value, **kwargs):  # noqa: ANN201 - returns graphviz.Digraph
 __all__ = [
     "OPS",
     "Value",
+    "backward_frames",
     "dot",
     "draw_dot",
     "enable_grad",
+    "explain",
     "grad",
     "is_recording",
     "no_grad",
     "sum_",
+    "text_tree",
     "topological_order",
     "value_and_grad",
     "vsum",
+    "write_animation",
+    "write_frames",
 ]
 __version__ = "0.1.0"
