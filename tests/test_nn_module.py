@@ -260,3 +260,26 @@ def test_shared_parameters_are_listed_once_and_micrograd_style_children_are_resp
     names = [n for n, _ in m.named_parameters()]
     assert names == ["encoder.w.0", "encoder.w.1", "encoder.b", "scale", "legacy.0"]
     assert len({id(p) for p in m.parameters()}) == len(m.parameters())
+
+
+def test_the_readme_training_loop_learns_xor(tmp_path):
+    from nn import load, save
+    from nn.losses import hinge
+    from nn.optim import Adam
+
+    X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    y = [-1, 1, 1, -1]
+    model = MLP(2, [8, 8, 1], seed=0)
+    opt = Adam(model.parameters(), lr=0.05)
+    first = None
+    for _ in range(100):
+        loss = hinge([model(x) for x in X], y)
+        first = loss.data if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.data < 0.1 * first
+    assert [model(x).data > 0 for x in X] == [t > 0 for t in y]
+    save(model, tmp_path / "xor.json")
+    again = load(tmp_path / "xor.json")
+    assert [again(x).data for x in X] == [model(x).data for x in X]
