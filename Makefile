@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo bench lint clean
+.PHONY: venv test demo demos bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,15 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 demo: $(STAMP)
-	$(PY) demos/seed_classification.py --compare-torch-if-installed
-	$(PY) -m autograd "tanh(x*w1 + y*w2 + b)" --at x=2 y=0 w1=-3 w2=1 b=6.8813735870195432 -o neuron.svg
+	mkdir -p out
+	$(PY) demos/seed_classification.py --compare-torch-if-installed --graph out/seed-sample-graph.svg
+	$(PY) -m autograd "tanh(x*w1 + y*w2 + b)" --at x=2 y=0 w1=-3 w2=1 b=6.8813735870195432 --params w1 w2 b -o out/neuron.svg
+
+demos: $(STAMP)
+	mkdir -p out
+	$(PY) demos/moons.py --out out/moons.png
+	$(PY) demos/digits.py --plot out/confusion.png
+	$(PY) demos/recurrent.py --graph out/rnn.svg --hidden 2
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
