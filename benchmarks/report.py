@@ -58,7 +58,7 @@ def _fmt_time(seconds: float | None) -> str:
 def _fmt_x(x: float | None) -> str:
     if x is None:
         return "-"
-    return f"{x:.3g}x"
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def _ns(x: float | None) -> str:
@@ -105,7 +105,7 @@ def chain_summary(results: dict, engine: str) -> dict[str, Any]:
     raw = cell.get("sizes", {})
     sizes = {int(n): {ph: median(v) for ph, v in d.items()} for n, d in raw.items()}
     spread = {}
-    for ph in ("forward", "backward"):
+    for ph in ("forward", "backward"):  # GC on, as users run
         vals = [d[ph] for d in sizes.values() if d.get(ph)]
         spread[ph] = max(vals) / min(vals) if len(vals) > 1 else None
     return {"sizes": sizes, "spread": spread, "breaks": cell.get("breaks")}
@@ -190,7 +190,7 @@ def _chain_table(results: dict) -> list[list[str]]:
     chains = results.get("chains", {})
     sizes = sorted({int(n) for c in chains.values() for n in c.get("sizes", {})})
     lines = [["engine", *[f"{n:,}: fwd / bwd ns/node" for n in sizes], "spread (max/min)",
-              "breaks at"]]
+              "GC off, deepest that ran", "breaks at"]]
     for engine in chains:
         c = chain_summary(results, engine)
         cells = []
@@ -198,9 +198,16 @@ def _chain_table(results: dict) -> list[list[str]]:
             d = c["sizes"].get(n)
             cells.append(f"{_ns(d.get('forward'))} / {_ns(d.get('backward'))}" if d else "-")
         spread = " / ".join(f"{s:.2f}x" for s in c["spread"].values() if s) or "-"
+        off = "-"
+        if c["sizes"]:
+            deepest = max(c["sizes"])
+            d = c["sizes"][deepest]
+            if d.get("forward_gc_off"):
+                off = (f"{_ns(d.get('forward_gc_off'))} / {_ns(d.get('backward_gc_off'))} "
+                       f"at {deepest:,}")
         br = c["breaks"]
-        lines.append([engine, *cells, spread,
-                      f"{br['n']:,} ({br['reason'][:70]})" if br else "no failure"])
+        why = br["reason"].split(" while ")[0][:70] if br else ""
+        lines.append([engine, *cells, spread, off, f"{br['n']:,} ({why})" if br else "no failure"])
     return lines
 
 
@@ -374,14 +381,20 @@ def chart(results: dict, path: Path) -> Path | None:
         for bar, h in zip(bars, hatches):
             bar.set_hatch(h)
         for i, v in enumerate(values):
-            ax.text(v, i, f" {v:.3g}x", va="center", fontsize=8)
+            ax.text(v, i, " " + _fmt_x(v), va="center", fontsize=8)
+        floor = next((r["speedup"] for r in training_rows(results, w) if r["key"] == "floats"
+                      and r["speedup"]), None)
+        if floor:  # no scalar graph-building engine can go past plain floats
+            ax.axvline(floor, color="#1f77b4", linestyle="--", linewidth=1)
+            ax.text(floor, len(values) - 0.4, " plain floats,\n forward only", color="#1f77b4",
+                    fontsize=7, va="bottom")
         ax.set_yticks(list(y), labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_xlabel("speed-up over micrograd 0.1.0 (log scale, higher is faster)")
         ax.set_title(titles[w], fontsize=10)
-        ax.set_xlim(right=max(values) * 8 if values else 10)
+        ax.set_xlim(right=max([*values, floor or 1]) * 8)
     meta = results.get("meta", {})
     fig.suptitle(f"gradwalk benchmark, {meta.get('date')}, {meta.get('cpu')}", fontsize=9)
     fig.tight_layout()

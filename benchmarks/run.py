@@ -156,14 +156,17 @@ class Bench:
                 for e in _rotated(engines, r):
                     if out[e]["breaks"]:
                         continue
-                    answer = self.procs[e].ask(cmd="chain", n=n)
-                    if failure(answer):
-                        out[e]["breaks"] = {"n": n, "reason": failure(answer)}
-                        continue
-                    cell = out[e]["sizes"].setdefault(str(n), {})
-                    for phase in ("forward", "backward"):
-                        if phase in answer:
-                            cell.setdefault(phase, []).append(answer[phase] / n)
+                    # GC off too (where a graph is built), to show what the collector costs
+                    for gc_on in (True, False) if e != "floats" else (True,):
+                        answer = self.procs[e].ask(cmd="chain", n=n, gc_on=gc_on)
+                        if failure(answer):
+                            out[e]["breaks"] = {"n": n, "reason": failure(answer)}
+                            break
+                        cell = out[e]["sizes"].setdefault(str(n), {})
+                        for phase in ("forward", "backward"):
+                            if phase in answer:
+                                name = phase if gc_on else phase + "_gc_off"
+                                cell.setdefault(name, []).append(answer[phase] / n)
             self.log(f"  depth {n:,} done")
 
     # -- workload 4: per-op cost, bytes per node, memory over many steps ---------------------
@@ -232,6 +235,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default="",
                    help="folder for bench.md/bench.png/bench.json (default: docs/ for a full run "
                         "of everything, benchmarks/results/ otherwise)")
+    p.add_argument("--from-json", default="", metavar="PATH",
+                   help="measure nothing: rewrite the report from a saved bench-*.json")
     args = p.parse_args(argv)
     aliases = {"1": "moons", "2": "seed", "3": "chains", "4": "ops"}
     only = [aliases.get(w, w) for w in args.only.split(",") if w]
@@ -256,6 +261,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
+
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())
+        complete = not args.out and results.get("plan", {}).get("mode") == "full"
+        write_report(results, Path(args.out) if args.out else ROOT / (
+            "docs" if complete else "benchmarks/results"), log)
+        return 0
 
     skipped: dict[str, str] = {}
     for peer in peers.PEERS:
@@ -286,13 +298,17 @@ def main(argv: list[str] | None = None) -> int:
     results = bench.results
     results["meta"] = report.machine(time.time() - started, " ".join(sys.argv[1:]))
     (results_dir / f"bench-{mode}.json").write_text(json.dumps(results, indent=1))
+    write_report(results, out_dir, log)
+    return 0
+
+
+def write_report(results: dict[str, Any], out_dir: Path, log: Any) -> None:
     print(report.text(results))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.md").write_text(report.markdown(results))
     chart = report.chart(results, out_dir / "bench.png")
     log(f"wrote {out_dir / 'bench.md'}" + (f" and {chart}" if chart else " (no chart: " +
                                              "matplotlib missing)"))
-    return 0
 
 
 if __name__ == "__main__":

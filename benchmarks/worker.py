@@ -84,10 +84,15 @@ class Worker:
                 gc.collect()  # what piled up while off, outside the timing
         return {"seconds": seconds, "loss": loss}
 
-    def chain(self, n: int) -> dict[str, Any]:
+    def chain(self, n: int, gc_on: bool = True) -> dict[str, Any]:
         if self.engine == "floats":
             return self.workloads.chain_floats(n)
-        return self.workloads.chain(self._need_kit(), n)
+        if not gc_on:
+            gc.disable()
+        try:
+            return self.workloads.chain(self._need_kit(), n)
+        finally:
+            gc.enable()
 
     def per_op(self, op: str, depth: int, chains: int) -> dict[str, Any]:
         if self.engine == "floats":
