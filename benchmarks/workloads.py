@@ -47,9 +47,30 @@ class Neuron:
         return self.w + [self.b]
 
 
+class FloatNeuron(Neuron):
+    """The same neuron on plain floats: the forward function with no graph."""
+
+    def __call__(self, x: list) -> Any:
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        if self.activation == "relu":
+            return act if act > 0 else 0.0
+        if self.activation == "sigmoid":
+            return 1.0 / (1.0 + math.exp(-act))
+        return act
+
+
+class FloatKit:
+    neuron = FloatNeuron
+
+    @staticmethod
+    def param(x: float) -> float:
+        return x
+
+
 class Layer:
     def __init__(self, kit: Any, neurons: list, activation: str) -> None:
-        self.neurons = [Neuron(kit, w, b, activation) for w, b in neurons]
+        cls = getattr(kit, "neuron", Neuron)
+        self.neurons = [cls(kit, w, b, activation) for w, b in neurons]
 
     def __call__(self, x: list) -> Any:
         out = [n(x) for n in self.neurons]
@@ -151,35 +172,15 @@ def make_moons_nn() -> Callable[[], float]:
     return step
 
 
-def _float_mlp(weights: list, hidden: str, output: str) -> Callable[[list], Any]:
-    last = len(weights) - 1
-
-    def act(v: float, kind: str) -> float:
-        if kind == "relu":
-            return v if v > 0 else 0.0
-        if kind == "sigmoid":
-            return 1.0 / (1.0 + math.exp(-v))
-        return v
-
-    def model(x: list) -> Any:
-        for i, layer in enumerate(weights):
-            kind = output if i == last else hidden
-            x = [act(sum((wi * xi for wi, xi in zip(w, x)), b), kind) for w, b in layer]
-        return x[0] if len(x) == 1 else x
-
-    return model
-
-
 def make_moons_floats() -> Callable[[], float]:
     X, y, weights = _moons_setup()
-    model = _float_mlp(weights, "relu", "linear")
-    params = [p for layer in weights for w, b in layer for p in (*w, b)]
+    model = MLP(FloatKit(), weights, "relu", "linear")
 
     def step() -> float:
         scores = list(map(model, X))
         losses = [max(0.0, 1 + -yi * s) for yi, s in zip(y, scores)]
         data_loss = sum(losses) * (1.0 / len(losses))
-        return data_loss + MOONS["alpha"] * sum(p * p for p in params)
+        return data_loss + MOONS["alpha"] * sum(p * p for p in model.parameters())
 
     return step
 
@@ -269,7 +270,7 @@ def make_seed_nn() -> Callable[[], float]:
 
 def make_seed_floats() -> Callable[[], float]:
     X, y, weights = _seed_setup()
-    model = _float_mlp(weights, "sigmoid", "sigmoid")
+    model = MLP(FloatKit(), weights, "sigmoid", "sigmoid")
     log = math.log
 
     def step() -> float:
