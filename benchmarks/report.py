@@ -31,9 +31,14 @@ def machine(elapsed: float, args: str) -> dict[str, Any]:
                 break
     except OSError:
         pass
+    here = Path(__file__).parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(__file__).parent).stdout.strip()
+                                text=True, cwd=here).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "../autograd", "../nn"],
+                               capture_output=True, text=True, cwd=here).stdout.strip()
+        if commit and dirty:
+            commit += " + uncommitted engine changes"
     except OSError:
         commit = ""
     return {
@@ -59,6 +64,10 @@ def _fmt_x(x: float | None) -> str:
     if x is None:
         return "-"
     return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
+
+
+def _fmt_bytes(b: float) -> str:
+    return f"{b / MB:+.1f} MiB" if abs(b) >= MB else f"{b / 1024:+.1f} KiB"
 
 
 def _ns(x: float | None) -> str:
@@ -172,17 +181,16 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def _training_table(results: dict, workload: str) -> list[list[str]]:
-    head = ["engine", "median (GC on)", "vs micrograd", "vs plain floats", "GC off", "runs", "note"]
+    head = ["engine", "median time (GC on)", "speed-up over micrograd", "time / plain floats",
+            "median time (GC off)", "runs", "note"]
     lines = [head]
     for r in training_rows(results, workload):
-        lines.append([r["label"], _fmt_time(r["on"]),
-                      _fmt_x(r["speedup"]) + (" faster" if r["speedup"] else ""),
-                      _fmt_x(r["floats"]) + (" slower" if r["floats"] else ""),
+        lines.append([r["label"], _fmt_time(r["on"]), _fmt_x(r["speedup"]), _fmt_x(r["floats"]),
                       _fmt_time(r["off"]), str(r["runs"]), r["note"][:90]])
     if workload == "moons" and "micrograd" in results.get("moons", {}):
         for label, seconds, ref in RUST_REFERENCE:
-            lines.append([label, _fmt_time(seconds), _fmt_x(ref / seconds) + " faster", "-", "-",
-                          "-", "fixed reference (issue 5)"])
+            lines.append([label, _fmt_time(seconds), _fmt_x(ref / seconds), "-", "-", "-",
+                          "fixed reference (issue 5)"])
     return lines
 
 
@@ -247,7 +255,7 @@ def _memory_table(results: dict) -> list[list[str]]:
             continue
         lines.append([label, f"{m['steps'][0]}..{m['steps'][-1]}",
                       f"{m['rss0'] / MB:.1f} -> {m['rss1'] / MB:.1f} MB",
-                      f"{m['per_step'] / 1024:+.1f} KiB", f"{m['objs0']:,} -> {m['objs1']:,}",
+                      _fmt_bytes(m["per_step"]), f"{m['objs0']:,} -> {m['objs1']:,}",
                       "yes" if m["flat"] else "NO"])
     return lines
 
@@ -321,7 +329,8 @@ def text(results: dict) -> str:
 
 def markdown(results: dict) -> str:
     meta = results.get("meta", {})
-    versions = ", ".join(f"{k} {v}" for k, v in results.get("versions", {}).items())
+    versions = ", ".join(v if "==" in v else f"{k} {v}"
+                         for k, v in results.get("versions", {}).items() if k != "floats")
     out = [
         "# Benchmark",
         "",
@@ -330,9 +339,11 @@ def markdown(results: dict) -> str:
         + (f", commit {meta['commit']}" if meta.get("commit") else "") + ".",
         f"Engines: {versions}.",
         f"Command: `{meta.get('command')}` ({results.get('plan', {}).get('mode')} run, "
-        f"{meta.get('elapsed')} s). Medians over runs that alternate between engines; "
-        "\"vs micrograd\" is micrograd's median time over the engine's (higher is faster), "
-        "\"vs plain floats\" the engine's time over a no-graph forward pass in plain floats.",
+        f"{meta.get('elapsed')} s). Medians over runs that alternate between engines, "
+        "Python's cyclic garbage collector on (as users run) unless a column says otherwise. "
+        "Speed-up over micrograd is micrograd's median time over the engine's (higher is "
+        "faster); time / plain floats is the engine's time over the same forward function run "
+        "on plain floats with no graph (the floor no scalar graph-building engine goes under).",
         "",
         "![speed-up over micrograd](bench.png)",
     ]
@@ -386,8 +397,8 @@ def chart(results: dict, path: Path) -> Path | None:
                       and r["speedup"]), None)
         if floor:  # no scalar graph-building engine can go past plain floats
             ax.axvline(floor, color="#1f77b4", linestyle="--", linewidth=1)
-            ax.text(floor, len(values) - 0.4, " plain floats,\n forward only", color="#1f77b4",
-                    fontsize=7, va="bottom")
+            ax.text(floor, 0, " plain floats,\n forward only", color="#1f77b4", fontsize=7,
+                    va="center")
         ax.set_yticks(list(y), labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
