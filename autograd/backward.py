@@ -50,7 +50,7 @@ def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[
     while stack:
         node = stack.pop()
         a = node._a
-        if a is None or node in stop:
+        if a is None or (stop and node in stop):
             continue
         add_interior(node)
         b = node._b

@@ -395,8 +395,12 @@ def _local(op: Op, i: int, args: tuple) -> Any:
 def _unary_method(op: Op) -> Any:
     forward = op.forward
     derivative = op.derivatives[0]
+    fast = op.fast
 
     def method(self: Value) -> Value:
+        if fast is not None:
+            y, local = fast(self.data)
+            return _record(y, op, self, local)
         x = self.data
         y = forward(x)
         try:

@@ -124,6 +124,10 @@ class Op:
     domain: Callable[..., bool] = field(default=lambda *xs: True)
     has_arg: bool = False
     symbol: str = ""  # infix spelling, for text views and the command line
+    # Optional plain-number shortcut for a unary op that never raises: x -> (out, d out/dx) in
+    # one call, for recording the hot activations. Must agree with `forward` and
+    # `derivatives` (tests/test_ops_fast.py checks it).
+    fast: Callable[[float], tuple[float, float]] | None = None
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -187,9 +191,30 @@ POWC = Op(
 )
 NEG = Op("neg", 1, lambda x: -x, (lambda x, y: -1.0,), symbol="-")
 ABS = Op("abs", 1, abs, (lambda x, y: sign(x),), domain=_far_from(0.0))
-RELU = Op("relu", 1, lambda x: x if x > 0 else 0.0, (lambda x, y: step(x),), domain=_far_from(0.0))
-TANH = Op("tanh", 1, math.tanh, (lambda x, y: 1.0 - y * y,))
-SIGMOID = Op("sigmoid", 1, _sigmoid, (lambda x, y: y * (1.0 - y),))
+def _relu_fast(x: float) -> tuple[float, float]:
+    return (x, 1.0) if x > 0 else (0.0, 0.0)
+
+
+def _tanh_fast(x: float) -> tuple[float, float]:
+    y = math.tanh(x)
+    return y, 1.0 - y * y
+
+
+def _sigmoid_fast(x: float) -> tuple[float, float]:
+    y = _sigmoid(x)
+    return y, y * (1.0 - y)
+
+
+RELU = Op(
+    "relu",
+    1,
+    lambda x: x if x > 0 else 0.0,
+    (lambda x, y: step(x),),
+    domain=_far_from(0.0),
+    fast=_relu_fast,
+)
+TANH = Op("tanh", 1, math.tanh, (lambda x, y: 1.0 - y * y,), fast=_tanh_fast)
+SIGMOID = Op("sigmoid", 1, _sigmoid, (lambda x, y: y * (1.0 - y),), fast=_sigmoid_fast)
 EXP = Op("exp", 1, _exp, (lambda x, y: y,), domain=lambda x: x < 20)
 LOG = Op("log", 1, _log, (lambda x, y: 1.0 / x,), domain=lambda x: x > 0.1)
 SQRT = Op("sqrt", 1, _sqrt, (lambda x, y: 0.5 / y,), domain=lambda x: x > 0.1)

@@ -235,11 +235,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Any]) -> Value:
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
-        s = dot(self.w, x) + self.b
-        act = self.activation
-        if act == "linear":
-            return s
-        return s.relu() if act == "relu" else s.tanh() if act == "tanh" else s.sigmoid()
+        return _APPLY[self.activation](dot(self.w, x) + self.b)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
@@ -248,6 +244,14 @@ class Neuron(Module):
     def __repr__(self) -> str:
         name = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
         return f"{name[self.activation]}Neuron({self.nin})"
+
+
+_APPLY = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": lambda s: s,
+}
 
 
 def _draw(nin: int, rng: Any, init: str) -> tuple[list[float], float]:
