@@ -457,8 +457,9 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
         raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
     parents, data = _operands(xs + ws, "dot")
     xd, wd = data[:n], data[n:]
-    # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i.
-    return _record(ops._dot(xd, wd), DOT, parents, wd + xd)
+    # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i. A tuple of
+    # floats, which the cyclic collector stops tracking (a list it would scan for good).
+    return _record(ops._dot(xd, wd), DOT, parents, (*wd, *xd))
 
 
 def identity(x: Value) -> Value:
