@@ -10,6 +10,8 @@
 6.0
 """
 
+from typing import Any
+
 from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topological_order, vsum
 from .explain import explain
 from .frames import backward_frames, write_animation, write_frames
@@ -18,11 +20,31 @@ from .ops import OPS
 from .textview import text_tree
 
 
-def draw_dot(root: Value, **kwargs):  # noqa: ANN201 - returns graphviz.Digraph
-    """Draw the graph under `root` as a `graphviz.Digraph` (see `autograd.render.draw_dot`)."""
-    from .render import draw_dot as _draw_dot
+def draw_dot(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    max_nodes: int = 1000,
+    **options: Any,
+) -> Any:
+    """The graph under `root` as a `graphviz.Digraph`: one record per Value (label, data,
+    grad), one small node per op, an edge per operand labelled with its local derivative.
 
-    return _draw_dot(root, **kwargs)
+    A graph of more than `max_nodes` Values is refused with a message saying what to do.
+    More options (`show_local`, `params`, `legend`): see `autograd.render.draw_dot`.
+
+    >>> x = Value(2.0, label="x")
+    >>> draw_dot(x * x).source.count("->")
+    3
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_dot: expected a Value, got {type(root).__name__}")
+    from .render import draw_dot as _draw_dot  # graphviz is imported only when drawing
+
+    return _draw_dot(
+        root, rankdir=rankdir, show_grad=show_grad, max_nodes=max_nodes, **options
+    )
 
 
 __all__ = [

@@ -336,12 +336,17 @@ class Value:
 
     # -- backward ----------------------------------------------------------------------------
 
-    def backward(self, gradient: float = 1.0) -> None:
+    def backward(self, gradient: float | None = 1.0) -> None:
         """Add d self / d node to `.grad` of every node `self` depends on (itself included).
 
         Each call computes its gradients afresh, so calling it twice adds the same amounts
         twice. If it raises, no `.grad` has changed.
         """
+        if gradient is None:  # PyTorch's spelling of the default seed
+            gradient = 1.0
+        elif not isinstance(gradient, Real):
+            kind = type(gradient).__name__
+            raise TypeError(f"backward(gradient): the seed must be a real number, got {kind}")
         for node in first_order_pass(self, float(gradient)):
             node.grad += node._g
 

@@ -32,6 +32,11 @@ def log(x: Any) -> Any:
     return _log(x) if isinstance(x, float) else x.log()
 
 
+def value(x: Any) -> float:
+    """The number in a float or a Value."""
+    return x if isinstance(x, float) else x.data
+
+
 def step(x: Any) -> float:
     """relu's derivative, 0 at the kink as in PyTorch; a constant, so its derivative is 0."""
     return 1.0 if x > 0 else 0.0
@@ -175,7 +180,7 @@ POW = Op(
     "pow",
     2,
     power,
-    (lambda a, b, y: b * power(a, b - 1.0), lambda a, b, y: y * log(a)),
+    (lambda a, b, y: b * power(a, b - 1.0) if value(b) != 0 else 0.0, lambda a, b, y: y * log(a)),
     domain=lambda a, b: a > 0.1 and abs(b * math.log(a)) < 20,
     symbol="**",
 )
@@ -184,7 +189,8 @@ POWC = Op(
     "**",
     1,
     power,
-    (lambda x, y, k: k * power(x, k - 1.0),),
+    # x ** 0 is the constant 1: its derivative is 0 everywhere, at x = 0 too (PyTorch agrees).
+    (lambda x, y, k: k * power(x, k - 1.0) if k != 0 else 0.0,),
     domain=lambda x, k: (x > 0.1 or float(k).is_integer()) and abs(x) < 10,
     has_arg=True,
     symbol="**",
