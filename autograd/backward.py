@@ -1,8 +1,7 @@
 """Walking a recorded graph: traversal, topological order and the backward passes.
 
-Nothing here recurses, so graphs of any depth work. The first-order pass is the hot loop of
-training and reads the node slots directly (layout in `engine.py`); everything else goes
-through `node.parents`.
+Nothing here recurses, so graphs of any depth work. The walks read the node slots (layout in
+`engine.py`) through `edges`, or unrolled in the first-order pass, training's hot loop.
 """
 
 from __future__ import annotations
@@ -75,11 +74,27 @@ def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
     return interior + [n for n in nodes if n._a is None or n in stop]
 
 
+def edges(node: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The node's operands and local derivatives (floats), in the order backward visits them.
+
+    That is operand order, except for `dot`, which keeps its pairs as the chain of `*` and `+`
+    it replaces is visited (last pair first, x before w), so repeated operands sum their
+    gradient contributions in the same order and the results agree to the last bit.
+    """
+    a = node._a
+    if a is None:
+        return (), ()
+    if a.__class__ is tuple:
+        return a, node._da
+    b = node._b
+    return ((a,), (node._da,)) if b is None else ((a, b), (node._da, node._db))
+
+
 def first_order_pass(root: Any, seed: float) -> list[Any]:
     """One backward pass on floats; leaves d root / d node in each node's `_g` slot.
 
     Returns the nodes reached. Only the `_g` scratch slots are written, so a pass that raises
-    has changed no `.grad`.
+    has changed no `.grad`. The loop is `edges` unrolled by arity: this is training's hot path.
     """
     nodes, interior = _collect(root)
     root._g = seed
@@ -102,13 +117,47 @@ def gradients(root: Any, seed: float = 1.0) -> dict[Any, float]:
     return {node: node._g for node in first_order_pass(root, seed)}
 
 
+def _live(interior: list[Any], wrt: frozenset) -> set[Any]:
+    """`wrt` and the nodes with a path down to one of them: the only nodes a gradient with
+    respect to `wrt` flows through. `interior` is in backward's order (results first)."""
+    live = set(wrt)
+    for node in reversed(interior):  # operands before their results
+        for p in edges(node)[0]:
+            if p in live:
+                live.add(node)
+                break
+    return live
+
+
+def gradients_wrt(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any, float]:
+    """d root / d x for each x in `wrt` reached, as floats.
+
+    Only the paths that lead to `wrt` are followed, so a derivative that does not exist
+    elsewhere in the graph (sqrt at 0 on a branch of constants) is never needed; the numbers
+    are those `backward` would add, to the last bit. The walk does not look through `wrt`.
+    """
+    stop = frozenset(wrt)
+    _, interior = _collect(root, stop)
+    live = _live(interior, stop)
+    grads = {root: seed}
+    for node in interior:
+        if node not in live or node not in grads:
+            continue
+        g = grads[node]
+        for p, d in zip(*edges(node)):
+            if p in live:
+                grads[p] = grads.get(p, 0.0) + d * g
+    return {x: grads[x] for x in stop if x in grads}
+
+
 def _float_partials(node: Any) -> tuple[Any, ...]:
+    """The float local derivatives in operand order (`parents` order)."""
     a = node._a
     if a is None:
         return ()
-    if node._b is not None:
-        return (node._da, node._db)
-    return node._da if a.__class__ is tuple else (node._da,)
+    if a.__class__ is tuple:
+        return node._rule.public_order(node._da)
+    return (node._da,) if node._b is None else (node._da, node._db)
 
 
 def local_derivatives(node: Any) -> tuple[float, ...]:
@@ -119,34 +168,59 @@ def local_derivatives(node: Any) -> tuple[float, ...]:
     return tuple(d if isinstance(d, float) else math.nan for d in _float_partials(node))
 
 
-def value_partials(node: Any) -> tuple[Any, ...]:
-    """The local derivatives of `node` as Values (recorded, so they can be differentiated)."""
+def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any, ...]:
+    """The local derivatives of `node` as Values (recorded, so they can be differentiated),
+    in operand order; None for the operands `wanted` marks False (never computed)."""
     op = node._rule
     parents = node.parents
-    try:
-        if op.arity == 0:
-            return tuple(op.derivatives[0](parents, node))
-        if op.has_arg:
-            return (op.derivatives[0](*parents, node, node._arg),)
-        return tuple(d(*parents, node) for d in op.derivatives)
-    except (ArithmeticError, ValueError) as exc:
-        args = ", ".join(fmt(p.data) for p in parents)
-        kind = OverflowError if isinstance(exc, OverflowError) else ValueError
-        raise kind(f"{op.name}({args}): a derivative does not exist here ({exc})") from None
+    if op.arity == 0:  # n-ary: one rule gives them all, and it cannot fail (sum, dot)
+        return tuple(op.derivatives[0](parents, node))
+    extra = (node._arg,) if op.has_arg else ()
+    out = []
+    for i, want in enumerate([True] * len(parents) if wanted is None else wanted):
+        if not want:
+            out.append(None)
+            continue
+        try:
+            out.append(op.derivatives[i](*parents, node, *extra))
+        except (ArithmeticError, ValueError) as exc:
+            raise undefined(op, [p.data for p in parents], i, exc, extra) from None
+    return tuple(out)
+
+
+def undefined(op: Any, operands: list, index: int, exc: Exception, extra: tuple = ()) -> Exception:
+    """The error for a local derivative that does not exist (or overflows) where it is needed:
+    the same kind as Python's math raises, naming the op and its operands."""
+    if op.has_arg:  # x ** k reads better than **(x, k)
+        shown = f"{fmt(operands[0])} {op.name} {fmt(extra[0])}"
+    else:
+        shown = f"{op.name}({', '.join(fmt(x) for x in operands)})"
+    which = f" with respect to operand {index + 1}" if len(operands) > 1 else ""
+    if isinstance(exc, OverflowError):
+        return OverflowError(f"{shown}: the derivative{which} is too large for a float")
+    return ValueError(f"{shown}: the derivative{which} does not exist here")
 
 
 def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any, Any]:
     """d root / d x for each x in `wrt`, as recorded Values (for higher orders).
 
-    The walk does not look through the nodes in `wrt`: they are the variables of this level.
+    Like `gradients_wrt`, only the paths that lead to `wrt` are followed, and only their
+    derivatives are recorded. The walk does not look through `wrt`: they are the variables of
+    this level.
     """
     stop = frozenset(wrt)
+    _, interior = _collect(root, stop)
+    live = _live(interior, stop)
     grads: dict[Any, Any] = {root: seed}
-    for node in topological_order(root, stop):
-        if node in stop or node._a is None or node not in grads:
+    for node in interior:
+        if node not in live or node not in grads:
             continue
         g = grads[node]
-        for p, d in zip(node.parents, value_partials(node)):
-            term = g if (d.__class__ is float and d == 1.0) else d * g
+        parents = node.parents
+        partials = value_partials(node, [p in live for p in parents])
+        for p, d in zip(parents, partials):
+            if d is None:
+                continue
+            term = d if (g.__class__ is float and g == 1.0) else d * g
             grads[p] = grads[p] + term if p in grads else term
-    return grads
+    return {x: grads[x] for x in stop if x in grads}

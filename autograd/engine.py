@@ -7,6 +7,7 @@ its parents and never back, so a dropped graph is freed by reference counting al
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Iterable
@@ -14,7 +15,17 @@ from numbers import Real
 from typing import Any
 
 from . import ops
-from .backward import first_order_pass, walk
+from .backward import (
+    first_order_pass,
+    gradients,
+    gradients_as_values,
+    gradients_wrt,
+    local_derivatives,
+    topological_order,
+    undefined,
+    value_partials,
+    walk,
+)
 from .ops import ADD, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
@@ -31,9 +42,9 @@ class _Undefined:
 
     __slots__ = ("error", "message")
 
-    def __init__(self, error: type[Exception], message: str) -> None:
-        self.error = error
-        self.message = message
+    def __init__(self, error: Exception) -> None:
+        self.error = type(error)
+        self.message = str(error)
 
     def _raise(self, _other: object) -> float:
         raise self.error(self.message)
@@ -41,11 +52,12 @@ class _Undefined:
     __mul__ = __rmul__ = _raise
 
 
-def _undefined(op: Op, operands: tuple, index: int, exc: Exception) -> _Undefined:
-    args = ", ".join(fmt(x) for x in operands)
-    which = f" with respect to operand {index + 1}" if len(operands) > 1 else ""
-    kind = OverflowError if isinstance(exc, OverflowError) else ValueError
-    return _Undefined(kind, f"{op.name}({args}): the derivative{which} does not exist here ({exc})")
+def _local(op: Op, i: int, operands: tuple, y: float, extra: tuple = ()) -> Any:
+    """Operand i's local derivative as a float, or `_Undefined` where it does not exist."""
+    try:
+        return op.derivatives[i](*operands, y, *extra)
+    except (ArithmeticError, ValueError) as exc:
+        return _Undefined(undefined(op, list(operands), i, exc, extra))
 
 
 # --- recording switch: no_grad is thread-local -------------------------------------------------
@@ -69,38 +81,49 @@ def _set_recording(on: bool) -> bool:
     return before
 
 
+def _saved() -> list[bool]:
+    """This thread's stack of recording states to restore (one entry per open block), kept
+    per thread so one `no_grad` object can be shared by threads."""
+    stack = getattr(_thread, "saved", None)
+    if stack is None:
+        stack = _thread.saved = []
+    return stack
+
+
 class no_grad:
     """`with no_grad(): ...` records nothing in this thread: results are leaves.
 
-    Other threads keep recording. Also usable as a decorator.
+    Other threads keep recording. Also usable as a decorator, `@no_grad()`.
+
+    >>> x = Value(2.0)
+    >>> with no_grad():
+    ...     y = x * x
+    >>> y.parents
+    ()
     """
 
-    def __init__(self) -> None:
-        self._before: list[bool] = []
+    recording = False
 
     def __enter__(self) -> no_grad:
-        self._before.append(_set_recording(False))
+        _saved().append(_set_recording(self.recording))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _set_recording(self._before.pop())
+        _set_recording(_saved().pop())
 
     def __call__(self, fn: Any) -> Any:
+        @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+            with self.__class__():
                 return fn(*args, **kwargs)
 
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
         return wrapper
 
 
 class enable_grad(no_grad):
     """Records again inside an enclosing `no_grad` (the functional transforms use it)."""
 
-    def __enter__(self) -> enable_grad:
-        self._before.append(_set_recording(True))
-        return self
+    recording = True
 
 
 # --- the node ---------------------------------------------------------------------------------
@@ -186,7 +209,7 @@ class Value:
             return ()
         if self._b is not None:
             return (a, self._b)
-        return a if a.__class__ is tuple else (a,)
+        return self._rule.public_order(a) if a.__class__ is tuple else (a,)
 
     @property
     def _prev(self) -> frozenset[Value]:  # micrograd's name
@@ -211,16 +234,20 @@ class Value:
     # -- comparisons look at data and record nothing; == and hash stay identity -------------
 
     def __lt__(self, other: Any) -> bool:
-        return self.data < _data(other)
+        other = _data(other)
+        return NotImplemented if other is NotImplemented else self.data < other
 
     def __le__(self, other: Any) -> bool:
-        return self.data <= _data(other)
+        other = _data(other)
+        return NotImplemented if other is NotImplemented else self.data <= other
 
     def __gt__(self, other: Any) -> bool:
-        return self.data > _data(other)
+        other = _data(other)
+        return NotImplemented if other is NotImplemented else self.data > other
 
     def __ge__(self, other: Any) -> bool:
-        return self.data >= _data(other)
+        other = _data(other)
+        return NotImplemented if other is NotImplemented else self.data >= other
 
     # -- arithmetic: + - * are the hot path, so they record inline (what `_node` does) --------
 
@@ -366,18 +393,19 @@ class Value:
             return {"text/plain": repr(self)}
 
 
-def _data(x: Any) -> float:
-    return x.data if x.__class__ is Value else x
+def _data(x: Any) -> Any:
+    """What a comparison compares with: a Value's data, a number, or NotImplemented."""
+    if x.__class__ is Value:
+        return x.data
+    return x if isinstance(x, Real) else NotImplemented
 
 
 def _unary(op: Op, x: Value, *arg: float) -> Value:
     a = x.data
     y = op.forward(a, *arg)
-    try:
-        local = op.derivatives[0](a, y, *arg)
-    except (ArithmeticError, ValueError) as exc:
-        local = _undefined(op, (a, *arg), 0, exc)
-    out = _record(y, op, x, local)
+    if _paused_anywhere and not is_recording():
+        return _leaf(y)
+    out = _record(y, op, x, _local(op, 0, (a,), y, arg))
     if arg:
         out._arg = arg[0]
     return out
@@ -386,41 +414,29 @@ def _unary(op: Op, x: Value, *arg: float) -> Value:
 def _binary(op: Op, x: Value, z: Value) -> Value:
     a, b = x.data, z.data
     y = op.forward(a, b)
-    da, db = (_local(op, i, (a, b, y)) for i in (0, 1))
-    return _record(y, op, x, da, z, db)
-
-
-def _local(op: Op, i: int, args: tuple) -> Any:
-    try:
-        return op.derivatives[i](*args)
-    except (ArithmeticError, ValueError) as exc:
-        return _undefined(op, args[:-1], i, exc)
+    if _paused_anywhere and not is_recording():
+        return _leaf(y)
+    return _record(y, op, x, _local(op, 0, (a, b), y), z, _local(op, 1, (a, b), y))
 
 
 def _unary_method(op: Op) -> Any:
-    forward = op.forward
-    derivative = op.derivatives[0]
     fast = op.fast
+    if fast is None:
+        return lambda self: _unary(op, self)
 
     def method(self: Value) -> Value:
-        if fast is not None:
-            y, local = fast(self.data)
-            return _record(y, op, self, local)
-        x = self.data
-        y = forward(x)
-        try:
-            local = derivative(x, y)
-        except (ArithmeticError, ValueError) as exc:
-            local = _undefined(op, (x,), 0, exc)
+        y, local = fast(self.data)
         return _record(y, op, self, local)
 
     method.__name__ = op.name
-    method.__doc__ = f"{op.name}(self), recorded as one node."
     return method
 
 
 for _op in ops.UNARY.values():
-    setattr(Value, _op.name, _unary_method(_op))
+    _method = _unary_method(_op)
+    _method.__name__ = _op.name
+    _method.__doc__ = f"{_op.name}(self), recorded as one node (`autograd.ops.OPS[{_op.name!r}]`)."
+    setattr(Value, _op.name, _method)
 
 
 def _operands(items: tuple[Any, ...], fn: str) -> tuple[tuple[Value, ...], list[float]]:
@@ -462,9 +478,17 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
         raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
     parents, data = _operands(xs + ws, "dot")
     xd, wd = data[:n], data[n:]
-    # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i. A tuple of
-    # floats, which the cyclic collector stops tracking (a list it would scan for good).
-    return _record(ops._dot(xd, wd), DOT, parents, (*wd, *xd))
+    # Stored as the chain it replaces is visited backward, last pair first, x before w
+    # (`DOT.public_order` gives `parents` back in xs + ws order); the local derivatives are
+    # the data swapped: d/dx_i = w_i, d/dw_i = x_i. Both tuples: the cyclic collector stops
+    # tracking a tuple of floats (a list it would scan for good).
+    order = [None] * (2 * n)
+    order[0::2] = parents[n - 1 :: -1] if n else ()
+    order[1::2] = parents[: n - 1 : -1]
+    local = [0.0] * (2 * n)
+    local[0::2] = wd[::-1]
+    local[1::2] = xd[::-1]
+    return _record(ops._dot(xd, wd), DOT, tuple(order), tuple(local))
 
 
 def identity(x: Value) -> Value:
@@ -473,17 +497,9 @@ def identity(x: Value) -> Value:
     return _record(x.data, IDENTITY, x, 1.0)
 
 
-# The walks live in backward.py; these names are part of the engine's internal surface too.
-from .backward import (  # noqa: E402
-    gradients,
-    gradients_as_values,
-    local_derivatives,
-    topological_order,
-    value_partials,
-)
-
 __all__ = [
-    "Value", "dot", "enable_grad", "gradients", "gradients_as_values", "identity",
+    "Value", "dot", "enable_grad", "gradients", "gradients_as_values", "gradients_wrt",
+    "identity",
     "is_recording", "local_derivatives", "no_grad", "sum_", "topological_order",
     "value_partials", "vsum", "walk",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
-from .engine import Value, enable_grad, gradients, gradients_as_values, identity
+from .engine import Value, enable_grad, gradients_as_values, gradients_wrt, identity
 
 _level = threading.local()  # how many transforms are differentiating right now, in this thread
 
@@ -31,6 +31,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
     """
     many = isinstance(argnums, tuple)
     nums = argnums if many else (argnums,)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"grad: argnums {argnums} names an argument twice")
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -66,7 +68,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
                 ds = [_as_value(grads.get(x, 0.0)) for x in inputs]
                 value: Any = out
             else:
-                grads = gradients(out)
+                grads = gradients_wrt(out, inputs)
                 ds = [float(grads.get(x, 0.0)) for x in inputs]
                 value = out.data
         return value, (tuple(ds) if many else ds[0])

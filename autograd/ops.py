@@ -21,19 +21,22 @@ from typing import Any
 
 
 def cos(x: Any) -> Any:
+    """cos of a float, or the recorded cos of a Value."""
     return math.cos(x) if isinstance(x, float) else x.cos()
 
 
 def sin(x: Any) -> Any:
+    """sin of a float, or the recorded sin of a Value."""
     return math.sin(x) if isinstance(x, float) else x.sin()
 
 
 def log(x: Any) -> Any:
+    """log of a float (an error naming log outside x > 0), or the recorded log of a Value."""
     return _log(x) if isinstance(x, float) else x.log()
 
 
 def value(x: Any) -> float:
-    """The number in a float or a Value."""
+    """The number in a float or in a Value (for rules that branch on it)."""
     return x if isinstance(x, float) else x.data
 
 
@@ -48,9 +51,12 @@ def sign(x: Any) -> float:
 
 
 def fmt(x: float) -> str:
-    """A number as error messages and reprs show it: short, but never rounded to a lie."""
-    if x == 0 or not math.isfinite(x) or 1e-4 <= abs(x) < 1e6:
-        return repr(round(x, 4)) if math.isfinite(x) and round(x, 4) != 0 else repr(x)
+    """A number as error messages and reprs show it: 4 decimals from 1 up (0.7071, 2.0, -3.5),
+    4 significant digits below and from 1e6 (0.0001235, 1.235e+06)."""
+    if x == 0 or not math.isfinite(x):
+        return repr(x)
+    if 1 <= abs(x) < 1e6:
+        return repr(round(x, 4))
     return f"{x:.4g}"
 
 
@@ -78,6 +84,15 @@ def _exp(x: float) -> float:
         return math.exp(x)
     except OverflowError:
         raise OverflowError(f"exp({fmt(x)}): result too large for a float (x > 709.78)") from None
+
+
+def _finite(name: str, f: Callable[[float], float]) -> Callable[[float], float]:
+    def forward(x: float) -> float:
+        if math.isinf(x):
+            raise _domain_error(name, x, f"{name} needs a finite x")
+        return f(x)
+
+    return forward
 
 
 def _sigmoid(x: float) -> float:
@@ -133,6 +148,9 @@ class Op:
     # one call, for recording the hot activations. Must agree with `forward` and
     # `derivatives` (tests/test_ops_fast.py checks it).
     fast: Callable[[float], tuple[float, float]] | None = None
+    # n-ary ops only: the stored operands (in the order backward visits them) back in the
+    # order they were given, which is what `Value.parents` shows.
+    public_order: Callable[[tuple], tuple] = field(default=lambda stored: stored)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -180,7 +198,11 @@ POW = Op(
     "pow",
     2,
     power,
-    (lambda a, b, y: b * power(a, b - 1.0) if value(b) != 0 else 0.0, lambda a, b, y: y * log(a)),
+    (
+        # 0 ** 0 is 1 for every nearby base: the base derivative is 0 there (PyTorch agrees)
+        lambda a, b, y: 0.0 if value(a) == 0 == value(b) else b * power(a, b - 1.0),
+        lambda a, b, y: y * log(a),
+    ),
     domain=lambda a, b: a > 0.1 and abs(b * math.log(a)) < 20,
     symbol="**",
 )
@@ -224,12 +246,18 @@ SIGMOID = Op("sigmoid", 1, _sigmoid, (lambda x, y: y * (1.0 - y),), fast=_sigmoi
 EXP = Op("exp", 1, _exp, (lambda x, y: y,), domain=lambda x: x < 20)
 LOG = Op("log", 1, _log, (lambda x, y: 1.0 / x,), domain=lambda x: x > 0.1)
 SQRT = Op("sqrt", 1, _sqrt, (lambda x, y: 0.5 / y,), domain=lambda x: x > 0.1)
-SIN = Op("sin", 1, math.sin, (lambda x, y: cos(x),))
-COS = Op("cos", 1, math.cos, (lambda x, y: -sin(x),))
+SIN = Op("sin", 1, _finite("sin", math.sin), (lambda x, y: cos(x),))
+COS = Op("cos", 1, _finite("cos", math.cos), (lambda x, y: -sin(x),))
 SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),))
 # dot(xs, ws) records its operands as xs + ws: each x's derivative is its w, and back.
-DOT = Op("dot", 0, lambda xw: _dot(xw[: len(xw) // 2], xw[len(xw) // 2 :]),
-         (lambda xw, y: xw[len(xw) // 2 :] + xw[: len(xw) // 2],))
+DOT = Op(
+    "dot",
+    0,
+    lambda xw: _dot(xw[: len(xw) // 2], xw[len(xw) // 2 :]),
+    (lambda xw, y: xw[len(xw) // 2 :] + xw[: len(xw) // 2],),
+    # stored as (x[n-1], w[n-1], ..., x[0], w[0]): see `engine.dot`
+    public_order=lambda stored: stored[-2::-2] + stored[-1::-2],
+)
 
 UNARY: dict[str, Op] = {op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS)}
 """The unary ops that `Value` offers as methods of the same name (`x.tanh()`)."""

@@ -37,3 +37,94 @@ def test_backward_refuses_a_seed_that_is_not_a_number():
 def test_draw_dot_refuses_what_is_not_a_value():
     with pytest.raises(TypeError, match="expected a Value, got int"):
         draw_dot(3)
+
+
+# --- found in review ---------------------------------------------------------------------------
+
+import threading  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from autograd import dot, is_recording, no_grad  # noqa: E402
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=4), st.data())
+def test_dot_gradients_equal_the_chain_to_the_last_bit_with_repeated_operands(data, draw):
+    # Operands drawn from a small pool, so the same Value appears several times on both sides.
+    n = draw.draw(st.integers(1, 4))
+    xi = draw.draw(st.lists(st.integers(0, len(data) - 1), min_size=n, max_size=n))
+    wi = draw.draw(st.lists(st.integers(0, len(data) - 1), min_size=n, max_size=n))
+    fused = [Value(v) for v in data]
+    chain = [Value(v) for v in data]
+    d = dot([fused[i] for i in xi], [fused[i] for i in wi])
+    c = chain[xi[0]] * chain[wi[0]]
+    for i, j in zip(xi[1:], wi[1:]):
+        c = c + chain[i] * chain[j]
+    d.backward()
+    c.backward()
+    assert d.data == c.data
+    assert [v.grad for v in fused] == [v.grad for v in chain]
+    assert d.parents == tuple(fused[i] for i in xi) + tuple(fused[i] for i in wi)
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_sin_and_cos_of_infinity_name_the_op(name):
+    with pytest.raises(ValueError, match=rf"^{name}\(inf\)"):
+        getattr(Value(float("inf")), name)()
+
+
+def test_grad_follows_only_the_paths_to_its_variables():
+    # sqrt'(0) and d(x**k)/dk at x < 0 do not exist, but neither is needed here.
+    assert grad(lambda x, c: x * c.sqrt())(1.0, Value(0.0)) == 0.0
+    assert grad(lambda x, k: x**k)(-2.0, Value(2.0)) == -4.0
+
+
+def test_mixed_second_derivative_of_power_at_exponent_zero():
+    f = lambda a, b: a**b  # noqa: E731
+    # d/db d/da a**b = a**(b-1) * (1 + b log a) = 0.5 at a = 2, b = 0, in either order
+    assert grad(lambda b: grad(f, 0)(2.0, b))(0.0) == pytest.approx(0.5, rel=1e-15)
+    assert grad(lambda a: grad(f, 1)(a, 0.0))(2.0) == pytest.approx(0.5, rel=1e-15)
+
+
+def test_one_no_grad_object_shared_by_two_threads():
+    # Each thread restores its own state: the first must record again after its block even
+    # though the second, already inside another no_grad, entered the same object meanwhile.
+    shared = no_grad()
+    entered, second_inside, first_done = threading.Event(), threading.Event(), threading.Event()
+    after = {}
+
+    def first():
+        with shared:
+            entered.set()
+            second_inside.wait(5)
+        after["first"] = is_recording()
+        first_done.set()
+
+    def second():
+        entered.wait(5)
+        with no_grad(), shared:
+            second_inside.set()
+            first_done.wait(5)
+            after["second inside"] = is_recording()
+        after["second"] = is_recording()
+
+    threads = [threading.Thread(target=f) for f in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert after == {"first": True, "second inside": False, "second": True}
+
+
+def test_comparison_with_a_string_is_a_type_error_naming_value():
+    with pytest.raises(TypeError, match="Value"):
+        Value(1.0) < "a"  # noqa: B015
+
+
+def test_grad_refuses_an_argument_named_twice():
+    with pytest.raises(ValueError, match="twice"):
+        grad(lambda x, y: x * y, (0, 0))(2.0, 3.0)
