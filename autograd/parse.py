@@ -17,11 +17,12 @@ import warnings
 from collections.abc import Iterable, Mapping
 
 from .engine import Value
+from .ops import UNARY as UNARY_OPS
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100  # brackets inside brackets
 MAX_CHAIN = 300  # operators inside operators: keeps Python's parser far from its own limits
-FUNCTIONS = ("relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos", "abs")
+FUNCTIONS = (*UNARY_OPS, "abs")  # the op table's unary methods, and abs()
 CALLABLE = ", ".join(FUNCTIONS)
 CONSTANTS = {"pi": math.pi, "e": math.e}
 BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
