@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from autograd import Value, grad
+from autograd import Value, grad, value_and_grad
 from autograd.engine import walk
 
 FORWARD_ERRORS = {
@@ -74,6 +74,9 @@ def test_kinks_take_pytorchs_subgradient_zero(fn):
     assert y.data == 0.0 and x.grad == 0.0
     assert grad(fn)(0.0) == 0.0
     assert grad(grad(fn))(0.0) == 0.0
+    # Inside an outer grad the first derivative is recorded from the op table's Value form:
+    # it must pick the same subgradient.
+    assert value_and_grad(grad(fn))(0.0) == (0.0, 0.0)
 
 
 def test_kinks_either_side():

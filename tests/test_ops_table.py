@@ -11,10 +11,10 @@ import math
 
 import pytest
 
-from autograd import grad
+from autograd import Value, grad
 from autograd.engine import local_derivatives, value_partials
 from autograd.ops import OPS
-from autograd.testing import check_grads, op_examples
+from autograd.testing import Expression, Step, check_grads, op_examples
 
 CASES = [pytest.param(e, id=f"{e.steps[0].op}-{e.steps[0].arg}-{e.point}")
          for op in OPS.values() for e in op_examples(op)]
@@ -66,6 +66,25 @@ def test_float_and_value_forms_agree(expr):
     for f, v, t in zip(floats, values, table):
         assert math.isclose(f, v, rel_tol=1e-15, abs_tol=1e-300), (f, v)
         assert math.isclose(f, float(t), rel_tol=1e-15, abs_tol=1e-300), (f, t)
+
+
+@pytest.mark.parametrize("x", [0.0, -0.0, 1e-300, -1e-300, 1.0, -1.0])
+@pytest.mark.parametrize("name", [n for n, op in OPS.items() if op.arity == 1 and not op.has_arg])
+def test_float_and_value_forms_agree_at_kinks_and_edges(name, x):
+    """Outside the strategies' margins too: at a kink both forms must pick the same
+    subgradient (PyTorch's), or first and higher orders would disagree there."""
+    v = Value(x)
+    try:
+        node = _one_op(OPS[name], v)
+        values = [float(d) for d in value_partials(node)]
+    except (ArithmeticError, ValueError):
+        return  # outside the op's domain: the error tests cover that
+    floats = local_derivatives(node)
+    assert floats == pytest.approx(values, rel=1e-15, nan_ok=True), (name, x)
+
+
+def _one_op(op, v):
+    return Expression(1, (Step(op.name, (0,)),))(v)
 
 
 @contextlib.contextmanager
