@@ -112,16 +112,22 @@ def test_expression_prints_as_a_small_program():
                        "e = dot([x0, c], [x1, d]); at x0=0.5, x1=-1.0")
 
 
-def test_expression_builds_the_same_function_on_values_sympy_and_torch():
-    sympy = pytest.importorskip("sympy")
-    e = Expression(2, (Step("*", (0, 1)), Step("sigmoid", (2,)), Step("sum", (2, 3, 3)),
+MIXED = Expression(2, (Step("*", (0, 1)), Step("sigmoid", (2,)), Step("sum", (2, 3, 3)),
                        Step("relu", (4,)), Step("pow", (5, 0))), (0.9, 1.1))
-    engine = e(*e.variables()).data
+
+
+def test_expression_builds_the_same_function_on_values_and_sympy():
+    sympy = pytest.importorskip("sympy")
+    engine = MIXED(*MIXED.variables()).data
     xs = sympy.symbols("x0 x1", real=True)
-    exact = float(e.on_sympy(*xs).subs(dict(zip(xs, e.point))).evalf(30))
+    exact = float(MIXED.on_sympy(*xs).subs(dict(zip(xs, MIXED.point))).evalf(30))
     assert engine == pytest.approx(exact, rel=1e-14)
+
+
+def test_expression_builds_the_same_function_on_torch():
     torch = pytest.importorskip("torch")
-    t = e.on_torch(*(torch.tensor(p, dtype=torch.float64) for p in e.point))
+    engine = MIXED(*MIXED.variables()).data
+    t = MIXED.on_torch(*(torch.tensor(p, dtype=torch.float64) for p in MIXED.point))
     assert engine == pytest.approx(t.item(), rel=1e-14)
 
 
