@@ -77,8 +77,9 @@ def parse_at(items: Sequence[str]) -> dict[str, float]:
         name = name.strip()
         if not sep or not name.isidentifier() or not name.isascii():
             raise Refused(f"--at {item[:40]!r}: expected NAME=VALUE, e.g. x=2")
-        if name in FUNCTIONS:
-            raise Refused(f"--at {name}: {name} is a function name, pick another variable name")
+        if name in FUNCTIONS or name in CONSTANTS:
+            kind = "function" if name in FUNCTIONS else "constant"
+            raise Refused(f"--at {name}: {name} is a {kind} name, pick another variable name")
         if name in values:
             raise Refused(f"--at {name}: given twice")
         try:
@@ -121,6 +122,7 @@ def _run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     if args.expression is None:
         raise Refused("give an expression to differentiate, or --repl")
     at = parse_at(args.at)
+    _check_outputs(args)
     unknown = [p for p in args.params if p not in at]
     if unknown:
         raise Refused(f"--params {unknown[0]}: not a variable given with --at")
@@ -152,6 +154,17 @@ def _run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     if args.frames or args.animate:
         _write_frames(out, args, params)
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse bad output names before any work is done or printed."""
+    if args.output is not None:
+        suffix = Path(args.output).suffix.lower().lstrip(".")
+        if not args.output.strip() or suffix not in PICTURE_FORMATS:
+            raise Refused(f"-o {args.output!r}: unknown picture format "
+                          f"(use one of: {', '.join('.' + f for f in PICTURE_FORMATS)})")
+    if args.animate is not None and Path(args.animate).suffix.lower() != ".png":
+        raise Refused(f"--animate {args.animate!r}: the animation is an animated PNG: name it .png")
 
 
 def _looks_like_expression(parser: argparse.ArgumentParser, arg: str) -> bool:

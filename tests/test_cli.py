@@ -198,3 +198,19 @@ def test_gradients_match_the_engine_on_many_ops(capsys):
     assert numbers["d/da"] == pytest.approx(a.grad, rel=1e-11)
     assert numbers["d/db"] == pytest.approx(b.grad, rel=1e-11)
     assert math.isfinite(numbers["d/db"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["x*2", "--at", "pi=3", "x=1"], "pi is a constant name"),
+        (["x*2", "--at", "x=1", "-o", "foo.xyz"], "unknown picture format"),
+        (["x*2", "--at", "x=1", "-o", ""], "unknown picture format"),
+        (["x*2", "--at", "x=1", "--animate", "a.gif"], "animated PNG"),
+    ],
+)
+def test_bad_outputs_and_names_are_refused_before_any_output(argv, message, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before printing the value
+    assert message in captured.err and captured.err.count("\n") == 1
