@@ -48,6 +48,8 @@ def save(module: Module, path: str | os.PathLike[str]) -> None:
         "state": module.state_dict(),
     }
     target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"nn.save: {target}: the folder {target.parent} does not exist")
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -198,3 +198,12 @@ def test_loading_a_mismatched_state_leaves_the_model_in_memory_untouched(tmp_pat
     with pytest.raises(ValueError, match="missing"):
         model.load_state_dict(nn.load(path).state_dict())
     assert model.state_dict() == before
+
+
+def test_save_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    from nn import MLP, save
+
+    target = tmp_path / "missing" / "model.json"
+    with pytest.raises(FileNotFoundError, match="missing does not exist") as info:
+        save(MLP(2, [1], seed=0), target)
+    assert ".tmp" not in str(info.value)
