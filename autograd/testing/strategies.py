@@ -14,8 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hypothesis import reject
-from hypothesis import strategies as st
+try:
+    from hypothesis import reject
+    from hypothesis import strategies as st
+except ImportError as exc:  # a test extra, not a runtime dependency
+    raise ImportError(
+        "autograd.testing.strategies needs hypothesis: pip install hypothesis "
+        "(or this project's test extra: pip install 'gradwalk[test]')"
+    ) from exc
 
 from ..engine import Value
 from ..ops import OPS
