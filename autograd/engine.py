@@ -1,4 +1,4 @@
-"""`Value`: a scalar that records the operations applied to it, and the backward pass.
+"""`Value`: a scalar that records the operations applied to it into a graph.
 
 Recording is the only thing this module does with an op: it asks the op table (`ops.py`) for
 the forward result and the local derivatives, and keeps them on the new node. A node refers to
@@ -249,7 +249,7 @@ class Value:
         other = _data(other)
         return NotImplemented if other is NotImplemented else self.data >= other
 
-    # -- arithmetic: + - * are the hot path, so they record inline (what `_node` does) --------
+    # -- arithmetic: + - * are the hot path, so they record inline (what `_record` does) ------
 
     def __add__(self, other: Any) -> Value:
         if other.__class__ is not Value:
