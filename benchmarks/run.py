@@ -307,8 +307,8 @@ def write_report(results: dict[str, Any], out_dir: Path, log: Any) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.md").write_text(report.markdown(results))
     chart = report.chart(results, out_dir / "bench.png")
-    log(f"wrote {out_dir / 'bench.md'}" + (f" and {chart}" if chart else " (no chart: " +
-                                             "matplotlib missing)"))
+    why = "no training workload measured, or matplotlib missing"
+    log(f"wrote {out_dir / 'bench.md'}" + (f" and {chart}" if chart else f" (no chart: {why})"))
 
 
 if __name__ == "__main__":
