@@ -25,13 +25,14 @@ def draw_dot(
     *,
     rankdir: str = "LR",
     show_grad: bool = True,
-    max_nodes: int = 1000,
+    max_nodes: int | None = None,
     **options: Any,
 ) -> Any:
     """The graph under `root` as a `graphviz.Digraph`: one record per Value (label, data,
     grad), one small node per op, an edge per operand labelled with its local derivative.
 
-    A graph of more than `max_nodes` Values is refused with a message saying what to do.
+    A graph of more than `max_nodes` Values (default `autograd.render.DEFAULT_MAX_NODES`,
+    1000) is refused with a message saying what to do.
     More options (`show_local`, `params`, `legend`): see `autograd.render.draw_dot`.
 
     >>> x = Value(2.0, label="x")
@@ -42,9 +43,9 @@ def draw_dot(
         raise TypeError(f"draw_dot: expected a Value, got {type(root).__name__}")
     from .render import draw_dot as _draw_dot  # graphviz is imported only when drawing
 
-    return _draw_dot(
-        root, rankdir=rankdir, show_grad=show_grad, max_nodes=max_nodes, **options
-    )
+    if max_nodes is not None:
+        options["max_nodes"] = max_nodes
+    return _draw_dot(root, rankdir=rankdir, show_grad=show_grad, **options)
 
 
 __all__ = [
