@@ -74,17 +74,25 @@ def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
     return interior + [n for n in nodes if n._a is None or n in stop]
 
 
-def edges(node: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """The node's operands and local derivatives (floats), in the order backward visits them.
+def _chain_order(items: tuple) -> tuple:
+    """(x0..xn-1, w0..wn-1) as the chain x0*w0 + ... is visited backward: last pair first,
+    x before w (see `Op.pairwise`)."""
+    n = len(items) // 2
+    out = [None] * (2 * n)
+    out[0::2] = items[n - 1 :: -1] if n else ()
+    out[1::2] = items[: n - 1 : -1]
+    return tuple(out)
 
-    That is operand order, except for `dot`, which keeps its pairs as the chain of `*` and `+`
-    it replaces is visited (last pair first, x before w), so repeated operands sum their
-    gradient contributions in the same order and the results agree to the last bit.
-    """
+
+def edges(node: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The node's operands and local derivatives (floats), in the order backward visits them:
+    operand order, but the chain's order for a pairwise op (`dot`)."""
     a = node._a
     if a is None:
         return (), ()
     if a.__class__ is tuple:
+        if node._rule.pairwise:
+            return _chain_order(a), _chain_order(node._da)
         return a, node._da
     b = node._b
     return ((a,), (node._da,)) if b is None else ((a, b), (node._da, node._db))
@@ -102,8 +110,17 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
         g = node._g
         a = node._a
         if a.__class__ is tuple:
-            for p, d in zip(a, node._da):
-                p._g += d * g
+            da = node._da
+            if node._rule.pairwise:  # dot: last pair first, x before w, as the chain
+                n = len(a) >> 1
+                for i in range(n - 1, -1, -1):
+                    p = a[i]
+                    p._g += da[i] * g
+                    p = a[n + i]
+                    p._g += da[n + i] * g
+            else:
+                for p, d in zip(a, da):
+                    p._g += d * g
         else:
             a._g += node._da * g
             b = node._b
@@ -156,7 +173,7 @@ def _float_partials(node: Any) -> tuple[Any, ...]:
     if a is None:
         return ()
     if a.__class__ is tuple:
-        return node._rule.public_order(node._da)
+        return node._da
     return (node._da,) if node._b is None else (node._da, node._db)
 
 

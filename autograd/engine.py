@@ -209,7 +209,7 @@ class Value:
             return ()
         if self._b is not None:
             return (a, self._b)
-        return self._rule.public_order(a) if a.__class__ is tuple else (a,)
+        return a if a.__class__ is tuple else (a,)
 
     @property
     def _prev(self) -> frozenset[Value]:  # micrograd's name
@@ -478,17 +478,9 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
         raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
     parents, data = _operands(xs + ws, "dot")
     xd, wd = data[:n], data[n:]
-    # Stored as the chain it replaces is visited backward, last pair first, x before w
-    # (`DOT.public_order` gives `parents` back in xs + ws order); the local derivatives are
-    # the data swapped: d/dx_i = w_i, d/dw_i = x_i. Both tuples: the cyclic collector stops
-    # tracking a tuple of floats (a list it would scan for good).
-    order = [None] * (2 * n)
-    order[0::2] = parents[n - 1 :: -1] if n else ()
-    order[1::2] = parents[: n - 1 : -1]
-    local = [0.0] * (2 * n)
-    local[0::2] = wd[::-1]
-    local[1::2] = xd[::-1]
-    return _record(ops._dot(xd, wd), DOT, tuple(order), tuple(local))
+    # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i. A tuple: the
+    # cyclic collector stops tracking a tuple of floats (a list it would scan for good).
+    return _record(ops._dot(xd, wd), DOT, parents, (*wd, *xd))
 
 
 def identity(x: Value) -> Value:

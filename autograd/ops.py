@@ -148,9 +148,10 @@ class Op:
     # one call, for recording the hot activations. Must agree with `forward` and
     # `derivatives` (tests/test_ops_fast.py checks it).
     fast: Callable[[float], tuple[float, float]] | None = None
-    # n-ary ops only: the stored operands (in the order backward visits them) back in the
-    # order they were given, which is what `Value.parents` shows.
-    public_order: Callable[[tuple], tuple] = field(default=lambda stored: stored)
+    # n-ary ops only: the operands are (x0..xn-1, w0..wn-1), replacing the chain
+    # x0*w0 + x1*w1 + ...; backward visits them as that chain is visited (last pair first,
+    # x before w), so repeated operands sum their contributions in the same order, to the bit.
+    pairwise: bool = False
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -255,8 +256,7 @@ DOT = Op(
     0,
     lambda xw: _dot(xw[: len(xw) // 2], xw[len(xw) // 2 :]),
     (lambda xw, y: xw[len(xw) // 2 :] + xw[: len(xw) // 2],),
-    # stored as (x[n-1], w[n-1], ..., x[0], w[0]): see `engine.dot`
-    public_order=lambda stored: stored[-2::-2] + stored[-1::-2],
+    pairwise=True,
 )
 
 UNARY: dict[str, Op] = {op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS)}
