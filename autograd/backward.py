@@ -74,25 +74,28 @@ def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
     return interior + [n for n in nodes if n._a is None or n in stop]
 
 
-def _chain_order(items: tuple) -> tuple:
-    """(x0..xn-1, w0..wn-1) as the chain x0*w0 + ... is visited backward: last pair first,
-    x before w (see `Op.pairwise`)."""
-    n = len(items) // 2
-    out = [None] * (2 * n)
-    out[0::2] = items[n - 1 :: -1] if n else ()
-    out[1::2] = items[: n - 1 : -1]
-    return tuple(out)
+def operand_order(node: Any) -> list[int]:
+    """The indices of `node.parents` in the order backward adds into them: operand order, but
+    for a pairwise op (`dot`: x0..xn-1, w0..wn-1) the order its chain x0*w0 + ... is visited,
+    last pair first, x before w (see `Op.pairwise`). Every pass, and the pictures and
+    explanations, add in this order, so their sums agree to the last bit."""
+    count = len(node.parents)
+    if not node._rule.pairwise:
+        return list(range(count))
+    n = count // 2
+    return [i for k in range(n - 1, -1, -1) for i in (k, n + k)]
 
 
 def edges(node: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """The node's operands and local derivatives (floats), in the order backward visits them:
-    operand order, but the chain's order for a pairwise op (`dot`)."""
+    """The node's operands and local derivatives (floats), in the order backward visits them
+    (`operand_order`)."""
     a = node._a
     if a is None:
         return (), ()
     if a.__class__ is tuple:
         if node._rule.pairwise:
-            return _chain_order(a), _chain_order(node._da)
+            order = operand_order(node)
+            return tuple(a[i] for i in order), tuple(node._da[i] for i in order)
         return a, node._da
     b = node._b
     return ((a,), (node._da,)) if b is None else ((a, b), (node._da, node._db))
@@ -235,8 +238,9 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
         g = grads[node]
         parents = node.parents
         partials = value_partials(node, [p in live for p in parents])
-        for p, d in zip(parents, partials):
-            if d is None:
+        for i in operand_order(node):
+            p, d = parents[i], partials[i]
+            if p not in live:
                 continue
             term = d if (g.__class__ is float and g == 1.0) else d * g
             grads[p] = grads[p] + term if p in grads else term

@@ -460,6 +460,8 @@ def sum_(values: Iterable[Any]) -> Value:
     6.0
     """
     parents, data = _operands(tuple(values), "sum_")
+    if not parents:  # the empty sum is the constant 0
+        return _leaf(0.0)
     return _record(ops._sum(data), SUM, parents, (1.0,) * len(parents))
 
 
@@ -476,6 +478,8 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
     n = len(xs)
     if n != len(ws):
         raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
+    if not n:  # the empty dot is the constant 0
+        return _leaf(0.0)
     parents, data = _operands(xs + ws, "dot")
     xd, wd = data[:n], data[n:]
     # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i. A tuple: the

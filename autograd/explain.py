@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from .backward import operand_order
 from .engine import Value, local_derivatives, topological_order
 from .textview import (
     TEXT_MAX_NODES,
@@ -95,7 +96,9 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES) 
         n, upstream = names[node], grads.get(node, 0.0)
         lines += ["", f"step {step}: {n} = {formula(node, names)} = {num(node.data)}, "
                       f"upstream d{r}/d{n} = {num(upstream)}"]
-        for i, (parent, local) in enumerate(zip(node.parents, local_derivatives(node))):
+        parents, locals_ = node.parents, local_derivatives(node)
+        for i in operand_order(node):  # backward's order, so the totals agree to the bit
+            parent, local = parents[i], locals_[i]
             if is_constant(parent):
                 continue  # a number in the formula: nothing to learn about its gradient
             p = names[parent]

@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .backward import operand_order
 from .engine import Value, local_derivatives, topological_order
 from .textview import check_size, formula, node_names, num
 
@@ -49,8 +50,9 @@ def backward_frames(
         if not node.parents:
             continue
         upstream = grads[node] or 0.0
-        for parent, local in zip(node.parents, local_derivatives(node)):
-            grads[parent] = (grads[parent] or 0.0) + local * upstream
+        parents, locals_ = node.parents, local_derivatives(node)
+        for i in operand_order(node):  # backward's order, so the totals agree to the bit
+            grads[parents[i]] = (grads[parents[i]] or 0.0) + locals_[i] * upstream
         snapshots.append((dict(grads), node))
     widths = {n: max(len(num(s[n])) for s, _ in snapshots if s[n] is not None) for n in nodes
               if any(s[n] is not None for s, _ in snapshots)}

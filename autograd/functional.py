@@ -42,6 +42,9 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
         for i in nums:
             if i >= len(args) or i < -len(args):
                 raise TypeError(f"grad: argnums {i} but the function got {len(args)} arguments")
+        if len({i % len(args) for i in nums}) != len(nums):
+            raise ValueError(f"grad: argnums {argnums} names an argument twice")
+        for i in nums:
             a = args[i]
             if isinstance(a, Value):
                 x = identity(a) if nested else Value(a.data, a.label)

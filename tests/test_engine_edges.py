@@ -128,3 +128,49 @@ def test_comparison_with_a_string_is_a_type_error_naming_value():
 def test_grad_refuses_an_argument_named_twice():
     with pytest.raises(ValueError, match="twice"):
         grad(lambda x, y: x * y, (0, 0))(2.0, 3.0)
+
+
+# --- found in the second review ----------------------------------------------------------------
+
+from autograd import explain, sum_, value_and_grad  # noqa: E402
+
+WEIGHTS = [1.0, 1e16, -1e16]  # the order of summation decides the result: 1.0 or 0.0
+
+
+def _fused(y):
+    return dot([y, y, y], WEIGHTS)
+
+
+def _chain(y):
+    return y * WEIGHTS[0] + y * WEIGHTS[1] + y * WEIGHTS[2]
+
+
+def test_nested_gradients_through_dot_equal_the_chain_to_the_bit():
+    assert grad(_fused)(2.0) == grad(_chain)(2.0) == 1.0
+    assert value_and_grad(grad(_fused))(2.0)[0] == value_and_grad(grad(_chain))(2.0)[0]
+    assert grad(lambda x: grad(_fused)(x) * x)(2.0) == grad(lambda x: grad(_chain)(x) * x)(2.0)
+
+
+def test_explain_adds_in_backwards_order():
+    x = Value(2.0, label="x")
+    y = _fused(x)
+    y.label = "y"
+    text = explain(y)
+    y.backward()
+    assert x.grad == 1.0
+    assert text.splitlines()[-1].strip() == "dy/dx = 1.0000"
+
+
+def test_a_negative_argnum_naming_the_same_argument_is_refused():
+    def f(x, y=2.0):
+        return x * x * y
+
+    with pytest.raises(ValueError, match="twice"):
+        grad(f, argnums=(0, -1))(3.0)
+    with pytest.raises(ValueError, match="twice"):
+        grad(f, argnums=(0, -2))(3.0, 1.0)
+
+
+def test_empty_dot_and_sum_are_constant_leaves():
+    for v in (dot([], []), sum_([])):
+        assert v.data == 0.0 and v.op == "" and v.parents == ()
