@@ -89,16 +89,11 @@ def operand_order(node: Any) -> list[int]:
 def edges(node: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """The node's operands and local derivatives (floats), in the order backward visits them
     (`operand_order`)."""
-    a = node._a
-    if a is None:
-        return (), ()
-    if a.__class__ is tuple:
-        if node._rule.pairwise:
-            order = operand_order(node)
-            return tuple(a[i] for i in order), tuple(node._da[i] for i in order)
-        return a, node._da
-    b = node._b
-    return ((a,), (node._da,)) if b is None else ((a, b), (node._da, node._db))
+    parents, partials = node.parents, _float_partials(node)
+    if not node._rule.pairwise:
+        return parents, partials
+    order = operand_order(node)
+    return tuple(parents[i] for i in order), tuple(partials[i] for i in order)
 
 
 def first_order_pass(root: Any, seed: float) -> list[Any]:
@@ -190,7 +185,8 @@ def local_derivatives(node: Any) -> tuple[float, ...]:
 
 def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any, ...]:
     """The local derivatives of `node` as Values (recorded, so they can be differentiated),
-    in operand order; None for the operands `wanted` marks False (never computed)."""
+    in operand order. For a fixed-arity op, the operands `wanted` marks False get None and
+    their rule is never run; an n-ary op's single rule gives them all."""
     op = node._rule
     parents = node.parents
     if op.arity == 0:  # n-ary: one rule gives them all, and it cannot fail (sum, dot)

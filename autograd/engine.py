@@ -249,7 +249,7 @@ class Value:
         other = _data(other)
         return NotImplemented if other is NotImplemented else self.data >= other
 
-    # -- arithmetic: + - * are the hot path, so they record inline (what `_record` does) ------
+    # -- arithmetic: + and * are the hot path, so they record inline (what `_record` does) ----
 
     def __add__(self, other: Any) -> Value:
         if other.__class__ is not Value:
@@ -281,21 +281,7 @@ class Value:
             other = _lift(other)
             if other is NotImplemented:
                 return other
-        out = _new(Value)
-        out.data = self.data - other.data
-        out.grad = 0.0
-        out.label = ""
-        if _paused_anywhere and not is_recording():
-            out._rule = LEAF
-            out._a = None
-        else:
-            out._rule = SUB
-            out._seq = _tick()
-            out._a = self
-            out._b = other
-            out._da = 1.0
-            out._db = -1.0
-        return out
+        return _record(self.data - other.data, SUB, self, 1.0, other, -1.0)
 
     def __rsub__(self, other: Any) -> Value:
         other = _lift(other)
@@ -428,7 +414,6 @@ def _unary_method(op: Op) -> Any:
         y, local = fast(self.data)
         return _record(y, op, self, local)
 
-    method.__name__ = op.name
     return method
 
 
