@@ -26,7 +26,7 @@ from .backward import (
     value_partials,
     walk,
 )
-from .ops import ADD, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
+from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
 # Creation order is a topological order (operands exist before their result): each recorded
@@ -165,10 +165,27 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
     return out
 
 
+def _constant(data: float) -> Value:
+    out = _leaf(data)
+    out._rule = CONST
+    return out
+
+
 def _lift(x: Any) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
     NotImplemented so Python names the types in its TypeError)."""
-    return _leaf(float(x)) if isinstance(x, Real) else NotImplemented
+    return _constant(float(x)) if isinstance(x, Real) else NotImplemented
+
+
+def is_constant(node: Value) -> bool:
+    """Whether `node` is a number that an operator lifted into the graph (the 2 in `2 * x`, an
+    empty `sum_`): a leaf that is not a variable of the user's, so views show it as a number.
+
+    >>> x = Value(3.0)
+    >>> is_constant(x), is_constant((2 * x).parents[0])
+    (False, True)
+    """
+    return node._rule is CONST
 
 
 class Value:
@@ -446,7 +463,7 @@ def sum_(values: Iterable[Any]) -> Value:
     """
     parents, data = _operands(tuple(values), "sum_")
     if not parents:  # the empty sum is the constant 0
-        return _leaf(0.0)
+        return _constant(0.0)
     return _record(ops._sum(data), SUM, parents, (1.0,) * len(parents))
 
 
@@ -464,7 +481,7 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
     if n != len(ws):
         raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
     if not n:  # the empty dot is the constant 0
-        return _leaf(0.0)
+        return _constant(0.0)
     parents, data = _operands(xs + ws, "dot")
     xd, wd = data[:n], data[n:]
     # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i. A tuple: the
@@ -481,6 +498,6 @@ def identity(x: Value) -> Value:
 __all__ = [
     "Value", "dot", "enable_grad", "gradients", "gradients_as_values", "gradients_wrt",
     "identity",
-    "is_recording", "local_derivatives", "no_grad", "sum_", "topological_order",
+    "is_constant", "is_recording", "local_derivatives", "no_grad", "sum_", "topological_order",
     "value_partials", "vsum", "walk",
 ]

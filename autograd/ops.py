@@ -181,6 +181,8 @@ def _far_from(*points: float, margin: float = 1e-2) -> Callable[[float], bool]:
 
 
 LEAF = Op("", 0, lambda: 0.0, ())
+# A number lifted into the graph by an operator (the 2 in `2 * x`): a leaf, but not a variable.
+CONST = Op("", 0, lambda: 0.0, ())
 IDENTITY = Op("identity", 1, lambda x: x, (lambda x, y: 1.0,))
 
 ADD = Op("+", 2, add, (lambda a, b, y: 1.0, lambda a, b, y: 1.0), symbol="+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .engine import Value, topological_order, walk
+from .engine import Value, is_constant, topological_order, walk
 
 TEXT_MAX_NODES = 2000
 
@@ -38,9 +38,6 @@ def constant(x: float) -> str:
     return text if len(text) <= 10 else f"{x:.6g}"
 
 
-def is_constant(node: Value) -> bool:
-    """An unlabelled leaf: a number lifted into the graph, not a variable of the user's."""
-    return not node.parents and not node.label
 
 
 def check_size(root: Value, max_nodes: int, what: str) -> list[Value]:
