@@ -7,11 +7,17 @@ Nothing here recurses, so graphs of any depth work. The walks read the node slot
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
 
+from . import clock
 from .ops import fmt
+
+PASS_LOCK = threading.RLock()
+"""Held by every pass that writes the nodes' scratch gradients (`_g`) or `.grad`: passes from
+several threads through shared nodes take turns instead of mixing their sums."""
 
 
 def walk(root: Any) -> list[Any]:
@@ -29,16 +35,19 @@ def walk(root: Any) -> list[Any]:
     return out
 
 
-def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[Any]]:
+def _collect(
+    root: Any, stop: frozenset = frozenset(), reset: bool = False
+) -> tuple[list[Any], list[Any]]:
     """All nodes under `root` (root first), and the interior ones in backward's order.
 
     Recorded nodes carry their creation number, and creation order is a topological order
     (operands exist before their result): sorted by decreasing number, every node comes after
-    all of its consumers. Nodes in `stop` are collected but not looked through. Each node's
-    scratch gradient `_g` is reset on the way (the first-order pass needs that, nothing else
-    reads it).
+    all of its consumers. Nodes in `stop` are collected but not looked through. With `reset`,
+    each node's scratch gradient `_g` is zeroed on the way (for the first-order pass, which
+    holds `PASS_LOCK`).
     """
-    root._g = 0.0
+    if reset:
+        return _collect_reset(root)
     nodes = [root]
     interior = []
     seen = {root}
@@ -56,14 +65,68 @@ def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[
         for p in (a, b) if b is not None else (a if a.__class__ is tuple else (a,)):
             if p not in seen:
                 add_seen(p)
-                p._g = 0.0
                 stack.append(p)
                 add_node(p)
     interior.sort(key=_creation, reverse=True)
     return nodes, interior
 
 
+def _collect_reset(root: Any) -> tuple[list[Any], list[Any]]:
+    """`_collect` for the first-order pass: the same walk, zeroing `_g` on the way (kept apart
+    so the hot loop has no extra test per node)."""
+    root._g = 0.0
+    nodes = [root]
+    interior = []
+    seen = {root}
+    stack = [root]
+    add_seen = seen.add
+    add_node = nodes.append
+    add_interior = interior.append
+    while stack:
+        node = stack.pop()
+        a = node._a
+        if a is None:
+            continue
+        add_interior(node)
+        b = node._b
+        for p in (a, b) if b is not None else (a if a.__class__ is tuple else (a,)):
+            if p not in seen:
+                add_seen(p)
+                p._g = 0.0
+                stack.append(p)
+                add_node(p)
+    interior.sort(key=_creation, reverse=True)
+    if interior and clock.last_write > interior[-1]._seq:
+        check_unchanged(interior)
+    return nodes, interior
+
+
 _creation = attrgetter("_seq")
+
+
+def current(interior: list[Any]) -> list[Any]:
+    """`interior` (backward's order), after checking that no node's data was written since
+    the graph was recorded; one comparison in the common case."""
+    if interior and clock.last_write > interior[-1]._seq:
+        check_unchanged(interior)
+    return interior
+
+
+def check_unchanged(interior: list[Any]) -> None:
+    """Raise if some node's `.data` was written after a node that consumes it was recorded:
+    that consumer's local derivatives (and data) belong to the old number, so a gradient
+    through it would be the old point's, silently."""
+    for node in interior:
+        for p in node.parents:
+            written = getattr(p, "_wseq", -1)
+            if written > node._seq:
+                name = repr(p.label) if p.label else "an operand"
+                raise RuntimeError(
+                    f"{name}.data was changed (to {fmt(p.data)}) after the op {node.op!r} used "
+                    f"it to compute {fmt(node.data)}; this graph's local derivatives belong to the "
+                    "old value. Run the forward pass again after changing .data, or change "
+                    ".data after backward()"
+                )
 
 
 def topological_order(root: Any, stop: Iterable[Any] = ()) -> list[Any]:
@@ -102,13 +165,15 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
     Returns the nodes reached. Only the `_g` scratch slots are written, so a pass that raises
     has changed no `.grad`. The loop is `edges` unrolled by arity: this is training's hot path.
     """
-    nodes, interior = _collect(root)
+    nodes, interior = _collect(root, reset=True)
     root._g = seed
     for node in interior:
         g = node._g
         a = node._a
         if a.__class__ is tuple:
             da = node._da
+            if da is None:  # made micrograd's way: ask its closure once
+                da = external_partials(node)
             if node._rule.pairwise:  # dot: last pair first, x before w, as the chain
                 n = len(a) >> 1
                 for i in range(n - 1, -1, -1):
@@ -129,7 +194,8 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
 
 def gradients(root: Any, seed: float = 1.0) -> dict[Any, float]:
     """d root / d node for every node under `root`, as floats; reads and writes no `.grad`."""
-    return {node: node._g for node in first_order_pass(root, seed)}
+    with PASS_LOCK:
+        return {node: node._g for node in first_order_pass(root, seed)}
 
 
 def _live(interior: list[Any], wrt: frozenset) -> set[Any]:
@@ -137,7 +203,7 @@ def _live(interior: list[Any], wrt: frozenset) -> set[Any]:
     respect to `wrt` flows through. `interior` is in backward's order (results first)."""
     live = set(wrt)
     for node in reversed(interior):  # operands before their results
-        for p in edges(node)[0]:
+        for p in node.parents:
             if p in live:
                 live.add(node)
                 break
@@ -153,7 +219,7 @@ def gradients_wrt(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any,
     """
     stop = frozenset(wrt)
     _, interior = _collect(root, stop)
-    live = _live(interior, stop)
+    live = _live(current(interior), stop)
     grads = {root: seed}
     for node in interior:
         if node not in live or node not in grads:
@@ -171,7 +237,7 @@ def _float_partials(node: Any) -> tuple[Any, ...]:
     if a is None:
         return ()
     if a.__class__ is tuple:
-        return node._da
+        return node._da if node._da is not None else external_partials(node)
     return (node._da,) if node._b is None else (node._da, node._db)
 
 
@@ -189,6 +255,11 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
     their rule is never run; an n-ary op's single rule gives them all."""
     op = node._rule
     parents = node.parents
+    if op.external:
+        raise RuntimeError(
+            f"the op {op.name!r} is defined by a _backward closure, which gives first "
+            "derivatives only; define it with autograd.custom_op to differentiate it again"
+        )
     if op.arity == 0:  # n-ary: one rule gives them all, and it cannot fail (sum, dot)
         return tuple(op.derivatives[0](parents, node))
     extra = (node._arg,) if op.has_arg else ()
@@ -226,7 +297,7 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
     """
     stop = frozenset(wrt)
     _, interior = _collect(root, stop)
-    live = _live(interior, stop)
+    live = _live(current(interior), stop)
     grads: dict[Any, Any] = {root: seed}
     for node in interior:
         if node not in live or node not in grads:
@@ -241,3 +312,39 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
             term = d if (g.__class__ is float and g == 1.0) else d * g
             grads[p] = grads[p] + term if p in grads else term
     return {x: grads[x] for x in stop if x in grads}
+
+
+def external_partials(node: Any) -> tuple[float, ...]:
+    """The local derivatives of a node made micrograd's way, asked once of its `_backward`
+    closure: with `node.grad` at 1 and its operands' `.grad` at 0, what the closure adds into
+    each operand is d node / d operand. Every `.grad` it touches is restored, and the answer
+    is kept on the node. A node with no closure passes no gradient on (micrograd's default)."""
+    parents = node._a
+    closure = node._db
+    if closure is None:
+        partials = (0.0,) * len(parents)
+    else:
+        with PASS_LOCK:
+            saved_own, saved = node.grad, [p.grad for p in parents]
+            try:
+                for p in parents:
+                    p.grad = 0.0
+                node.grad = 1.0
+                closure()
+                got = [p.grad for p in parents]
+            finally:
+                for p, g in zip(parents, saved):
+                    p.grad = g
+                node.grad = saved_own
+        partials = []
+        first = set()
+        for p, d in zip(parents, got):
+            if not isinstance(d, (float, int)):
+                raise TypeError(f"the _backward of op {node.op!r} set a .grad to "
+                                f"{type(d).__name__} {d!r:.40}; gradients are numbers")
+            # an operand listed twice received its whole derivative once
+            partials.append(float(d) if p not in first else 0.0)
+            first.add(p)
+        partials = tuple(partials)
+    node._da = partials
+    return partials

@@ -8,14 +8,16 @@ its parents and never back, so a dropped graph is freed by reference counting al
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from collections.abc import Iterable
 from numbers import Real
+from operator import attrgetter
 from typing import Any
 
 from . import ops
 from .backward import (
+    PASS_LOCK,
+    edges,
     first_order_pass,
     gradients,
     gradients_as_values,
@@ -26,12 +28,13 @@ from .backward import (
     value_partials,
     walk,
 )
+from .clock import note_write, tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
 # Creation order is a topological order (operands exist before their result): each recorded
-# node takes the next number, and backward visits nodes by decreasing number.
-_tick = itertools.count().__next__
+# node takes the next tick, and backward visits nodes by decreasing tick.
+_tick = tick
 
 
 class _Undefined:
@@ -50,6 +53,15 @@ class _Undefined:
         raise self.error(self.message)
 
     __mul__ = __rmul__ = _raise
+
+    def __reduce__(self) -> Any:
+        return _undefined_from, (self.error, self.message)
+
+
+def _undefined_from(error: type, message: str) -> _Undefined:
+    out = _Undefined.__new__(_Undefined)
+    out.error, out.message = error, message
+    return out
 
 
 def _local(op: Op, i: int, operands: tuple, y: float, extra: tuple = ()) -> Any:
@@ -136,11 +148,14 @@ class enable_grad(no_grad):
 #   unary    _a = operand, _b = None, _da = d out/d operand
 #   binary   _a, _b, _da, _db
 #   n-ary    _a = tuple of operands, _b = None, _da = tuple of local derivatives
+#   micrograd-style (made by the constructor with children): n-ary, with _db = the user's
+#            `_backward` closure and _da = None until the backward pass asks the closure
+# `_data` holds the number (`.data` is a property, so a write can be noticed: see `clock`).
 
 
 def _leaf(data: float) -> Value:
     out = _new(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
     out.label = ""
     out._rule = LEAF
@@ -153,7 +168,7 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
     if _paused_anywhere and not is_recording():
         return _leaf(y)
     out = _new(Value)
-    out.data = y
+    out._data = y
     out.grad = 0.0
     out.label = ""
     out._rule = op
@@ -171,10 +186,33 @@ def _constant(data: float) -> Value:
     return out
 
 
-def _lift(x: Any) -> Value:
+def _lift(x: Any, op: str) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
     NotImplemented so Python names the types in its TypeError)."""
-    return _constant(float(x)) if isinstance(x, Real) else NotImplemented
+    if isinstance(x, Real):
+        return _constant(real(x, f"{op}: the operand"))
+    return NotImplemented
+
+
+def real(x: Any, where: str) -> float:
+    """`x` as a float if it is a real number (a NumPy scalar included), else a TypeError, and
+    an OverflowError for an int too large for a float; `where` names the caller."""
+    if x.__class__ is float:
+        return x
+    if isinstance(x, Real) or _is_numpy_real(x):
+        try:
+            return float(x)
+        except OverflowError:
+            shown = str(x) if len(str(x)) < 30 else f"an integer of {len(str(x))} digits"
+            raise OverflowError(f"{where}: {shown} is too large for a float") from None
+    hint = " (use v.data for its number, or v itself)" if isinstance(x, Value) else ""
+    raise TypeError(f"{where} takes a real number, got {type(x).__name__}: {x!r:.60}{hint}")
+
+
+def _is_numpy_real(x: Any) -> bool:
+    # NumPy registers its floats and ints as numbers.Real, but not numpy.bool_
+    dtype = getattr(x, "dtype", None)
+    return getattr(x, "shape", None) == () and getattr(dtype, "kind", "") in "biuf"
 
 
 def is_constant(node: Value) -> bool:
@@ -188,6 +226,27 @@ def is_constant(node: Value) -> bool:
     return node._rule is CONST
 
 
+def _set_data(node: Value, x: Any) -> None:
+    node._data = real(x, f"{_name(node)}.data =")
+    node._wseq = note_write()
+
+
+def _name(node: Value) -> str:
+    return repr(node.label) if node.label else "Value"
+
+
+def _leaves_graph(conversion: str) -> Any:
+    def refuse(self: Value, *args: Any) -> Any:
+        raise TypeError(
+            f"{conversion}: a Value never becomes a plain number silently (the number would "
+            f"leave the graph and lose its gradient). Use v.item() or v.data for "
+            f"the number ({fmt(self._data)}), and the recorded methods (v.exp(), v.log(), "
+            f"v.sqrt(), v.tanh(), ...) instead of the math module"
+        )
+
+    return refuse
+
+
 class Value:
     """A scalar node of a dynamic computation graph.
 
@@ -199,17 +258,27 @@ class Value:
     """
 
     __slots__ = (
-        "data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g"
+        "_data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
     )
 
-    def __init__(self, data: float, label: str = "") -> None:
-        if not isinstance(data, Real):
-            raise TypeError(f"Value(data) takes a real number, got {type(data).__name__}: {data!r}")
-        self.data = float(data)
+    # NumPy scalars on the left of an operator then defer to our reflected operators: the
+    # result is a Value in the graph, not a NumPy object array.
+    __array_ufunc__ = None
+
+    def __init__(
+        self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+    ) -> None:
+        self._data = real(data, "Value(data)")
         self.grad = 0.0
+        if label.__class__ is not str:
+            raise TypeError(f"Value(label=...) takes a str, got {type(label).__name__}")
         self.label = label
         self._rule = LEAF
         self._a = None
+        if _children or _op:
+            _adopt(self, _children, _op)
+
+    data = property(attrgetter("_data"), _set_data, doc="The number this node holds (a float).")
 
     # -- what a node is ---------------------------------------------------------------------
 
@@ -229,52 +298,89 @@ class Value:
         return a if a.__class__ is tuple else (a,)
 
     @property
-    def _prev(self) -> frozenset[Value]:  # micrograd's name
-        return frozenset(self.parents)
+    def _prev(self) -> set[Value]:  # micrograd's name
+        return set(self.parents)
 
     @property
     def _op(self) -> str:  # micrograd's name
         return self._rule.name
 
+    @property
+    def _backward(self) -> Any:
+        """micrograd's chain-rule step of this node alone: adds `self.grad * d self / d operand`
+        into each operand's `.grad` (a leaf's does nothing). Assign a closure to define an op
+        micrograd's way."""
+        if self._rule.external and self._db is not None:
+            return self._db
+        return functools.partial(chain_step, self)
+
+    @_backward.setter
+    def _backward(self, fn: Any) -> None:
+        if not callable(fn):
+            raise TypeError(f"_backward must be a function of no arguments, got {type(fn).__name__}")
+        if self._a is not None and not self._rule.external:
+            # a recorded node redefined by hand: it becomes a micrograd-style node
+            parents = self.parents
+            self._rule = ops.external(self._rule.name)
+            self._a, self._b = parents, None
+        if self._a is not None:
+            self._da = None  # asked again from the new closure when needed
+        self._db = fn
+
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
         extra += f", op={self.op!r}" if self._a is not None else ""
-        return f"Value(data={fmt(self.data)}, grad={fmt(self.grad)}{extra})"
+        return f"Value(data={fmt(self._data)}, grad={fmt(self.grad)}{extra})"
 
-    def __float__(self) -> float:
-        return self.data
+    __float__ = _leaves_graph("float(v) or math.exp(v)")
+    __int__ = _leaves_graph("int(v)")
+    __round__ = _leaves_graph("round(v)")
+    __trunc__ = _leaves_graph("math.trunc(v)")
+    __floor__ = _leaves_graph("math.floor(v)")
+    __ceil__ = _leaves_graph("math.ceil(v)")
+    __complex__ = _leaves_graph("complex(v)")
+
+    def item(self) -> float:
+        """The number, as a float (PyTorch's name for `.data`)."""
+        return self._data
+
+    def __format__(self, spec: str) -> str:
+        return format(self._data, spec) if spec else str(self)
 
     def detach(self) -> Value:
         """A new leaf with the same data: gradients stop here."""
-        return Value(self.data, self.label)
+        return Value(self._data, label=self.label)
 
     # -- comparisons look at data and record nothing; == and hash stay identity -------------
 
     def __lt__(self, other: Any) -> bool:
         other = _data(other)
-        return NotImplemented if other is NotImplemented else self.data < other
+        return NotImplemented if other is NotImplemented else self._data < other
 
     def __le__(self, other: Any) -> bool:
         other = _data(other)
-        return NotImplemented if other is NotImplemented else self.data <= other
+        return NotImplemented if other is NotImplemented else self._data <= other
 
     def __gt__(self, other: Any) -> bool:
         other = _data(other)
-        return NotImplemented if other is NotImplemented else self.data > other
+        return NotImplemented if other is NotImplemented else self._data > other
 
     def __ge__(self, other: Any) -> bool:
         other = _data(other)
-        return NotImplemented if other is NotImplemented else self.data >= other
+        return NotImplemented if other is NotImplemented else self._data >= other
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     # -- arithmetic: + and * are the hot path, so they record inline (what `_record` does) ----
 
     def __add__(self, other: Any) -> Value:
         if other.__class__ is not Value:
-            other = _lift(other)
+            other = _lift(other, "+")
             if other is NotImplemented:
                 return other
         out = _new(Value)
-        out.data = self.data + other.data
+        out._data = self._data + other._data
         out.grad = 0.0
         out.label = ""
         if _paused_anywhere and not is_recording():
@@ -290,29 +396,29 @@ class Value:
         return out
 
     def __radd__(self, other: Any) -> Value:
-        other = _lift(other)  # kept on the left: parents are in the order written
+        other = _lift(other, "+")  # kept on the left: parents are in the order written
         return other if other is NotImplemented else other.__add__(self)
 
     def __sub__(self, other: Any) -> Value:
         if other.__class__ is not Value:
-            other = _lift(other)
+            other = _lift(other, "-")
             if other is NotImplemented:
                 return other
-        return _record(self.data - other.data, SUB, self, 1.0, other, -1.0)
+        return _record(self._data - other._data, SUB, self, 1.0, other, -1.0)
 
     def __rsub__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = _lift(other, "-")
         return other if other is NotImplemented else other.__sub__(self)
 
     def __mul__(self, other: Any) -> Value:
         if other.__class__ is not Value:
-            other = _lift(other)
+            other = _lift(other, "*")
             if other is NotImplemented:
                 return other
-        a = self.data
-        b = other.data
+        a = self._data
+        b = other._data
         out = _new(Value)
-        out.data = a * b
+        out._data = a * b
         out.grad = 0.0
         out.label = ""
         if _paused_anywhere and not is_recording():
@@ -328,18 +434,18 @@ class Value:
         return out
 
     def __rmul__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = _lift(other, "*")
         return other if other is NotImplemented else other.__mul__(self)
 
     def __truediv__(self, other: Any) -> Value:
         if other.__class__ is not Value:
-            other = _lift(other)
+            other = _lift(other, "/")
             if other is NotImplemented:
                 return other
         return _binary(DIV, self, other)
 
     def __rtruediv__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = _lift(other, "/")
         return other if other is NotImplemented else _binary(DIV, other, self)
 
     def __pow__(self, other: Any) -> Value:
@@ -347,14 +453,14 @@ class Value:
             return _binary(POW, self, other)
         if not isinstance(other, Real):
             return NotImplemented
-        return _unary(POWC, self, float(other))
+        return _unary(POWC, self, real(other, "**: the exponent"))
 
     def __rpow__(self, other: Any) -> Value:
-        other = _lift(other)
+        other = _lift(other, "**")
         return other if other is NotImplemented else _binary(POW, other, self)
 
     def __neg__(self) -> Value:
-        return _record(-self.data, NEG, self, -1.0)
+        return _record(-self._data, NEG, self, -1.0)
 
     def __pos__(self) -> Value:
         return self
@@ -370,20 +476,42 @@ class Value:
         """Add d self / d node to `.grad` of every node `self` depends on (itself included).
 
         Each call computes its gradients afresh, so calling it twice adds the same amounts
-        twice. If it raises, no `.grad` has changed.
+        twice. If it raises, no `.grad` has changed. Passes from several threads through
+        shared nodes take turns, so each adds exactly what it would add alone.
         """
         if gradient is None:  # PyTorch's spelling of the default seed
             gradient = 1.0
-        elif not isinstance(gradient, Real):
-            kind = type(gradient).__name__
-            raise TypeError(f"backward(gradient): the seed must be a real number, got {kind}")
-        for node in first_order_pass(self, float(gradient)):
-            node.grad += node._g
+        seed = real(gradient, "backward(gradient): the seed")
+        with PASS_LOCK:
+            for node in first_order_pass(self, seed):
+                node.grad += node._g
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0.0 on every node of the graph under `self`."""
         for node in walk(self):
             node.grad = 0.0
+
+    # -- copies and pickles: the graph is written flat, so any depth works -------------------
+
+    def __reduce__(self) -> Any:
+        from .graphcopy import reduce_value
+
+        return reduce_value(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        from .graphcopy import deepcopy_value
+
+        return deepcopy_value(self, memo)
+
+    def __copy__(self) -> Value:
+        """A new node with the same data, grad, label and operands (the operands are shared)."""
+        out = _new(Value)
+        for slot in Value.__slots__:
+            if hasattr(self, slot):
+                setattr(out, slot, getattr(self, slot))
+        if self._a is not None:
+            out._seq = _tick()
+        return out
 
     # -- notebook display (rendering is imported only when asked for) ------------------------
 
@@ -396,15 +524,50 @@ class Value:
             return {"text/plain": repr(self)}
 
 
+def _adopt(node: Value, children: Any, op: Any) -> None:
+    """Make `node` a micrograd-style node: `Value(data, (a, b), "op")`."""
+    if isinstance(children, (str, bytes)):
+        raise TypeError(
+            f"Value(data, _children, _op, label): _children must be a tuple of Values, got "
+            f"{type(children).__name__} {children!r:.40} (pass a label as label=...)"
+        )
+    try:
+        parents = tuple(children)
+    except TypeError:
+        raise TypeError(f"Value(_children=...) must be a tuple of Values, got "
+                        f"{type(children).__name__}") from None
+    for p in parents:
+        if p.__class__ is not Value:
+            raise TypeError(f"Value(_children=...) must hold Values, got {type(p).__name__}")
+    if op.__class__ is not str:
+        raise TypeError(f"Value(_op=...) takes a str, got {type(op).__name__}")
+    node._rule = ops.external(op)
+    if parents:
+        node._seq = _tick()
+        node._a = parents
+        node._b = None
+        node._da = None
+    node._db = None
+
+
+def chain_step(node: Value) -> None:
+    """One node's chain-rule step by hand, micrograd's `node._backward()`: adds
+    `node.grad * d node / d operand` into each operand's `.grad`."""
+    parents, partials = edges(node)
+    g = node.grad
+    for p, d in zip(parents, partials):
+        p.grad += d * g
+
+
 def _data(x: Any) -> Any:
     """What a comparison compares with: a Value's data, a number, or NotImplemented."""
     if x.__class__ is Value:
-        return x.data
+        return x._data
     return x if isinstance(x, Real) else NotImplemented
 
 
 def _unary(op: Op, x: Value, *arg: float) -> Value:
-    a = x.data
+    a = x._data
     y = op.forward(a, *arg)
     if _paused_anywhere and not is_recording():
         return _leaf(y)
@@ -415,7 +578,7 @@ def _unary(op: Op, x: Value, *arg: float) -> Value:
 
 
 def _binary(op: Op, x: Value, z: Value) -> Value:
-    a, b = x.data, z.data
+    a, b = x._data, z._data
     y = op.forward(a, b)
     if _paused_anywhere and not is_recording():
         return _leaf(y)
@@ -428,7 +591,7 @@ def _unary_method(op: Op) -> Any:
         return lambda self: _unary(op, self)
 
     def method(self: Value) -> Value:
-        y, local = fast(self.data)
+        y, local = fast(self._data)
         return _record(y, op, self, local)
 
     return method
@@ -443,16 +606,16 @@ for _op in ops.UNARY.values():
 
 def _operands(items: tuple[Any, ...], fn: str) -> tuple[tuple[Value, ...], list[float]]:
     """The items as Values (numbers lifted to constants) and their data."""
-    data = [v.data for v in items if v.__class__ is Value]
+    data = [v._data for v in items if v.__class__ is Value]
     if len(data) == len(items):  # all Values: the common case, one pass
         return items, data
     lifted = []
     for v in items:
-        lift = v if v.__class__ is Value else _lift(v)
+        lift = v if v.__class__ is Value else _lift(v, fn)
         if lift is NotImplemented:
             raise TypeError(f"{fn}: expected Values or real numbers, got {type(v).__name__}")
         lifted.append(lift)
-    return tuple(lifted), [v.data for v in lifted]
+    return tuple(lifted), [v._data for v in lifted]
 
 
 def sum_(values: Iterable[Any]) -> Value:
@@ -492,12 +655,12 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
 def identity(x: Value) -> Value:
     """A new node equal to `x` whose gradient flows on to `x` (the functional transforms use
     one per differentiated argument, so each level's variables stay apart)."""
-    return _record(x.data, IDENTITY, x, 1.0)
+    return _record(x._data, IDENTITY, x, 1.0)
 
 
 __all__ = [
-    "Value", "dot", "enable_grad", "gradients", "gradients_as_values", "gradients_wrt",
+    "Value", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values", "gradients_wrt",
     "identity",
-    "is_constant", "is_recording", "local_derivatives", "no_grad", "sum_", "topological_order",
+    "is_constant", "is_recording", "real", "local_derivatives", "no_grad", "sum_", "topological_order",
     "value_partials", "vsum", "walk",
 ]

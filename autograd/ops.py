@@ -37,12 +37,13 @@ def log(x: Any) -> Any:
 
 def value(x: Any) -> float:
     """The number in a float or in a Value (for rules that branch on it)."""
-    return x if isinstance(x, float) else x.data
+    return x if isinstance(x, (float, int)) else x.data
 
 
 def step(x: Any) -> float:
-    """relu's derivative, 0 at the kink as in PyTorch; a constant, so its derivative is 0."""
-    return 1.0 if x > 0 else 0.0
+    """relu's derivative, 0 at the kink as in PyTorch (and 1 at nan, where relu passes nan on,
+    as PyTorch does); a constant, so its derivative is 0."""
+    return 0.0 if x <= 0 else 1.0
 
 
 def sign(x: Any) -> float:
@@ -52,7 +53,9 @@ def sign(x: Any) -> float:
 
 def fmt(x: float) -> str:
     """A number as error messages and reprs show it: 4 decimals from 1 up (0.7071, 2.0, -3.5),
-    4 significant digits below and from 1e6 (0.0001235, 1.235e+06)."""
+    4 significant digits below and from 1e6 (0.0001235, 1.235e+06). A Value shows its data."""
+    if not isinstance(x, (float, int)):
+        x = value(x)
     if x == 0 or not math.isfinite(x):
         return repr(x)
     if 1 <= abs(x) < 1e6:
@@ -152,9 +155,28 @@ class Op:
     # x0*w0 + x1*w1 + ...; backward visits them as that chain is visited (last pair first,
     # x before w), so repeated operands sum their contributions in the same order, to the bit.
     pairwise: bool = False
+    # A node made micrograd's way (the constructor with children, and a `_backward` closure):
+    # its local derivatives come from asking the closure, at first order only.
+    external: bool = False
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+
+_EXTERNAL: dict[str, Op] = {}
+
+
+def external(name: str) -> Op:
+    """The op of nodes made micrograd's way, `Value(data, (a, b), name)`: one per name."""
+    op = _EXTERNAL.get(name)
+    if op is None:
+        symbol = name if name in ("+", "-", "*", "/", "**") else ""
+        op = _EXTERNAL.setdefault(name, Op(name, 0, _no_forward, (), symbol=symbol, external=True))
+    return op
+
+
+def _no_forward(*xs: float) -> float:
+    raise TypeError("an op defined by a _backward closure has no forward rule in the op table")
 
 
 if sys.version_info < (3, 12):
@@ -204,7 +226,9 @@ POW = Op(
     (
         # 0 ** 0 is 1 for every nearby base: the base derivative is 0 there (PyTorch agrees)
         lambda a, b, y: 0.0 if value(a) == 0 == value(b) else b * power(a, b - 1.0),
-        lambda a, b, y: y * log(a),
+        # 0 ** b is 0 for every nearby exponent when b > 0: the exponent derivative is 0
+        # there (PyTorch agrees); log(0) would make it look undefined
+        lambda a, b, y: 0.0 if value(a) == 0 and value(b) > 0 else y * log(a),
     ),
     domain=lambda a, b: a > 0.1 and abs(b * math.log(a)) < 20,
     symbol="**",
@@ -223,7 +247,7 @@ POWC = Op(
 NEG = Op("neg", 1, lambda x: -x, (lambda x, y: -1.0,), symbol="-")
 ABS = Op("abs", 1, abs, (lambda x, y: sign(x),), domain=_far_from(0.0))
 def _relu_fast(x: float) -> tuple[float, float]:
-    return (x, 1.0) if x > 0 else (0.0, 0.0)
+    return (0.0, 0.0) if x <= 0 else (x, 1.0)  # nan stays nan, as in PyTorch
 
 
 def _tanh_fast(x: float) -> tuple[float, float]:
@@ -239,7 +263,7 @@ def _sigmoid_fast(x: float) -> tuple[float, float]:
 RELU = Op(
     "relu",
     1,
-    lambda x: x if x > 0 else 0.0,
+    lambda x: 0.0 if x <= 0 else x,
     (lambda x, y: step(x),),
     domain=_far_from(0.0),
     fast=_relu_fast,

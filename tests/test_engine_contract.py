@@ -76,7 +76,7 @@ def test_equality_and_hash_are_identity():
 
 def test_float_and_comparisons():
     a, b = Value(1.5), Value(2.5)
-    assert float(a) == 1.5
+    assert a.item() == 1.5 and a.data == 1.5
     for result in (a < b, a <= b, b > a, b >= a, a < 2, 2 > a, a >= 1.5, 2 <= b):
         assert result is True
     for result in (a > b, b < a, a > 2, 1 > a):

@@ -29,7 +29,7 @@ def test_backward_takes_none_as_the_default_seed():
 
 def test_backward_refuses_a_seed_that_is_not_a_number():
     x = Value(3.0)
-    with pytest.raises(TypeError, match="seed must be a real number, got str"):
+    with pytest.raises(TypeError, match="seed takes a real number, got str"):
         (x * x).backward("a")
     assert x.grad == 0.0
 

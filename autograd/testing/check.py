@@ -54,9 +54,9 @@ def check_grads(
     for k in range(2, order + 1):
         for wrt in itertools.product(range(n), repeat=k):
             lower = _derivative(f, wrt[:-1])
-            alone = float(lower(*_leaves(point)))
+            alone = _number(lower(*_leaves(point)))
             nested, engine_k = value_and_grad(lower, argnums=wrt[-1])(*_leaves(point))
-            tol.check(float(nested), alone, wrt[:-1], "the same derivative outside an outer grad",
+            tol.check(_number(nested), alone, wrt[:-1], "the same derivative outside an outer grad",
                       what="recorded inside an outer grad")
             estimate = _central_difference(_on_floats(lower), point, wrt[-1], eps)
             tol.check(engine_k, estimate, wrt, "finite differences")
@@ -98,7 +98,11 @@ def _leaves(point: Sequence[float]) -> list[Value]:
 
 def _on_floats(f: Callable[..., Any]) -> Callable[..., float]:
     """f taking and returning plain floats (its arguments reach it as fresh Values)."""
-    return lambda *xs: float(f(*_leaves(xs)))
+    return lambda *xs: _number(f(*_leaves(xs)))
+
+
+def _number(y: Any) -> float:
+    return y.data if isinstance(y, Value) else float(y)
 
 
 def _derivative(f: Callable[..., Any], wrt: Sequence[int]) -> Callable[..., Any]:

@@ -214,7 +214,7 @@ class Expression:
             else:
                 ds = [d(*xs, y, *extra) for d in op.derivatives]
             for i, d in zip(s.operands, ds):
-                adjoint[i] += abs(float(d)) * adjoint[n + k]
+                adjoint[i] += abs(d if isinstance(d, float) else d.data) * adjoint[n + k]
         return adjoint[:n]
 
     def symbolic_derivative(self, wrt: Sequence[int], digits: int = 30) -> float:

@@ -1,0 +1,28 @@
+"""One clock for the order in which things happen to nodes.
+
+Recording a node takes the next tick, so creation order is a topological order (operands exist
+before their result). Writing a node's `.data` also takes a tick: a write later than a
+consumer's tick means that consumer's recorded local derivatives belong to the old value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+tick = itertools.count().__next__  # atomic under the GIL
+
+last_write = -1
+"""The tick of the latest `.data` write anywhere; a graph whose nodes are all younger needs no
+further check (the common case: parameters are updated between forward passes)."""
+
+_write_lock = threading.Lock()
+
+
+def note_write() -> int:
+    """Take a tick for a `.data` write and remember it as the latest."""
+    global last_write
+    with _write_lock:
+        t = tick()
+        last_write = t
+    return t
