@@ -317,7 +317,8 @@ class Value:
     @_backward.setter
     def _backward(self, fn: Any) -> None:
         if not callable(fn):
-            raise TypeError(f"_backward must be a function of no arguments, got {type(fn).__name__}")
+            kind = type(fn).__name__
+            raise TypeError(f"_backward must be a function of no arguments, got {kind}")
         if self._a is not None and not self._rule.external:
             # a recorded node redefined by hand: it becomes a micrograd-style node
             parents = self.parents
@@ -659,8 +660,7 @@ def identity(x: Value) -> Value:
 
 
 __all__ = [
-    "Value", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values", "gradients_wrt",
-    "identity",
-    "is_constant", "is_recording", "real", "local_derivatives", "no_grad", "sum_", "topological_order",
-    "value_partials", "vsum", "walk",
+    "Value", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
+    "gradients_wrt", "identity", "is_constant", "is_recording", "local_derivatives", "no_grad",
+    "real", "sum_", "topological_order", "value_partials", "vsum", "walk",
 ]
