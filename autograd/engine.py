@@ -181,16 +181,22 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
 
 
 def _constant(data: float) -> Value:
-    out = _leaf(data)
+    out = _new(Value)
+    out._data = data
+    out.grad = 0.0
+    out.label = ""
     out._rule = CONST
+    out._a = None
     return out
 
 
 def _lift(x: Any, op: str) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
     NotImplemented so Python names the types in its TypeError)."""
+    if x.__class__ is float:
+        return _constant(x)
     if isinstance(x, Real):
-        return _constant(real(x, f"{op}: the operand"))
+        return _constant(real(x, op))
     return NotImplemented
 
 
@@ -207,6 +213,11 @@ def real(x: Any, where: str) -> float:
             raise OverflowError(f"{where}: {shown} is too large for a float") from None
     hint = " (use v.data for its number, or v itself)" if isinstance(x, Value) else ""
     raise TypeError(f"{where} takes a real number, got {type(x).__name__}: {x!r:.60}{hint}")
+
+
+def is_real(x: Any) -> bool:
+    """Whether `x` is a real number a Value can hold: a Python or NumPy int, float or bool."""
+    return isinstance(x, Real) or _is_numpy_real(x)
 
 
 def _is_numpy_real(x: Any) -> bool:
@@ -662,5 +673,5 @@ def identity(x: Value) -> Value:
 __all__ = [
     "Value", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
     "gradients_wrt", "identity", "is_constant", "is_recording", "local_derivatives", "no_grad",
-    "real", "sum_", "topological_order", "value_partials", "vsum", "walk",
+    "is_real", "real", "sum_", "topological_order", "value_partials", "vsum", "walk",
 ]

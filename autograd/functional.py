@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
 
-from .engine import Value, enable_grad, gradients_as_values, gradients_wrt, identity
+from .engine import Value, enable_grad, gradients_as_values, gradients_wrt, identity, is_real
 
 _level = threading.local()  # how many transforms are differentiating right now, in this thread
 
@@ -23,14 +23,20 @@ def _depth() -> int:
     return getattr(_level, "depth", 0)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+def value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0
+) -> Callable[..., Any]:
     """Return a function that computes `(f(*args), df/dargs[argnums])`.
 
     >>> value_and_grad(lambda x: x ** 3)(2.0)
     (8.0, 12.0)
     """
-    many = isinstance(argnums, tuple)
-    nums = argnums if many else (argnums,)
+    many = isinstance(argnums, (tuple, list))
+    nums = tuple(argnums) if many else (argnums,)
+    for i in nums:
+        if not isinstance(i, int) or isinstance(i, bool):
+            raise TypeError(f"grad: argnums must be an int or a tuple of ints, got "
+                            f"{type(i).__name__} {i!r} (in argnums={argnums!r})")
     if len(set(nums)) != len(nums):
         raise ValueError(f"grad: argnums {argnums} names an argument twice")
 
@@ -47,8 +53,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) ->
         for i in nums:
             a = args[i]
             if isinstance(a, Value):
-                x = identity(a) if nested else Value(a.data, a.label)
-            elif isinstance(a, Real):
+                x = identity(a) if nested else Value(a.data, label=a.label)
+            elif is_real(a):
                 x = Value(a)
             else:
                 raise TypeError(f"grad: argument {i} must be a real number or a Value, "
@@ -83,7 +89,7 @@ def _as_value(d: Any) -> Value:
     return d if isinstance(d, Value) else Value(d)
 
 
-def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """Return a function that computes df/dx (a float; a tuple of them for tuple `argnums`).
 
     >>> grad(lambda x: x.sin())(0.0)

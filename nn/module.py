@@ -54,6 +54,18 @@ class Module:
         _collect(self, "", out, seen)
         return out
 
+    def name_parameters(self) -> None:
+        """Label every parameter with its name here (`named_parameters()`), so the pictures
+        and text views of a graph say which weight each leaf is. A name given earlier by a
+        submodule ("w.0") is extended ("neurons.1.w.0"); a label of the user's is kept.
+
+        >>> Neuron(2, seed=0).parameters()[1].label
+        'w.1'
+        """
+        for name, p in self.named_parameters():
+            if not p.label or name.endswith("." + p.label):
+                p.label = name
+
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0."""
         for p in self.parameters():
@@ -227,6 +239,7 @@ class Neuron(Module):
             w, b = _draw(nin, _rng(seed), init)
         self.w = [Value(x) for x in w]
         self.b = Value(b)
+        self.name_parameters()
 
     @property
     def nonlin(self) -> bool:  # micrograd's attribute
@@ -304,6 +317,7 @@ class Layer(Module):
         self.neurons = [
             Neuron(nin, self.activation, seed=rng, init=init, weights=row) for row in rows
         ]
+        self.name_parameters()
 
     def forward(self, x: Sequence[Any]) -> list[Value]:
         """The outputs as a list, always (also when `nout == 1`)."""
@@ -397,6 +411,7 @@ class MLP(Module):
             )
             for i in range(len(self.nouts))
         ]
+        self.name_parameters()
 
     def __call__(self, x: Sequence[Any]) -> Value | list[Value]:
         for layer in self.layers:
