@@ -132,6 +132,48 @@ class no_grad:
         return wrapper
 
 
+# --- comparisons seen while recording: a replay must take the same branches -------------------
+
+_watching = 0  # watch_comparisons blocks open in any thread; 0 keeps comparisons to one read
+_watch_lock = threading.Lock()
+
+
+class watch_comparisons:
+    """`with watch_comparisons() as seen: ...` lists every comparison of a Value made in this
+    thread inside the block, as `(left, op, right, result)` (`left` a Value, `right` a Value or
+    a number): the data-dependent branches a recording took (`autograd.tape` guards them).
+
+    >>> x = Value(2.0)
+    >>> with watch_comparisons() as seen:
+    ...     y = x * 3 if x > 0 else -x
+    >>> [(op, right, result) for _, op, right, result in seen]
+    [('>', 0, True)]
+    """
+
+    def __enter__(self) -> list[tuple[Value, str, Any, bool]]:
+        global _watching
+        stack = getattr(_thread, "watch", None)
+        if stack is None:
+            stack = _thread.watch = []
+        self.seen: list[tuple[Value, str, Any, bool]] = []
+        stack.append(self.seen)
+        with _watch_lock:
+            _watching += 1
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        global _watching
+        _thread.watch.pop()
+        with _watch_lock:
+            _watching -= 1
+
+
+def _note(left: Value, op: str, right: Any, result: bool) -> None:
+    stack = getattr(_thread, "watch", None)
+    if stack:
+        stack[-1].append((left, op, right, result))
+
+
 class enable_grad(no_grad):
     """Records again inside an enclosing `no_grad` (the functional transforms use it)."""
 
@@ -366,20 +408,40 @@ class Value:
     # -- comparisons look at data and record nothing; == and hash stay identity -------------
 
     def __lt__(self, other: Any) -> bool:
-        other = _data(other)
-        return NotImplemented if other is NotImplemented else self._data < other
+        b = _data(other)
+        if b is NotImplemented:
+            return b
+        result = self._data < b
+        if _watching:
+            _note(self, "<", other, result)
+        return result
 
     def __le__(self, other: Any) -> bool:
-        other = _data(other)
-        return NotImplemented if other is NotImplemented else self._data <= other
+        b = _data(other)
+        if b is NotImplemented:
+            return b
+        result = self._data <= b
+        if _watching:
+            _note(self, "<=", other, result)
+        return result
 
     def __gt__(self, other: Any) -> bool:
-        other = _data(other)
-        return NotImplemented if other is NotImplemented else self._data > other
+        b = _data(other)
+        if b is NotImplemented:
+            return b
+        result = self._data > b
+        if _watching:
+            _note(self, ">", other, result)
+        return result
 
     def __ge__(self, other: Any) -> bool:
-        other = _data(other)
-        return NotImplemented if other is NotImplemented else self._data >= other
+        b = _data(other)
+        if b is NotImplemented:
+            return b
+        result = self._data >= b
+        if _watching:
+            _note(self, ">=", other, result)
+        return result
 
     __eq__ = object.__eq__
     __hash__ = object.__hash__
@@ -562,6 +624,16 @@ def _adopt(node: Value, children: Any, op: Any) -> None:
     node._db = None
 
 
+def rule(node: Value) -> Op:
+    """The op-table entry that made `node` (`ops.LEAF` or `ops.CONST` for a leaf)."""
+    return node._rule
+
+
+def op_arg(node: Value) -> float | None:
+    """The constant argument of an op that has one (the 3 in `x ** 3`), else None."""
+    return node._arg if node._rule.has_arg else None
+
+
 def chain_step(node: Value) -> None:
     """One node's chain-rule step by hand, micrograd's `node._backward()`: adds
     `node.grad * d node / d operand` into each operand's `.grad`."""
@@ -672,6 +744,7 @@ def identity(x: Value) -> Value:
 
 __all__ = [
     "Value", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
-    "gradients_wrt", "identity", "is_constant", "is_recording", "local_derivatives", "no_grad",
-    "is_real", "real", "sum_", "topological_order", "value_partials", "vsum", "walk",
+    "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
+    "no_grad", "op_arg", "real", "rule", "sum_", "topological_order", "value_partials", "vsum",
+    "walk", "watch_comparisons",
 ]
