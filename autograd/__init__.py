@@ -12,8 +12,10 @@
 
 from typing import Any
 
+from .custom import custom_op, custom_vjp
 from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topological_order, vsum
 from .explain import explain
+from .fixedpoint import FixedPointError, fixed_point
 from .frames import backward_frames, write_animation, write_frames
 from .functional import grad, value_and_grad
 from .ops import OPS
@@ -52,10 +54,14 @@ __all__ = [
     "OPS",
     "Value",
     "backward_frames",
+    "custom_op",
+    "custom_vjp",
     "dot",
     "draw_dot",
     "enable_grad",
     "explain",
+    "FixedPointError",
+    "fixed_point",
     "grad",
     "is_recording",
     "no_grad",

@@ -172,7 +172,11 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
         a = node._a
         if a.__class__ is tuple:
             da = node._da
-            if da is None:  # made micrograd's way: ask its closure once
+            if da is None:  # made micrograd's way, or a vector-Jacobian product
+                if node._rule.vjp:
+                    for p, d in zip(a, vjp_partials(node, [y._g for y in node._arg])):
+                        p._g += d
+                    continue
                 da = external_partials(node)
             if node._rule.pairwise:  # dot: last pair first, x before w, as the chain
                 n = len(a) >> 1
@@ -225,7 +229,12 @@ def gradients_wrt(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any,
         if node not in live or node not in grads:
             continue
         g = grads[node]
-        for p, d in zip(*edges(node)):
+        if node._rule.vjp:  # the outputs' gradients in, the operands' gradients out
+            g = 1.0
+            pairs = zip(node.parents, vjp_partials(node, [grads.get(y, 0.0) for y in node._arg]))
+        else:
+            pairs = zip(*edges(node))
+        for p, d in pairs:
             if p in live:
                 grads[p] = grads.get(p, 0.0) + d * g
     return {x: grads[x] for x in stop if x in grads}
@@ -237,7 +246,11 @@ def _float_partials(node: Any) -> tuple[Any, ...]:
     if a is None:
         return ()
     if a.__class__ is tuple:
-        return node._da if node._da is not None else external_partials(node)
+        if node._da is not None:
+            return node._da
+        if node._rule.vjp:  # no number per edge: the product needs the outputs' gradients
+            return (math.nan,) * len(a)
+        return external_partials(node)
     return (node._da,) if node._b is None else (node._da, node._db)
 
 
@@ -260,6 +273,9 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
             f"the op {op.name!r} is defined by a _backward closure, which gives first "
             "derivatives only; define it with autograd.custom_op to differentiate it again"
         )
+    if op.vjp:
+        raise RuntimeError(f"{op.name!r} has no local derivatives: its backward needs the "
+                           "gradients of all its outputs at once")
     if op.arity == 0:  # n-ary: one rule gives them all, and it cannot fail (sum, dot)
         return tuple(op.derivatives[0](parents, node))
     extra = (node._arg,) if op.has_arg else ()
@@ -304,7 +320,11 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
             continue
         g = grads[node]
         parents = node.parents
-        partials = value_partials(node, [p in live for p in parents])
+        if node._rule.vjp:
+            g = 1.0
+            partials = vjp_partials(node, [grads.get(y, 0.0) for y in node._arg], values=True)
+        else:
+            partials = value_partials(node, [p in live for p in parents])
         for i in operand_order(node):
             p, d = parents[i], partials[i]
             if p not in live:
@@ -348,3 +368,17 @@ def external_partials(node: Any) -> tuple[float, ...]:
         partials = tuple(partials)
     node._da = partials
     return partials
+
+
+def vjp_partials(node: Any, upstream: list[Any], values: bool = False) -> tuple[Any, ...]:
+    """The gradients a vector-Jacobian-product node sends to its operands, given its outputs'
+    gradients: floats, or recorded Values (`values`) for higher orders."""
+    if values:
+        from .engine import Value  # the Value form needs Values in, so that it records
+
+        upstream = [g if isinstance(g, Value) else Value(g) for g in upstream]
+    out = tuple(node._db(upstream))
+    if len(out) != len(node._a):
+        raise ValueError(f"the vector-Jacobian product of {node.op!r} returned {len(out)} "
+                         f"gradients for {len(node._a)} operands")
+    return out

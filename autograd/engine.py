@@ -736,6 +736,47 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
     return _record(ops._dot(xd, wd), DOT, parents, (*wd, *xd))
 
 
+def apply(op: Op, *operands: Any) -> Value:
+    """Record one node of the op-table entry `op` on `operands` (Values or numbers; for an op
+    with a constant argument, that argument last): how ops without an operator or a method
+    of their own are applied (`apply(OPS["bce"], p, t)`), and what `custom_op` records.
+
+    >>> apply(ops.OPS["*"], Value(3.0), 2).data
+    6.0
+    """
+    if op.has_arg:
+        *operands, arg = operands
+        if len(operands) != 1:
+            raise TypeError(f"{op.name} takes one operand and its constant argument")
+        x = operands[0] if operands[0].__class__ is Value else _lift_operand(operands[0], op)
+        return _unary(op, x, real(arg, f"{op.name}: the constant argument"))
+    parents, data = _operands(operands, op.name)
+    if op.arity == 0:  # n-ary: one rule gives every local derivative
+        if not parents:
+            raise TypeError(f"{op.name} takes at least one operand")
+        y = op.forward(data)
+        if _paused_anywhere and not is_recording():
+            return _leaf(y)
+        return _record(y, op, parents, tuple(op.derivatives[0](data, y)))
+    if len(parents) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} operands, got {len(parents)}")
+    if op.arity == 1:
+        return _unary(op, parents[0])
+    if op.arity == 2:
+        return _binary(op, *parents)
+    y = op.forward(*data)
+    if _paused_anywhere and not is_recording():
+        return _leaf(y)
+    return _record(y, op, parents, tuple(_local(op, i, data, y) for i in range(op.arity)))
+
+
+def _lift_operand(x: Any, op: Op) -> Value:
+    lifted = _lift(x, op.name)
+    if lifted is NotImplemented:
+        raise TypeError(f"{op.name}: expected a Value or a real number, got {type(x).__name__}")
+    return lifted
+
+
 def identity(x: Value) -> Value:
     """A new node equal to `x` whose gradient flows on to `x` (the functional transforms use
     one per differentiated argument, so each level's variables stay apart)."""
@@ -743,7 +784,7 @@ def identity(x: Value) -> Value:
 
 
 __all__ = [
-    "Value", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
+    "Value", "apply", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
     "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
     "no_grad", "op_arg", "real", "rule", "sum_", "topological_order", "value_partials", "vsum",
     "walk", "watch_comparisons",

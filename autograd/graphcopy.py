@@ -28,7 +28,12 @@ def _rule_key(rule: Op) -> Any:
         return ("external", rule.name)
     if OPS.get(rule.name) is rule:
         return rule.name
-    return rule  # a user's op: pickled by reference, as functions are
+    if rule.custom:
+        return ("custom", rule.name)
+    raise TypeError(
+        f"a graph through {rule.name!r} cannot be copied or pickled: its backward is a function "
+        "of the session (copy or pickle the parameters, or detach() the results)"
+    )
 
 
 def _rule_from(key: Any) -> Op:
@@ -36,6 +41,13 @@ def _rule_from(key: Any) -> Op:
         return LEAF
     if key == "const":
         return CONST
+    if isinstance(key, tuple) and key[0] == "custom":
+        from .custom import CUSTOM
+
+        if key[1] not in CUSTOM:
+            raise ValueError(f"this graph uses the custom op {key[1]!r}: define it with "
+                             "autograd.custom_op (same name) before loading the graph")
+        return CUSTOM[key[1]]
     if isinstance(key, tuple):
         return external(key[1])
     if isinstance(key, str):
@@ -72,7 +84,7 @@ def node_from(rec: tuple, nodes: list) -> engine.Value:
     rule = out._rule = _rule_from(key)
     out._seq = tick()  # copies are younger than anything they could be combined with
     parents = tuple(nodes[i] for i in operands)
-    if rule.arity == 0 or rule.external:
+    if rule.arity == 0 or rule.external or len(parents) > 2:
         out._a, out._b, out._da, out._db = parents, None, partials, None
     elif len(parents) == 1:
         out._a, out._b, out._da = parents[0], None, partials[0]

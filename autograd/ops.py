@@ -35,6 +35,26 @@ def log(x: Any) -> Any:
     return _log(x) if isinstance(x, float) else x.log()
 
 
+def exp(x: Any) -> Any:
+    """exp of a float (an error naming exp on overflow), or the recorded exp of a Value."""
+    return _exp(x) if isinstance(x, float) else x.exp()
+
+
+def sqrt(x: Any) -> Any:
+    """sqrt of a float (an error naming sqrt below 0), or the recorded sqrt of a Value."""
+    return _sqrt(x) if isinstance(x, float) else x.sqrt()
+
+
+def tanh(x: Any) -> Any:
+    """tanh of a float, or the recorded tanh of a Value."""
+    return math.tanh(x) if isinstance(x, float) else x.tanh()
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic sigmoid of a float (stable for large |x|), or the recorded one of a Value."""
+    return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
+
+
 def value(x: Any) -> float:
     """The number in a float or in a Value (for rules that branch on it)."""
     return x if isinstance(x, (float, int)) else x.data
@@ -158,6 +178,10 @@ class Op:
     # A node made micrograd's way (the constructor with children, and a `_backward` closure):
     # its local derivatives come from asking the closure, at first order only.
     external: bool = False
+    # A node with several outputs whose backward is a function of all their gradients at
+    # once (a vector-Jacobian product): `autograd.custom_vjp`, `autograd.fixed_point`.
+    vjp: bool = False
+    custom: bool = False  # made by `autograd.custom_op`
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

@@ -1,0 +1,183 @@
+"""Users' own primitives: `custom_op` (one output, a derivative per operand, any order) and
+`custom_vjp` (several outputs, one backward function of all their gradients).
+
+Both make nodes the engine already knows how to walk: a `custom_op` is one more entry of the
+op table, made at run time; a `custom_vjp` is a node whose operands receive what its
+vector-Jacobian product returns, with one small node per output in front of it.
+"""
+
+from __future__ import annotations
+
+import math  # noqa: F401  (the docstring example uses it)
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .engine import Value, _leaf, _lift, _record, apply, is_recording, real
+from .ops import OPS, Op, fmt
+
+CUSTOM: dict[str, Op] = {}
+"""The ops made by `custom_op`, by name (a pickled graph finds its custom ops here)."""
+
+
+def custom_op(
+    name: str, forward: Callable[..., float], derivatives: Sequence[Callable[..., Any]]
+) -> Callable[..., Value]:
+    """A new primitive: returns a function of Values or numbers that records one node `name`.
+
+    `forward(*xs)` takes floats and returns a float. `derivatives` holds one function per
+    operand, `d(*xs, y)` (y is the output), written with operators and the helpers of
+    `autograd.ops` (`exp`, `log`, `sqrt`, `sin`, `cos`, `tanh`, `sigmoid`, which take floats or
+    Values) so that it runs on floats for first derivatives and on Values for every higher
+    order. The node draws, explains, checks and errors like a built-in.
+
+    >>> from autograd import grad
+    >>> from autograd.ops import exp
+    >>> softplus = custom_op("softplus", lambda x: math.log1p(math.exp(x)),
+    ...                      [lambda x, y: 1 / (1 + exp(-x))])
+    >>> round(grad(softplus)(0.0), 6), round(grad(grad(softplus))(0.0), 6)
+    (0.5, 0.25)
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"custom_op: the name must be a non-empty str, got {name!r}")
+    if name in OPS:
+        raise ValueError(f"custom_op: {name!r} is a built-in op; choose another name")
+    if not callable(forward):
+        raise TypeError(f"custom_op {name!r}: forward must be a function of floats")
+    derivatives = tuple(derivatives)
+    if not derivatives or not all(callable(d) for d in derivatives):
+        raise TypeError(f"custom_op {name!r}: derivatives must be one function per operand")
+    arity = len(derivatives)
+    op = Op(
+        name,
+        arity,
+        _checked_forward(name, forward),
+        tuple(_checked_derivative(name, i, d, arity) for i, d in enumerate(derivatives)),
+        custom=True,
+    )
+    CUSTOM[name] = op  # the latest definition wins, as when a notebook cell runs again
+
+    def apply_op(*xs: Any) -> Value:
+        if len(xs) != arity:
+            raise TypeError(f"{name} takes {arity} operand{'s' * (arity > 1)}, got {len(xs)}")
+        return apply(op, *xs)
+
+    apply_op.__name__ = apply_op.__qualname__ = name
+    apply_op.__doc__ = f"The custom op {name!r} ({arity} operand{'s' * (arity > 1)}), recorded."
+    apply_op.op = op  # type: ignore[attr-defined]
+    return apply_op
+
+
+def _operand(x: Any, name: str) -> Value:
+    if x.__class__ is Value:
+        return x
+    lifted = _lift(x, name)
+    if lifted is NotImplemented:
+        raise TypeError(f"{name}: operands must be Values or real numbers, got {type(x).__name__}")
+    return lifted
+
+
+def _checked_forward(name: str, forward: Callable[..., float]) -> Callable[..., float]:
+    def checked(*xs: float) -> float:
+        shown = f"{name}({', '.join(fmt(x) for x in xs)})"
+        try:
+            y = forward(*xs)
+        except (ArithmeticError, ValueError) as exc:
+            raise type(exc)(f"{shown}: {exc}") from exc
+        if isinstance(y, Value):
+            raise TypeError(f"{shown}: forward must return a float, got a Value")
+        return real(y, f"{shown}: forward returned {type(y).__name__}; it")
+
+    return checked
+
+
+def _checked_derivative(name: str, i: int, d: Callable[..., Any], arity: int) -> Callable:
+    which = f" for operand {i + 1}" if arity > 1 else ""
+
+    def checked(*args: Any) -> Any:
+        try:
+            out = d(*args)
+        except TypeError as exc:
+            kind = "Values" if isinstance(args[0], Value) else "floats"
+            raise TypeError(
+                f"custom op {name!r}: the derivative{which} failed on {kind} ({exc}); write it "
+                "with operators and autograd.ops helpers (exp, log, ...) so that it runs on "
+                "floats and on Values"
+            ) from exc
+        if not isinstance(out, Value):
+            out = real(out, f"custom op {name!r}: the derivative{which} returned")
+        return out
+
+    return checked
+
+
+# --- several outputs, one vector-Jacobian product ----------------------------------------------
+
+_VJP_OPS: dict[str, Op] = {}
+
+
+def _select(op: Op) -> Op:
+    """The op of the small node in front of each output (it passes its gradient on as is)."""
+    return Op(f"{op.name}[i]", 1, lambda g, i: g, (lambda g, y, i: 1.0,), has_arg=True)
+
+
+def custom_vjp(
+    name: str,
+    inputs: Sequence[Any],
+    outputs: Sequence[float],
+    vjp: Callable[[list[Any]], Sequence[Any]],
+) -> list[Value]:
+    """Record one node `name` with several outputs and a backward of your own.
+
+    `inputs` are the Values (or numbers) the outputs depend on, `outputs` the outputs' numbers,
+    computed by you. In a backward pass the engine calls `vjp(upstream)` with one gradient per
+    output and takes one gradient per input back: the vector-Jacobian product, as in PyTorch's
+    `autograd.Function.backward` or JAX's `custom_vjp`. At first order `upstream` holds floats;
+    inside nested `grad` it holds Values, and `vjp` must then compute with Values (so the
+    result records and can be differentiated again). Returns the outputs as Values.
+
+    >>> from autograd import grad
+    >>> def sum_and_product(a, b):  # two outputs at once
+    ...     return custom_vjp("sp", [a, b], [a.data + b.data, a.data * b.data],
+    ...                       lambda g: [g[0] + g[1] * b, g[0] + g[1] * a])
+    >>> grad(lambda a: sum_and_product(a, Value(3.0))[1])(2.0)
+    3.0
+    """
+    ins = tuple(_operand(x, name) for x in inputs)
+    outs = [real(y, f"custom_vjp {name!r}: an output") for y in outputs]
+    if not is_recording() or not ins:
+        return [_leaf(y) for y in outs]
+    op = _VJP_OPS.get(name)
+    if op is None:
+        op = _VJP_OPS.setdefault(name, Op(name, 0, _group_forward, (), vjp=True))
+        _SELECTS[op] = _select(op)
+    group = _record(0.0, op, ins, None, None, _checked_vjp(name, vjp))
+    select = _SELECTS[op]
+    results = []
+    for i, y in enumerate(outs):
+        out = _record(y, select, group, 1.0)
+        out._arg = i
+        results.append(out)
+    group._arg = tuple(results)  # read by the backward pass: the outputs' gradients
+    return results
+
+
+_SELECTS: dict[Op, Op] = {}
+
+
+def _group_forward(*xs: float) -> float:
+    raise TypeError("a vector-Jacobian-product node has no forward rule in the op table")
+
+
+def _checked_vjp(name: str, vjp: Callable) -> Callable[[list[Any]], tuple]:
+    def checked(upstream: list[Any]) -> tuple:
+        first_order = not any(isinstance(g, Value) for g in upstream)
+        grads = tuple(vjp(list(upstream)))
+        for g in grads:
+            if not isinstance(g, (float, int, Value)):
+                raise TypeError(f"the vector-Jacobian product of {name!r} returned "
+                                f"{type(g).__name__}; gradients are numbers or Values")
+        if first_order:  # a product written with Values serves first order by its numbers
+            return tuple(g.data if isinstance(g, Value) else float(g) for g in grads)
+        return grads
+
+    return checked
