@@ -370,8 +370,10 @@ def _cross_entropy_partials(xs: Sequence[Any], y: Any) -> list[Any]:
     m = xs[_argmax(xs)]
     es = [_exp_of(x - m) for x in xs]
     total = reduce(add, es)
-    shares = [e / total for e in es[1:]]
-    return [-reduce(add, shares) if shares else 0.0, *shares]
+    shares = [e / total for e in es]
+    if len(shares) == 1:  # 0, or nan for a non-finite logit (PyTorch's softmax - 1)
+        return [shares[0] - 1.0]
+    return [-reduce(add, shares[1:]), *shares[1:]]
 
 
 # The softmax cross-entropy of one sample, target logit first: cross_entropy(x_t, *others).
