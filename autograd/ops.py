@@ -385,7 +385,9 @@ CROSS_ENTROPY = Op(
     domain=lambda *xs: max(xs) - min(xs) < 20,
 )
 
-UNARY: dict[str, Op] = {op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, SOFTPLUS)}
+UNARY: dict[str, Op] = {
+    op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, SOFTPLUS)
+}
 """The unary ops that `Value` offers as methods of the same name (`x.tanh()`)."""
 
 OPS: dict[str, Op] = {

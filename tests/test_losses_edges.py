@@ -191,7 +191,7 @@ def test_bce_refuses_what_pytorch_refuses(p, t, message):
         bce(Value(p), t)
 
 
-# --- bce_with_logits, mse, hinge: large, infinite, nan ----------------------------------------------
+# --- bce_with_logits, mse, hinge: large, infinite, nan -------------------------------------------
 
 EDGES = [0.0, 1.0, -1.0, 40.0, -40.0, 300.0, -300.0, 800.0, -800.0, 1e308, -1e308, inf, -inf, nan]
 
