@@ -74,7 +74,11 @@ LOAD_AND_REPORT = """
     else:
         print("loaded")
     print(time.perf_counter() - start)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    try:  # this process's own peak (ru_maxrss can carry the forking parent's over exec)
+        with open("/proc/self/status") as f:
+            print(next(line.split()[1] for line in f if line.startswith("VmHWM:")))
+    except OSError:
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
