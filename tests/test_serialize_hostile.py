@@ -415,3 +415,17 @@ def test_a_live_saves_temporary_file_is_never_removed(tmp_path):
         assert ours.exists() and locked.exists() and unrelated.exists()
     nn.save(Neuron(1, seed=0), path)  # the lock is gone and its process is dead: stale
     assert ours.exists() and not locked.exists() and unrelated.exists()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [Neuron(3, seed=0), nn.Layer(4, 2, "tanh", seed=0), MLP(3, [4, 5, 2], seed=0), MLP(1, [1])],
+    ids=["Neuron", "Layer", "MLP", "MLP-1"],
+)
+def test_the_architecture_table_knows_every_config_and_its_weight_count(module):
+    from nn.serialize import _ARCHITECTURES
+
+    required, optional, count = _ARCHITECTURES[type(module).__name__]
+    config = module.config()
+    assert set(required) <= set(config) <= set(required) | set(optional)
+    assert count(config) == len(module.parameters())
