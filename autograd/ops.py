@@ -309,11 +309,116 @@ DOT = Op(
     pairwise=True,
 )
 
-UNARY: dict[str, Op] = {op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS)}
+# --- loss primitives: stable forms whose edges (clamps, infinities) follow PyTorch -------------
+
+
+def _softplus(x: float) -> float:
+    # log(1 + exp(x)) without overflow: exp only ever sees -|x|; inf -> inf, -inf -> 0, nan -> nan
+    if x > 0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+def _sigmoid_of(x: Any) -> Any:
+    return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
+
+
+SOFTPLUS = Op(
+    "softplus", 1, _softplus, (lambda x, y: _sigmoid_of(x),), domain=lambda x: abs(x) < 20
+)
+
+# PyTorch's BCELoss: each log clamped at -100, and d/dp = (p - t) / max(p (1 - p), eps) with
+# its kernel's eps, 1e-12 held as a float32. At a saturated p (0 or 1) that is still the sign
+# of p - t, so descent pulls p back in.
+_BCE_LOG_FLOOR = -100.0
+_BCE_EPS = 9.999999960041972e-13
+
+
+def _bce(p: float, t: float) -> float:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"bce({fmt(p)}, {fmt(t)}): the probability must lie in [0, 1], got {p!r}")
+    log_p = math.log(p) if p > 0.0 else -math.inf
+    log_1mp = math.log1p(-p) if p < 1.0 else -math.inf
+    return (t - 1.0) * max(log_1mp, _BCE_LOG_FLOOR) - t * max(log_p, _BCE_LOG_FLOOR)
+
+
+def _bce_dp(p: Any, t: Any, y: Any) -> Any:
+    q = value(p)
+    if (1.0 - q) * q > _BCE_EPS:
+        return (p - t) / ((1.0 - p) * p)
+    return (p - t) / _BCE_EPS
+
+
+def _bce_dt(p: Any, t: Any, y: Any) -> Any:
+    # log(1 - p) - log(p), unclamped as in PyTorch: +-inf at a saturated p
+    q = value(p)
+    if q == 0.0:
+        return math.inf
+    if q == 1.0:
+        return -math.inf
+    return log(1.0 - p) - log(p)
+
+
+BCE = Op(
+    "bce", 2, _bce, (_bce_dp, _bce_dt), domain=lambda p, t: 0.05 < p < 0.95 and abs(t) < 10
+)
+
+
+def _argmax(xs: Sequence[Any]) -> int:
+    best = 0
+    for i in range(1, len(xs)):
+        if value(xs[i]) > value(xs[best]):
+            best = i
+    return best
+
+
+def _cross_entropy(xs: Sequence[float]) -> float:
+    """log(exp(x0) + ... + exp(xn)) - x0, shifted by the largest logit m: log1p of the other
+    terms' sum plus (m - x0), which is exact when x0 is the largest (no cancellation)."""
+    if any(x != x for x in xs):
+        return math.nan
+    k = _argmax(xs)
+    m = xs[k]
+    if m == math.inf:  # PyTorch: a +inf logit makes the sample's loss nan
+        return math.nan
+    rest = _sum([math.exp(x - m) for i, x in enumerate(xs) if i != k])
+    return math.log1p(rest) + (m - xs[0])
+
+
+def _exp_of(x: Any) -> Any:
+    return math.exp(x) if isinstance(x, float) else x.exp()
+
+
+def _cross_entropy_partials(xs: Sequence[Any], y: Any) -> list[Any]:
+    # softmax(x) - onehot(0), from the shifted exponentials; d/dx0 is minus the others' share
+    m = xs[_argmax(xs)]
+    es = [_exp_of(x - m) for x in xs]
+    total = reduce(add, es)
+    shares = [e / total for e in es]
+    if len(shares) == 1:  # 0, or nan for a non-finite logit (PyTorch's softmax - 1)
+        return [shares[0] - 1.0]
+    return [-reduce(add, shares[1:]), *shares[1:]]
+
+
+# The softmax cross-entropy of one sample, target logit first: cross_entropy(x_t, *others).
+CROSS_ENTROPY = Op(
+    "cross_entropy",
+    0,
+    _cross_entropy,
+    (_cross_entropy_partials,),
+    domain=lambda *xs: max(xs) - min(xs) < 20,
+)
+
+UNARY: dict[str, Op] = {
+    op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, SOFTPLUS)
+}
 """The unary ops that `Value` offers as methods of the same name (`x.tanh()`)."""
 
 OPS: dict[str, Op] = {
     op.name: op
-    for op in (ADD, SUB, MUL, DIV, POW, POWC, NEG, ABS, *UNARY.values(), SUM, DOT, IDENTITY)
+    for op in (
+        ADD, SUB, MUL, DIV, POW, POWC, NEG, ABS, *UNARY.values(), SUM, DOT, IDENTITY,
+        BCE, CROSS_ENTROPY,
+    )
 }
 """Every primitive by name. Tests enumerate this table, so no op escapes the gradient checks."""

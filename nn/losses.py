@@ -1,8 +1,14 @@
 """Loss functions: each returns one `Value`, the mean over the items it is given.
 
 Each gives the same number as the PyTorch loss with `reduction="mean"` (`hinge` has no PyTorch
-twin: it is the mean of `relu(1 - target * score)`). An item may be a `Value` or a plain
+twin: it is the mean of `relu(1 - target * score)`), with the same gradient, at the edges too:
+a saturated probability, a huge or infinite logit, a nan. An item may be a `Value` or a plain
 number; pass one item, or a list of them.
+
+No loss looks at the numbers in a `Value` to decide what to record: clamps and shifts live
+inside primitives of the op table (`softplus`, `bce`, `cross_entropy`), and the only data
+checks are comparisons of Values (which a recording can see), so one recorded loss is right
+for any numbers.
 
 >>> from autograd import Value
 >>> round(mse([Value(1.0), Value(3.0)], [0.0, 1.0]).data, 6)
@@ -11,14 +17,12 @@ number; pass one item, or a list of them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
-from autograd import Value, sum_
-
-_LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps each log here, so a saturated sigmoid is finite
+from autograd import Value, engine, sum_
+from autograd.ops import BCE, CROSS_ENTROPY, Op
 
 
 def _as_list(x: Any) -> list[Any] | None:
@@ -58,6 +62,16 @@ def _mean(terms: list[Value]) -> Value:
     return sum_(terms) / len(terms)
 
 
+def _apply(op: Op, *operands: Any) -> Value:
+    """One recorded node of the op table's `op` (numbers become constants), for the binary and
+    n-ary primitives that have no operator or method of their own."""
+    parents, data = engine._operands(operands, op.name)
+    if op.arity == 2:
+        return engine._binary(op, *parents)
+    y = op.forward(data)
+    return engine._record(y, op, parents, tuple(op.derivatives[0](data, y)))
+
+
 def mse(pred: Any, target: Any) -> Value:
     """Mean squared error, `mean((pred - target) ** 2)` (torch `MSELoss`)."""
     preds, targets = _pairs(pred, target, "mse")
@@ -72,44 +86,29 @@ def bce(prob: Any, target: Any) -> Value:
     """Binary cross-entropy on probabilities (torch `BCELoss`).
 
     `-(t * log(p) + (1 - t) * log(1 - p))`, each log clamped at -100 as PyTorch does, so a
-    probability of exactly 0 or 1 gives a finite loss (a clamped log passes no gradient).
+    probability of exactly 0 or 1 gives a finite loss. The gradient is PyTorch's too,
+    `(p - t) / max(p * (1 - p), 1e-12)`: at a saturated probability it still points back
+    inside, even for a soft target. Probabilities and targets must lie in [0, 1].
     """
     probs, targets = _pairs(prob, target, "bce")
-    terms = []
-    for p, t in zip(probs, targets, strict=True):
-        p = _value(p)
-        if not 0.0 <= p.data <= 1.0:
-            raise ValueError(f"bce: probabilities must lie in [0, 1], got {p.data!r}")
-        if t == 1:  # a hard label needs one log, not two (the other term is exactly 0)
-            terms.append(-_clamped_log(p))
-        elif t == 0:
-            terms.append(-_clamped_log(1 - p))
-        else:
-            terms.append(-(t * _clamped_log(p) + (1 - t) * _clamped_log(1 - p)))
-    return _mean(terms)
-
-
-def _clamped_log(p: Value) -> Value | float:
-    if p.data <= 0.0 or math.log(p.data) < _LOG_FLOOR:
-        return _LOG_FLOOR
-    return p.log()
+    for t in targets:
+        if not 0 <= t <= 1:  # false for nan too
+            raise ValueError(f"bce: targets must lie in [0, 1], got {_number(t)!r}")
+    return _mean([_apply(BCE, p, t) for p, t in zip(probs, targets, strict=True)])
 
 
 def bce_with_logits(logit: Any, target: Any) -> Value:
     """Binary cross-entropy on logits (torch `BCEWithLogitsLoss`), stable for any logit.
 
-    `(1 - t) * x + log(1 + exp(-x))`, written for x < 0 as `-t * x + log(1 + exp(x))`: the
-    same function, but `exp` never sees a positive argument, so it cannot overflow. Its
-    gradient is `sigmoid(x) - t` on both sides.
+    `(1 - t) * x + softplus(-x)`, PyTorch's form: `softplus` never overflows, so the loss is
+    exact for a huge logit and its gradient is `sigmoid(x) - t`. An infinite logit gives what
+    PyTorch gives (nan where the form meets 0 * inf).
     """
     logits, targets = _pairs(logit, target, "bce_with_logits")
     terms = []
     for x, t in zip(logits, targets, strict=True):
         x = _value(x)
-        if x.data >= 0:
-            terms.append((1 - t) * x + (1 + (-x).exp()).log())
-        else:
-            terms.append(-t * x + (1 + x.exp()).log())
+        terms.append((1 - t) * x + (-x).softplus())
     return _mean(terms)
 
 
@@ -117,18 +116,24 @@ def hinge(score: Any, target: Any) -> Value:
     """The SVM hinge loss of micrograd's demo: `mean(relu(1 - target * score))`, target +-1."""
     scores, targets = _pairs(score, target, "hinge")
     for t in targets:
-        if float(t) not in (-1.0, 1.0):
-            raise ValueError(f"hinge: targets must be -1 or +1, got {float(t)!r}")
+        if not (-1 <= t <= -1 or 1 <= t <= 1):  # comparisons, so a Value target works too
+            raise ValueError(f"hinge: targets must be -1 or +1, got {_number(t)!r}")
     return _mean([(1 - t * _value(s)).relu() for s, t in zip(scores, targets, strict=True)])
+
+
+def _number(x: Any) -> float:
+    """The number in a target, for an error message only."""
+    return x.data if isinstance(x, Value) else float(x)
 
 
 def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
     """Softmax cross-entropy (torch `CrossEntropyLoss`): `logsumexp(logits) - logits[target]`.
 
     `logits` is one sample (a list of Values or numbers, one per class) with `target` a class
-    index, or a batch (a list of such lists) with `target` a list of indices. The largest logit
-    is subtracted before `exp` (log-sum-exp), so huge logits are no overflow; the sum is one
-    fused node.
+    index, or a batch (a list of such lists) with `target` a list of indices. Each sample is
+    one node of the op table's `cross_entropy`, which shifts by the largest logit: exact for
+    huge logits (`[1e16, 1e16]` gives log 2). A -inf logit is a masked class (a target there
+    gives inf); a +inf or nan logit makes the sample's loss and gradient nan, as in PyTorch.
 
     >>> round(cross_entropy([0.0, 0.0], 1).data, 6)
     0.693147
@@ -156,8 +161,9 @@ def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
     if not 0 <= target < len(row):
         raise ValueError(f"cross_entropy: target {target} is outside the {len(row)} classes")
     target = int(target)
-    row = [_value(x) for x in row]
-    # The shift is a plain number: log-sum-exp's value and gradient do not depend on it.
-    shift = max(x.data for x in row)
-    lse = sum_([(x - shift).exp() for x in row]).log() + shift
-    return lse - row[target]
+    for x in row:
+        if not isinstance(x, (Value, Real)):
+            kind = type(x).__name__
+            raise TypeError(f"cross_entropy: logits must be Values or numbers, got {kind}")
+    # the target's logit first, then the other classes in order
+    return _apply(CROSS_ENTROPY, row[target], *row[:target], *row[target + 1 :])

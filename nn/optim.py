@@ -1,7 +1,9 @@
 """Optimizers with PyTorch's update rules: equal initial weights give equal losses.
 
-Each reads `p.grad` and writes `p.data` for its parameters. `lr` is a plain attribute, so a
-schedule is `opt.lr = ...` between steps.
+Each reads `p.grad` and writes `p.data` for its parameters. A schedule sets `opt.lr = ...`
+between steps. Every hyperparameter is checked when it is given (`lr` on every assignment): a
+value that is not a finite number in its range is a ValueError naming it (`Adam: eps` must be
+> 0, where PyTorch takes 0 and divides by it).
 
 >>> from autograd import Value
 >>> w = Value(1.0)
@@ -34,11 +36,25 @@ def _param_list(params: Any, name: str) -> list[Value]:
     return params
 
 
-def _rate(x: Any, what: str, *, upper: float = math.inf) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= x < upper:
-        bound = f"in [0, {upper:g})" if upper != math.inf else ">= 0"
-        raise ValueError(f"{what} must be a number {bound}, got {x!r}")
-    return float(x)
+def _rate(x: Any, what: str, *, upper: float = math.inf, positive: bool = False) -> float:
+    """`x` as a float if it is a finite number in [0, upper) (in (0, upper) if `positive`), else a
+    ValueError naming `what` (an int too large for a float included)."""
+    if positive:
+        bound = "a number > 0"
+    else:
+        bound = f"a number in [0, {upper:g})" if upper != math.inf else "a finite number >= 0"
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise ValueError(f"{what} must be {bound}, got {type(x).__name__} {x!r:.60}")
+    try:
+        f = float(x)
+    except OverflowError:
+        digits = len(str(abs(int(x))))
+        raise ValueError(
+            f"{what} must be {bound}, got an integer of {digits} digits (too large for a float)"
+        ) from None
+    if not (0.0 <= f < upper and f < math.inf) or (positive and f == 0.0):
+        raise ValueError(f"{what} must be {bound}, got {x!r}")
+    return f
 
 
 class Optimizer:
@@ -46,7 +62,16 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         self.params = _param_list(params, type(self).__name__)
-        self.lr = _rate(lr, "lr")
+        self.lr = lr
+
+    @property
+    def lr(self) -> float:
+        """The learning rate: a finite number >= 0, checked on every assignment (a schedule)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _rate(value, f"{type(self).__name__}: lr")
 
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0 (call it before each backward pass)."""
@@ -74,8 +99,8 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(params, lr)
-        self.momentum = _rate(momentum, "momentum")
-        self.weight_decay = _rate(weight_decay, "weight_decay")
+        self.momentum = _rate(momentum, "SGD: momentum")
+        self.weight_decay = _rate(weight_decay, "SGD: weight_decay")
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: Nesterov momentum needs momentum > 0")
         self.nesterov = bool(nesterov)
@@ -114,9 +139,10 @@ class Adam(Optimizer):
             b1, b2 = betas
         except (TypeError, ValueError):
             raise ValueError(f"Adam: betas must be a pair of numbers, got {betas!r}") from None
-        self.betas = (_rate(b1, "Adam beta1", upper=1.0), _rate(b2, "Adam beta2", upper=1.0))
-        self.eps = _rate(eps, "eps")
-        self.weight_decay = _rate(weight_decay, "weight_decay")
+        self.betas = (_rate(b1, "Adam: beta1", upper=1.0), _rate(b2, "Adam: beta2", upper=1.0))
+        # eps keeps the step's denominator away from zero: 0 would divide by zero
+        self.eps = _rate(eps, "Adam: eps", positive=True)
+        self.weight_decay = _rate(weight_decay, "Adam: weight_decay")
         self.steps = 0
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)

@@ -2,24 +2,53 @@
 
 The file holds a format marker, a version, the architecture (the class name and its
 constructor arguments) and the `state_dict`. Python writes each float as its shortest
-`repr`, which reads back to the same bits. A save writes a temporary file next to the
-target, syncs it to disk and renames it over the target, so a crash midway leaves the old
-file whole.
+`repr`, which reads back to the same bits. Every file is standard JSON: `save` refuses a
+model with a nan or infinite weight (a ValueError naming the parameter) rather than write
+JSON's non-standard `NaN`/`Infinity`, and `load` refuses such numbers too.
+
+A save writes a temporary file next to the target, syncs it to disk and renames it over the
+target, so a crash midway leaves the old file whole. The new file keeps the old one's
+permissions (a new file gets the usual ones, the umask's); a symbolic link is written
+through, to the file it points to. Only a regular file (or nothing) is replaced: a folder, a
+FIFO, a device or a socket at the path is refused, and so is a file without write permission
+(even for root, whom `open()` would let through). The temporary file is named
+`.<name>.<pid>.<8 hex digits>.nn-save.tmp`; one left behind by a save that was killed is
+removed by the next save to the same path, once no process holds it.
+
+`load` checks everything before it builds anything: a file that is not ours, not JSON, nested
+absurdly deep, or whose architecture needs more weights than the file holds (a file never
+becomes a model much larger than the numbers it contains) is a ValueError naming the file and
+the problem.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .module import Module, modules_by_name
+from .module import ACTIVATIONS, Module, modules_by_name
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: stale temporary files are then told by their process alone
+    fcntl = None  # type: ignore[assignment]
 
 FORMAT = "gradwalk.nn"
 VERSION = 1
+
+_TEMP_SUFFIX = ".nn-save.tmp"
+
+
+# --- save ---------------------------------------------------------------------------------------
 
 
 def save(module: Module, path: str | os.PathLike[str]) -> None:
@@ -40,6 +69,12 @@ def save(module: Module, path: str | os.PathLike[str]) -> None:
             f"nn.save: cannot rebuild a {kind} on load (it knows {known}); for a module of "
             "your own, save its state_dict() and rebuild it yourself"
         )
+    for name, p in module.named_parameters():
+        if not math.isfinite(p.data):
+            raise ValueError(
+                f"nn.save: parameter {name!r} is {p.data!r}; a model file holds finite numbers "
+                "only (JSON has no nan or infinity), so nothing was written"
+            )
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -47,13 +82,22 @@ def save(module: Module, path: str | os.PathLike[str]) -> None:
         "config": module.config(),
         "state": module.state_dict(),
     }
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"nn.save: {target}: the folder {target.parent} does not exist")
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    target, old = _destination(path)
+    _remove_stale_temporaries(target)
+    temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(temp, flags | getattr(os, "O_CLOEXEC", 0), 0o666)  # less the umask
+    except PermissionError:
+        raise PermissionError(
+            errno.EACCES, f"nn.save: cannot create a file in the folder {target.parent}", str(path)
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f)
+            _lock(f.fileno())  # held while writing: a later save sees this file is live
+            if old is not None:
+                _keep_permissions(f.fileno(), old)
+            json.dump(document, f, allow_nan=False)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, target)
@@ -62,6 +106,118 @@ def save(module: Module, path: str | os.PathLike[str]) -> None:
             os.unlink(temp)
         raise
     _sync_directory(target.parent)
+
+
+def _destination(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result | None]:
+    """The file a save replaces (a symbolic link followed to its target) and its status, None if
+    there is none yet; an error for anything a save must not replace."""
+    given = Path(path)
+    target = Path(os.path.realpath(given))
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:  # a loop of links, a component that is not a folder, ...
+        raise type(exc)(exc.errno, f"nn.save: {given}: {exc.strerror}", str(given)) from None
+    if st is None:
+        if not target.parent.is_dir():
+            raise FileNotFoundError(
+                errno.ENOENT, f"nn.save: {given}: the folder {target.parent} does not exist"
+            )
+        return target, None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"nn.save: {given} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise FileExistsError(
+            errno.EEXIST,
+            f"nn.save: {given} is {_kind_of(st.st_mode)}, not a regular file; a save replaces "
+            "only a regular file (or creates one)",
+        )
+    if not _writable(target, st):
+        raise PermissionError(
+            errno.EACCES, f"nn.save: {given} is read-only (no write permission); not replaced"
+        )
+    return target, st
+
+
+def _kind_of(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _writable(target: Path, st: os.stat_result) -> bool:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return bool(st.st_mode & 0o222)  # root may write anything: only the mode can say no
+    return os.access(target, os.W_OK)
+
+
+def _keep_permissions(fd: int, old: os.stat_result) -> None:
+    os.chmod(fd, stat.S_IMODE(old.st_mode))
+    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(OSError):  # allowed for root (and a group the user is in)
+            os.fchown(fd, old.st_uid, old.st_gid)
+
+
+def _lock(fd: int, wait: bool = True) -> bool:
+    """An exclusive lock on the open file (released when it is closed or its process dies);
+    without waiting, whether it was free."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: the process check alone decides
+        return True
+    return True
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete the temporary files of earlier saves to `target` whose process is gone (killed
+    mid-save) and that no process holds locked. Best effort: a failure here is no failure of
+    the save."""
+    name, suffix = re.escape(target.name), re.escape(_TEMP_SUFFIX)
+    pattern = re.compile(rf"\.{name}\.(\d+)\.[0-9a-f]{{8}}{suffix}")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for entry in names:
+        match = pattern.fullmatch(entry)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        stale = target.parent / entry
+        try:
+            fd = os.open(stale, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd, wait=False):
+                os.unlink(stale)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (on doubt, yes: the file is then kept)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _sync_directory(directory: Path) -> None:
@@ -78,32 +234,143 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+# --- load ---------------------------------------------------------------------------------------
+
+
+# Each architecture: its constructor arguments (required, optional) and the number of weights
+# they imply, so a file's claim can be checked against the weights it holds before building.
+_ARCHITECTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[dict], int]]] = {
+    "Neuron": (("nin",), ("activation",), lambda c: c["nin"] + 1),
+    "Layer": (("nin", "nout"), ("activation",), lambda c: c["nout"] * (c["nin"] + 1)),
+    "MLP": (
+        ("nin", "nouts"),
+        ("activation", "output_activation"),
+        lambda c: sum(
+            n * (m + 1) for m, n in zip([c["nin"], *c["nouts"]], c["nouts"], strict=False)
+        ),
+    ),
+}
+
+
 def load(path: str | os.PathLike[str]) -> Module:
     """Rebuild the module saved at `path`, weights included.
 
-    Raises `ValueError` naming the problem for a file that is truncated, not JSON, not ours,
-    from a newer format version, or whose weights do not fit its architecture.
+    Raises `ValueError` naming the file and the problem for a file that is truncated, not JSON,
+    not ours, from a newer format version, whose numbers are not finite, or whose weights do not
+    fit its architecture; nothing is built before the file is known to be sound.
     """
     raw = Path(path).read_bytes()
     document = _parse(raw, path)
     kind = document.get("module")
     classes = modules_by_name()
-    if kind not in classes:
+    if not isinstance(kind, str) or kind not in classes or kind not in _ARCHITECTURES:
         known = ", ".join(classes)
-        raise ValueError(f"{path}: unknown module type {kind!r} (expected one of {known})")
-    config = document.get("config")
-    if not isinstance(config, dict):
-        raise ValueError(f"{path}: the 'config' entry is missing or not an object")
+        raise ValueError(f"{path}: unknown module type {_short(kind)} (expected one of {known})")
+    config = _config(document.get("config"), kind, path)
+    state = document.get("state")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: the 'state' entry (the weights) is missing or not an object")
+    held = _count_weights(state, path)
+    needed = _ARCHITECTURES[kind][2](config)
+    # Build only what the file can fill: a model at most about twice the numbers it holds
+    # (a small mismatch is then told entry by entry by load_state_dict).
+    if needed > 2 * held + 64:
+        raise ValueError(
+            f"{path}: the weights do not fit the saved architecture: {kind} with "
+            f"{_config_text(config)} needs {_count_text(needed)} weights, the file holds {held}"
+        )
     try:
         # A private seed: rebuilding must not draw from the caller's global `random`.
         module = classes[kind](**config, seed=0)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the saved {kind} architecture is invalid: {exc}") from None
     try:
-        module.load_state_dict(document.get("state"))
+        module.load_state_dict(state)
     except ValueError as exc:
         raise ValueError(f"{path}: the weights do not fit the saved architecture: {exc}") from None
     return module
+
+
+def _config(config: Any, kind: str, path: Any) -> dict[str, Any]:
+    """The saved constructor arguments, checked: known names only, sizes positive ints,
+    activations names."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the 'config' entry is missing or not an object")
+    required, optional, _ = _ARCHITECTURES[kind]
+    invalid = f"{path}: the saved {kind} architecture is invalid"
+    unknown = [k for k in config if k not in required + optional]
+    if unknown:
+        raise ValueError(f"{invalid}: unknown entries {', '.join(map(_short, unknown))}")
+    missing = [k for k in required if k not in config]
+    if missing:
+        raise ValueError(f"{invalid}: missing {', '.join(map(repr, missing))}")
+    for key, v in config.items():
+        if key == "nouts":
+            if not isinstance(v, list) or not v:
+                raise ValueError(f"{invalid}: nouts must be a non-empty list of layer sizes")
+            for n in v:
+                _check_size(n, f"{invalid}: each layer size in nouts")
+        elif key in ("nin", "nout"):
+            _check_size(v, f"{invalid}: {key}")
+        elif not isinstance(v, str):
+            raise ValueError(f"{invalid}: {key} must be one of {', '.join(ACTIVATIONS)}")
+    return config
+
+
+def _check_size(n: Any, what: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {_short(n)}")
+
+
+def _count_weights(state: dict[str, Any], path: Any) -> int:
+    """How many numbers the state holds, each checked to be a finite float."""
+    count = 0
+    for name, entry in state.items():
+        if isinstance(entry, list):
+            for i, x in enumerate(entry):
+                _check_weight(x, f"{name!r}[{i}]", path)
+            count += len(entry)
+        else:
+            _check_weight(entry, repr(name), path)
+            count += 1
+    return count
+
+
+def _check_weight(x: Any, where: str, path: Any) -> None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise ValueError(f"{path}: state entry {where} is not a number: {_short(x)}")
+    if isinstance(x, int):
+        try:
+            float(x)
+        except OverflowError:
+            raise ValueError(
+                f"{path}: state entry {where} is {_short(x)}, too large for a float"
+            ) from None
+    elif not math.isfinite(x):
+        raise ValueError(f"{path}: state entry {where} is {x!r}; weights must be finite numbers")
+
+
+def _short(x: Any, limit: int = 40) -> str:
+    """A value from the file as an error message shows it: short, whatever its size."""
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10**15:
+        return f"an integer of {len(str(abs(x)))} digits"
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _count_text(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"a {len(str(n))}-digit number of"
+
+
+def _config_text(config: dict[str, Any]) -> str:
+    parts = []
+    for key, v in config.items():
+        if isinstance(v, list):
+            shown = "[" + ", ".join(map(_short, v[:6])) + (", ..." if len(v) > 6 else "") + "]"
+        else:
+            shown = _short(v)
+        parts.append(f"{key}={shown}")
+    return ", ".join(parts)
 
 
 def _parse(raw: bytes, path: Any) -> dict[str, Any]:
@@ -128,17 +395,23 @@ def _parse(raw: bytes, path: Any) -> dict[str, Any]:
             f"{path}: the file is corrupt: invalid JSON at line {exc.lineno}, column "
             f"{exc.colno} ({exc.msg})"
         ) from None
+    except RecursionError:
+        raise ValueError(
+            f"{foreign} (its JSON nests too deeply to read; a model file nests 3 levels)"
+        ) from None
+    except ValueError as exc:  # an integer of more digits than Python converts, ...
+        raise ValueError(f"{path}: the file is corrupt: {exc}") from None
     if not isinstance(document, dict) or "format" not in document:
         raise ValueError(f"{foreign} (no {FORMAT!r} format marker)")
     if document["format"] != FORMAT:
-        marker = document["format"]
-        raise ValueError(f"{foreign} (format marker {marker!r}, expected {FORMAT!r})")
+        marker = _short(document["format"])
+        raise ValueError(f"{foreign} (format marker {marker}, expected {FORMAT!r})")
     version = document.get("version")
-    if version != VERSION:
-        newer = isinstance(version, int) and version > VERSION
+    if version != VERSION or isinstance(version, bool):
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
         why = "written by a newer gradwalk" if newer else "an unknown version"
         raise ValueError(
-            f"{path}: model file format version {version!r} ({why}); this reads {VERSION}"
+            f"{path}: model file format version {_short(version)} ({why}); this reads {VERSION}"
         )
     return document
 

@@ -53,12 +53,13 @@ def test_cross_entropy_is_log_sum_exp_minus_target_logit():
     assert [v.grad for v in logits] == pytest.approx([softmax[0] - 1, softmax[1], softmax[2]])
 
 
-def test_cross_entropy_sums_classes_in_one_fused_node():
+def test_cross_entropy_is_one_fused_node_per_sample():
     loss = cross_entropy(values([0.1 * k for k in range(10)]), 3)
     ops = [v.op for v in walk(loss)]
-    assert ops.count("sum") == 2  # the softmax denominator, and the mean over samples
-    assert ops.count("exp") == 10
-    assert ops.count("+") == 1  # only the shift added back after the log: no chain of adds
+    assert ops.count("cross_entropy") == 1  # every class in one node, the target's logit first
+    assert ops.count("exp") == ops.count("+") == 0
+    node = next(v for v in walk(loss) if v.op == "cross_entropy")
+    assert [p.data for p in node.parents] == [0.1 * k for k in (3, 0, 1, 2, 4, 5, 6, 7, 8, 9)]
 
 
 def test_extreme_logits_stay_finite():

@@ -63,7 +63,7 @@ def test_zero_grad_and_module_as_params():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: SGD(p, lr=-0.1), "lr must be a number >= 0"),
+        (lambda p: SGD(p, lr=-0.1), "SGD: lr must be a finite number >= 0, got -0.1"),
         (lambda p: SGD(p, lr=0.1, nesterov=True), "Nesterov momentum needs momentum > 0"),
         (lambda p: SGD(p, lr=0.1, momentum=-1), "momentum"),
         (lambda p: SGD([], lr=0.1), "empty parameter list"),
@@ -75,6 +75,47 @@ def test_zero_grad_and_module_as_params():
 def test_bad_hyperparameters_name_the_problem(make, message):
     with pytest.raises(ValueError, match=message):
         make([Value(1.0)])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: Adam(p, eps=0), r"Adam: eps must be a number > 0, got 0"),
+        (lambda p: Adam(p, eps=0.0), r"Adam: eps must be a number > 0"),
+        (lambda p: SGD(p, lr=10**400), r"SGD: lr .* integer of 401 digits \(too large"),
+        (lambda p: Adam(p, lr=-(10**400)), r"Adam: lr .* integer of 401 digits"),
+        (lambda p: SGD(p, lr=math.inf), r"SGD: lr must be a finite number >= 0, got inf"),
+        (lambda p: SGD(p, lr=math.nan), r"SGD: lr must be a finite number >= 0, got nan"),
+        (lambda p: SGD(p, lr="0.1"), r"SGD: lr must be .* got str '0.1'"),
+        (lambda p: SGD(p, lr=0.1, momentum=math.inf), r"SGD: momentum must be a finite"),
+        (lambda p: SGD(p, lr=0.1, weight_decay=10**400), r"SGD: weight_decay .* 401 digits"),
+        (lambda p: Adam(p, weight_decay=math.nan), r"Adam: weight_decay must be a finite"),
+        (lambda p: Adam(p, betas=(math.nan, 0.9)), r"Adam: beta1 must be a number in \[0, 1\)"),
+        (lambda p: Adam(p, betas=(0.9, 10**400)), r"Adam: beta2 .* 401 digits"),
+        (lambda p: Adam(p, eps=math.inf), r"Adam: eps must be a number > 0, got inf"),
+    ],
+)
+def test_every_hyperparameter_is_a_finite_number_in_its_range(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([Value(1.0)])
+
+
+def test_a_schedule_cannot_set_a_bad_learning_rate():
+    opt = Adam([Value(1.0)], lr=0.1)
+    for bad in (-1.0, math.nan, math.inf, 10**400, None):
+        with pytest.raises(ValueError, match="Adam: lr must be"):
+            opt.lr = bad
+    assert opt.lr == 0.1
+    opt.lr = 3  # an int is a number
+    assert opt.lr == 3.0 and isinstance(opt.lr, float)
+
+
+def test_adam_with_a_tiny_eps_never_divides_by_zero():
+    w = Value(1.0)
+    opt = Adam([w], eps=5e-324)
+    w.grad = 0.0
+    opt.step()  # a zero gradient: m = v = 0, the step is 0 / eps
+    assert w.data == 1.0
 
 
 def test_parameters_must_be_values():

@@ -49,13 +49,27 @@ class _Backend:
     def unary(self, name: str, x: Any, at: float | None) -> Any:
         raise NotImplementedError
 
+    def binary(self, name: str, a: Any, b: Any) -> Any:
+        """A binary op with no infix symbol."""
+        if name == "bce":
+            return -(b * self.log(a) + (1 - b) * self.log(1 - a))
+        raise NotImplementedError(f"no form for the binary op {name!r}: add one to {type(self)}")
+
     def nary(self, name: str, xs: Sequence[Any]) -> Any:
         half = len(xs) // 2
         if name == "sum":
             return reduce(operator.add, xs)
         if name == "dot":
             return reduce(operator.add, map(operator.mul, xs[:half], xs[half:]))
+        if name == "cross_entropy":
+            return self.log(reduce(operator.add, [self.exp(x) for x in xs])) - xs[0]
         raise NotImplementedError(f"no form for the n-ary op {name!r}: add one to {type(self)}")
+
+    def log(self, x: Any) -> Any:
+        return self.unary("log", x, None)
+
+    def exp(self, x: Any) -> Any:
+        return self.unary("exp", x, None)
 
     def identity(self, x: Any) -> Any:
         return x
@@ -67,12 +81,18 @@ class _Values(_Backend):
             return abs(x)
         return getattr(x, name)()
 
+    def binary(self, name: str, a: Any, b: Any) -> Any:
+        return engine._binary(OPS[name], a, b)
+
     def nary(self, name: str, xs: Sequence[Any]) -> Any:
         if name == "sum":
             return engine.sum_(xs)
         if name == "dot":
             return engine.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :])
-        return super().nary(name, xs)
+        op = OPS[name]  # any other n-ary op of the table, recorded as sum_ records its own
+        parents, data = engine._operands(tuple(xs), name)
+        y = op.forward(data)
+        return engine._record(y, op, parents, tuple(op.derivatives[0](data, y)))
 
     def identity(self, x: Any) -> Any:
         return engine.identity(x)
@@ -96,6 +116,8 @@ class _Sympy(_Backend):
             return x if at > 0 else (-x if at < 0 else sympy.Integer(0))
         if name == "sigmoid":
             return 1 / (1 + sympy.exp(-x))
+        if name == "softplus":
+            return sympy.log(1 + sympy.exp(x))
         return getattr(sympy, name)(x)
 
 
@@ -103,7 +125,23 @@ class _Torch(_Backend):
     def unary(self, name: str, x: Any, at: float | None) -> Any:
         import torch
 
+        if name == "softplus":
+            return torch.logaddexp(x, torch.zeros_like(x))
         return getattr(torch, name)(x)
+
+    def binary(self, name: str, a: Any, b: Any) -> Any:
+        import torch
+
+        if name == "bce":  # PyTorch's own form of the unclamped terms
+            return -(b * torch.log(a) + (1 - b) * torch.log1p(-a))
+        return super().binary(name, a, b)
+
+    def nary(self, name: str, xs: Sequence[Any]) -> Any:
+        import torch
+
+        if name == "cross_entropy":
+            return torch.logsumexp(torch.stack(list(xs)), 0) - xs[0]
+        return super().nary(name, xs)
 
 
 VALUES, SYMPY, TORCH = _Values(), _Sympy(), _Torch()
@@ -121,6 +159,8 @@ def apply_op(
         k = _exact(arg) if backend is SYMPY else arg
         return _INFIX[op.symbol](operands[0], k)
     if op.arity == 2:
+        if not op.symbol:
+            return backend.binary(op.name, *operands)
         return _INFIX[op.symbol](*operands)
     (x,) = operands
     if op.name == "identity":
@@ -255,6 +295,8 @@ def _spell(s: Step, args: list[str]) -> str:
         return f"{args[0]} {op.symbol} {s.arg!r}"
     if op.arity == 2 and op.symbol:
         return f"{args[0]} {op.symbol} {args[1]}"
+    if op.arity == 2:
+        return f"{op.name}({args[0]}, {args[1]})"
     if op.arity == 0 and op.name == "dot":
         h = len(args) // 2
         return f"dot([{', '.join(args[:h])}], [{', '.join(args[h:])}])"
