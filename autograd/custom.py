@@ -32,9 +32,9 @@ def custom_op(
 
     >>> from autograd import grad
     >>> from autograd.ops import exp
-    >>> softplus = custom_op("softplus", lambda x: math.log1p(math.exp(x)),
-    ...                      [lambda x, y: 1 / (1 + exp(-x))])
-    >>> round(grad(softplus)(0.0), 6), round(grad(grad(softplus))(0.0), 6)
+    >>> smooth_relu = custom_op("smooth_relu", lambda x: math.log1p(math.exp(x)),
+    ...                         [lambda x, y: 1 / (1 + exp(-x))])
+    >>> round(grad(smooth_relu)(0.0), 6), round(grad(grad(smooth_relu))(0.0), 6)
     (0.5, 0.25)
     """
     if not isinstance(name, str) or not name:

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any
 
-from autograd import Value, engine, sum_
-from autograd.ops import BCE, CROSS_ENTROPY, Op
+from autograd import Value, sum_
+from autograd.engine import apply
+from autograd.ops import BCE, CROSS_ENTROPY
 
 
 def _as_list(x: Any) -> list[Any] | None:
@@ -62,16 +63,6 @@ def _mean(terms: list[Value]) -> Value:
     return sum_(terms) / len(terms)
 
 
-def _apply(op: Op, *operands: Any) -> Value:
-    """One recorded node of the op table's `op` (numbers become constants), for the binary and
-    n-ary primitives that have no operator or method of their own."""
-    parents, data = engine._operands(operands, op.name)
-    if op.arity == 2:
-        return engine._binary(op, *parents)
-    y = op.forward(data)
-    return engine._record(y, op, parents, tuple(op.derivatives[0](data, y)))
-
-
 def mse(pred: Any, target: Any) -> Value:
     """Mean squared error, `mean((pred - target) ** 2)` (torch `MSELoss`)."""
     preds, targets = _pairs(pred, target, "mse")
@@ -94,7 +85,7 @@ def bce(prob: Any, target: Any) -> Value:
     for t in targets:
         if not 0 <= t <= 1:  # false for nan too
             raise ValueError(f"bce: targets must lie in [0, 1], got {_number(t)!r}")
-    return _mean([_apply(BCE, p, t) for p, t in zip(probs, targets, strict=True)])
+    return _mean([apply(BCE, p, t) for p, t in zip(probs, targets, strict=True)])
 
 
 def bce_with_logits(logit: Any, target: Any) -> Value:
@@ -166,4 +157,4 @@ def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
             kind = type(x).__name__
             raise TypeError(f"cross_entropy: logits must be Values or numbers, got {kind}")
     # the target's logit first, then the other classes in order
-    return _apply(CROSS_ENTROPY, row[target], *row[:target], *row[target + 1 :])
+    return apply(CROSS_ENTROPY, row[target], *row[:target], *row[target + 1 :])

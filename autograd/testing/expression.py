@@ -82,17 +82,14 @@ class _Values(_Backend):
         return getattr(x, name)()
 
     def binary(self, name: str, a: Any, b: Any) -> Any:
-        return engine._binary(OPS[name], a, b)
+        return engine.apply(OPS[name], a, b)
 
     def nary(self, name: str, xs: Sequence[Any]) -> Any:
         if name == "sum":
             return engine.sum_(xs)
         if name == "dot":
             return engine.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :])
-        op = OPS[name]  # any other n-ary op of the table, recorded as sum_ records its own
-        parents, data = engine._operands(tuple(xs), name)
-        y = op.forward(data)
-        return engine._record(y, op, parents, tuple(op.derivatives[0](data, y)))
+        return engine.apply(OPS[name], *xs)  # any other n-ary op of the table
 
     def identity(self, x: Any) -> Any:
         return engine.identity(x)
