@@ -1,4 +1,4 @@
-"""Run the benchmark of issue 5: every engine on the same work, alternating runs, medians.
+"""Run the speed benchmark: every engine on the same work, alternating runs, medians.
 
     python benchmarks/run.py            # full run (about 5-10 minutes), writes docs/bench.md/.png
     python benchmarks/run.py --quick    # under a minute, writes benchmarks/results/
