@@ -15,9 +15,10 @@ MB = 1024 * 1024
 # micrograd-rust cannot be built here (its crates come from a registry these machines cannot
 # reach): figures measured for it once on this kind of machine, not by this harness, stand in
 # as a fixed reference.
+REFERENCE_MARK = " (reference figure, not run here)"
 RUST_REFERENCE = [
-    ("micrograd-rust, built-in MLP (reference figure, not run here)", 30e-3, 650e-3),
-    ("micrograd-rust, Values driven from Python (reference figure, not run here)", 57e-3, 650e-3),
+    ("micrograd-rust, built-in MLP" + REFERENCE_MARK, 30e-3, 650e-3),
+    ("micrograd-rust, Values driven from Python" + REFERENCE_MARK, 57e-3, 650e-3),
 ]
 TARGETS = {"moons_ops": 8.0, "moons_nn": 25.0, "moons_nn_floats": 6.0, "seed_nn": 25.0,
            "bytes": 300.0, "chain_flat": 1.5}
@@ -384,7 +385,7 @@ def chart(results: dict, path: Path) -> Path | None:
         hatches = [""] * len(rows)
         if w == "moons":
             for label, seconds, ref in RUST_REFERENCE:
-                labels.append(label.replace(" (reference figure, not run here)", " (ref.)"))
+                labels.append(label.replace(REFERENCE_MARK, " (ref.)"))
                 values.append(ref / seconds)
                 colors.append("#bbbbbb")
                 hatches.append("//")
