@@ -13,10 +13,12 @@ from typing import Any
 
 MB = 1024 * 1024
 # micrograd-rust cannot be built here (its crates come from a registry these machines cannot
-# reach): issue 5's figures, measured on this kind of machine, stand in as a fixed reference.
+# reach): figures measured for it once on this kind of machine, not by this harness, stand in
+# as a fixed reference.
+REFERENCE_MARK = " (reference figure, not run here)"
 RUST_REFERENCE = [
-    ("micrograd-rust, built-in MLP (issue 5's figure, not run here)", 30e-3, 650e-3),
-    ("micrograd-rust, Values driven from Python (issue 5's figure, not run here)", 57e-3, 650e-3),
+    ("micrograd-rust, built-in MLP" + REFERENCE_MARK, 30e-3, 650e-3),
+    ("micrograd-rust, Values driven from Python" + REFERENCE_MARK, 57e-3, 650e-3),
 ]
 TARGETS = {"moons_ops": 8.0, "moons_nn": 25.0, "moons_nn_floats": 6.0, "seed_nn": 25.0,
            "bytes": 300.0, "chain_flat": 1.5}
@@ -134,7 +136,7 @@ def memory_summary(results: dict, key: str) -> dict[str, Any] | None:
 
 
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for each target of issue 5 that this run measured."""
+    """(target, measured, met) for each of the project's speed targets that this run measured."""
     out: list[tuple[str, str, bool | None]] = []
 
     def row(workload: str, key: str) -> dict | None:
@@ -190,7 +192,7 @@ def _training_table(results: dict, workload: str) -> list[list[str]]:
     if workload == "moons" and "micrograd" in results.get("moons", {}):
         for label, seconds, ref in RUST_REFERENCE:
             lines.append([label, _fmt_time(seconds), _fmt_x(ref / seconds), "-", "-", "-",
-                          "fixed reference (issue 5)"])
+                          "fixed reference, not measured by this run"])
     return lines
 
 
@@ -320,7 +322,7 @@ def text(results: dict) -> str:
         out += ["", title, _plain(rows)]
     lines = _target_lines(results)
     if lines:
-        out += ["", "Targets (issue 5):", *lines]
+        out += ["", "Targets:", *lines]
     notes = _notes(results)
     if notes:
         out += ["", "Notes:", *[f"- {n}" for n in notes]]
@@ -351,7 +353,7 @@ def markdown(results: dict) -> str:
         out += ["", f"## {title}", "", _md(rows)]
     lines = _target_lines(results)
     if lines:
-        out += ["", "## Targets (issue 5)", "", *lines]
+        out += ["", "## Targets", "", *lines]
     notes = _notes(results)
     if notes:
         out += ["", "## Notes", "", *[f"- {n}" for n in notes]]
@@ -383,7 +385,7 @@ def chart(results: dict, path: Path) -> Path | None:
         hatches = [""] * len(rows)
         if w == "moons":
             for label, seconds, ref in RUST_REFERENCE:
-                labels.append(label.replace(" (issue 5's figure, not run here)", " (ref.)"))
+                labels.append(label.replace(REFERENCE_MARK, " (ref.)"))
                 values.append(ref / seconds)
                 colors.append("#bbbbbb")
                 hatches.append("//")

@@ -1,7 +1,7 @@
-"""Run the benchmark of issue 5: every engine on the same work, alternating runs, medians.
+"""Run the speed benchmark: every engine on the same work, alternating runs, medians.
 
-    python benchmarks/run.py            # full run (about 5-10 minutes), writes docs/bench.md/.png
-    python benchmarks/run.py --quick    # under a minute, writes benchmarks/results/
+    python benchmarks/run.py            # full run (a few minutes), writes docs/bench.md/.png
+    python benchmarks/run.py --quick    # fewer rounds, chains to 10^5; writes benchmarks/results/
     python benchmarks/run.py --only moons,chains
 
 Peers (micrograd 0.1.0, micrograd-cpp-engine) are installed on first run into
@@ -225,7 +225,8 @@ def _rotated(items: list, r: int) -> list:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    p.add_argument("--quick", action="store_true",
+                   help="a short run to check a change: fewer rounds, chains up to 10^5")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--only", default="", help=f"comma-separated workloads of {','.join(WORKLOADS)}")
     p.add_argument("--engines", default="",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,25 @@ def test_smoke_run_of_the_whole_harness(tmp_path: Path) -> None:
     assert all("flat" in report.memory_summary(results, k) for k in ("gradwalk", "gradwalk-nn"))
     page = (tmp_path / "bench.md").read_text()
     assert "## Workload 1" in page and "gradwalk, Value ops" in page
+
+
+def test_the_report_speaks_of_the_product() -> None:
+    # Every part of the report that has fixed text: both tables with the reference rows, the
+    # targets and the notes; none of it may point at the project's own work items.
+    results = {"moons": {"micrograd": {"on": [0.6]}, "gradwalk": {"on": [0.05]}},
+               "seed": {"micrograd": {"on": [1.2]}, "gradwalk-nn": {"on": [0.04]}},
+               "skipped": {"micrograd-cpp-engine": "did not install"}}
+    text, page = report.text(results), report.markdown(results)
+    assert "micrograd-rust, built-in MLP (reference figure, not run here)" in page
+    assert "Targets:" in text and "## Targets" in page
+    for out in (text, page, run_module_doc()):
+        assert not re.search(r"\bissues?\b", out, re.I), out
+    # the chart shortens the reference rows' labels by their common mark
+    assert all(label.endswith(report.REFERENCE_MARK) for label, _, _ in report.RUST_REFERENCE)
+
+
+def run_module_doc() -> str:
+    import benchmarks
+    from benchmarks import run
+
+    return (benchmarks.__doc__ or "") + (run.__doc__ or "") + (report.__doc__ or "")

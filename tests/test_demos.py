@@ -2,7 +2,9 @@
 checked; the seed demo also runs as `make demo` runs it, in a subprocess."""
 
 import importlib.util
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +19,7 @@ DEMOS = Path(__file__).resolve().parent.parent / "demos"
 def load_demo(name):
     spec = importlib.util.spec_from_file_location(f"demo_{name}", DEMOS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as importlib's recipe does (dataclasses look it up)
     spec.loader.exec_module(module)
     return module
 
@@ -42,17 +45,57 @@ def test_every_demo_has_help(name, capsys):
 
 
 SMALL_SEED = ["--samples", "300", "--epochs", "20", "--every", "5"]
+SUMMARY_ROW = r"^\s+(\d)\. lr ([\d.]+)(?:, the seed's)?\s+([\d.]+) -> ([\d.]+)\s+([\d.]+)%$"
 
 
-def test_seed_demo_trains_and_reports_loss_every_n_epochs(capsys):
+def summary_rows(out):
+    """{run number: (lr, first loss, last loss, test accuracy in %)} from the summary table."""
+    rows = re.findall(SUMMARY_ROW, out, re.M)
+    return {int(n): tuple(map(float, rest)) for n, *rest in rows}
+
+
+def test_seed_demo_defaults_are_the_seed_programs():
     demo = load_demo("seed_classification")
-    assert demo.main([*SMALL_SEED, "--lr", "0.5"]) == 0
+    args = demo.parse_args([])
+    assert (args.lr, args.epochs, args.samples) == (0.01, 100, 1000)
+    assert demo.seed_title(args) == "the seed program as written, with its own hyperparameters"
+    assert "changed settings" in demo.seed_title(demo.parse_args(["--lr", "0.5"]))
+
+
+def test_seed_demo_trains_twice_and_reports_loss_every_n_epochs(capsys):
+    demo = load_demo("seed_classification")
+    assert demo.main(SMALL_SEED) == 0
     out = capsys.readouterr().out
+    assert "1. the seed program with changed settings" in out
+    assert "2. the same again with only the learning rate changed: SGD lr 0.5" in out
     losses = [float(x) for x in re.findall(r"Epoch \[\d+/20\], Loss: ([\d.]+)", out)]
-    assert len(losses) == 4  # epochs 5, 10, 15, 20
-    assert losses[-1] < losses[0]
-    accuracy = float(re.search(r"test accuracy: ([\d.]+)%", out).group(1))
-    assert accuracy > 60.0  # better than guessing on a balanced problem
+    assert len(losses) == 8  # epochs 5, 10, 15, 20 of each run
+    rows = summary_rows(out)
+    assert sorted(rows) == [1, 2] and rows[1][0] == 0.01 and rows[2][0] == 0.5
+    assert rows[1][1] == rows[2][1]  # the same initial weights: the same first loss
+    assert rows[2][2] < rows[2][1] and rows[2][3] > 60.0  # better than guessing
+
+
+def test_seed_demo_also_lr_0_runs_the_seed_alone(capsys):
+    demo = load_demo("seed_classification")
+    assert demo.main([*SMALL_SEED, "--also-lr", "0"]) == 0
+    out = capsys.readouterr().out
+    assert list(summary_rows(out)) == [1] and "2. " not in out
+    assert "--also-lr 0.5 trains much further" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "0"], "argument --lr: must be above 0, got 0"),
+    (["--also-lr", "-1"], "argument --also-lr: must be at least 0, got -1"),
+    (["--epochs", "ten"], "argument --epochs: expected a whole number, got 'ten'"),
+    (["--samples", "3"], "argument --samples: must be at least 10, got 3"),
+])
+def test_seed_demo_refuses_bad_settings(argv, message, capsys):
+    demo = load_demo("seed_classification")
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_seed_demo_matches_torch_side_by_side(capsys):
@@ -61,10 +104,11 @@ def test_seed_demo_matches_torch_side_by_side(capsys):
     assert demo.main([*SMALL_SEED, "--compare-torch"]) == 0
     out = capsys.readouterr().out
     rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.e+-]+)$", out, re.M)
-    assert [int(r[0]) for r in rows] == [5, 10, 15, 20]
+    assert [int(r[0]) for r in rows] == [5, 10, 15, 20] * 2  # both runs
     assert all(abs(float(a) - float(b)) < 1e-9 for _, a, b, _ in rows)
-    worst = float(re.search(r"largest loss difference vs PyTorch: ([\d.e+-]+)", out).group(1))
-    assert worst < 1e-9
+    worst = re.findall(r"largest loss difference vs PyTorch: ([\d.e+-]+)", out)
+    assert len(worst) == 2 and all(float(w) < 1e-9 for w in worst)
+    assert "(agree to rounding)" in out
 
 
 def test_seed_demo_fails_when_the_two_runs_disagree(monkeypatch, capsys):
@@ -80,13 +124,20 @@ def test_seed_demo_fails_when_the_two_runs_disagree(monkeypatch, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
-def test_seed_demo_without_torch(monkeypatch, capsys):
+def test_seed_demo_without_torch_says_what_to_install(monkeypatch, capsys):
     demo = load_demo("seed_classification")
     monkeypatch.setattr(demo, "import_torch", lambda: None)
     assert demo.main([*SMALL_SEED, "--compare-torch-if-installed"]) == 0
     out = capsys.readouterr().out
     assert "PyTorch is not installed" in out and "test accuracy" in out
+    assert "-m pip install torch==2.13.0" in out
     assert demo.main([*SMALL_SEED, "--compare-torch"]) == 2
+    err = capsys.readouterr().err
+    assert "PyTorch is not installed" in err
+    # the interpreter that runs the demo, so the command installs into the right environment
+    python = Path(sys.executable)
+    assert re.search(r"^    (\S+) -m pip install torch==2\.13\.0$", err, re.M).group(1) in (
+        str(python), os.path.relpath(python))
 
 
 def test_seed_demo_writes_the_graph_of_one_sample(tmp_path, capsys):
@@ -97,19 +148,37 @@ def test_seed_demo_writes_the_graph_of_one_sample(tmp_path, capsys):
     if not rendering_available():
         assert "rendering is not available" in out
         return
+    assert f"through the lr 0.5 network: graph (158 edges) written to {path}" in out
     source = path.read_text()
     assert source.lstrip().startswith("digraph") and "sigmoid" in source
 
 
-def test_seed_demo_as_make_demo_runs_it():
-    result = subprocess.run(
-        [sys.executable, str(DEMOS / "seed_classification.py"), *SMALL_SEED,
-         "--compare-torch-if-installed"],
-        capture_output=True, text=True, timeout=300,
-    )
+def make_demo_command(graph_path):
+    """The seed demo's command line in the Makefile's demo target, run by this interpreter."""
+    makefile = (DEMOS.parent / "Makefile").read_text()
+    target = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    line = next(ln for ln in target.splitlines() if "seed_classification.py" in ln)
+    argv = shlex.split(line.strip())
+    assert argv[0] == "$(PY)"
+    argv[argv.index("--graph") + 1] = str(graph_path)
+    return [sys.executable, *argv[1:]]
+
+
+def test_make_demo_shows_the_seed_program_and_a_learning_rate_that_trains(tmp_path):
+    # `make demo`'s own command line, on 300 samples for 40 epochs to stay quick: the seed's
+    # lr 0.01 hardly moves the loss; the second run, from the same weights, must really learn.
+    command = [*make_demo_command(tmp_path / "sample.svg"), "--samples", "300", "--epochs", "40"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                            cwd=DEMOS.parent)
     assert result.returncode == 0, result.stderr
-    assert "test accuracy" in result.stdout
-    assert "largest loss difference" in result.stdout or "not installed" in result.stdout
+    out = result.stdout
+    rows = summary_rows(out)
+    (seed_lr, seed_first, seed_last, _), (lr, first, last, accuracy) = rows[1], rows[2]
+    assert seed_lr == 0.01 and seed_last > 0.95 * seed_first  # the seed's run, as it is
+    assert lr > seed_lr and first == seed_first
+    assert last < 0.6 * first and accuracy >= 85.0  # the working learning rate learns
+    assert "largest loss difference" in out or "not installed" in out
+    assert "through the lr 0.5 network" in out
 
 
 # --- 2. two moons -------------------------------------------------------------------------------
