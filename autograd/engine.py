@@ -195,12 +195,13 @@ class enable_grad(no_grad):
 # `_data` holds the number (`.data` is a property, so a write can be noticed: see `clock`).
 
 
-def _leaf(data: float) -> Value:
+def _leaf(data: float, rule: Op = LEAF) -> Value:
+    """A node with no operands: a result under no_grad, or (rule CONST) a lifted number."""
     out = _new(Value)
     out._data = data
     out.grad = 0.0
     out.label = ""
-    out._rule = LEAF
+    out._rule = rule
     out._a = None
     return out
 
@@ -222,23 +223,13 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
     return out
 
 
-def _constant(data: float) -> Value:
-    out = _new(Value)
-    out._data = data
-    out.grad = 0.0
-    out.label = ""
-    out._rule = CONST
-    out._a = None
-    return out
-
-
 def _lift(x: Any, op: str) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
     NotImplemented so Python names the types in its TypeError)."""
     if x.__class__ is float:
-        return _constant(x)
+        return _leaf(x, CONST)
     if isinstance(x, Real):
-        return _constant(real(x, op))
+        return _leaf(real(x, op), CONST)
     return NotImplemented
 
 
@@ -710,7 +701,7 @@ def sum_(values: Iterable[Any]) -> Value:
     """
     parents, data = _operands(tuple(values), "sum_")
     if not parents:  # the empty sum is the constant 0
-        return _constant(0.0)
+        return _leaf(0.0, CONST)
     return _record(ops._sum(data), SUM, parents, (1.0,) * len(parents))
 
 
@@ -728,7 +719,7 @@ def dot(xs: Iterable[Any], ws: Iterable[Any]) -> Value:
     if n != len(ws):
         raise ValueError(f"dot: the two sequences differ in length ({n} and {len(ws)})")
     if not n:  # the empty dot is the constant 0
-        return _constant(0.0)
+        return _leaf(0.0, CONST)
     parents, data = _operands(xs + ws, "dot")
     xd, wd = data[:n], data[n:]
     # The local derivatives are the data swapped: d/dx_i = w_i, d/dw_i = x_i. A tuple: the
