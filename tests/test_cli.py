@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from autograd import Value, renderers
+from autograd import Value
 from autograd.cli import main
+from autograd.views import renderers
 
 NEURON = ["tanh(x*w1 + y*w2 + b)", "--at", "x=2", "y=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd.cli import main
-from autograd.parse import ExpressionError, build
+from autograd.cli.parse import ExpressionError, build
 
 PIECES = ["x", "y", "1", "2.5", "1e3", "(", ")", "+", "-", "*", "/", "**", " ", "tanh(", "log(",
           "exp(", "sqrt(", "abs(", "relu(", "sin(", ",", ".", "[", "]", "'", "__import__", "lambda",

@@ -7,8 +7,8 @@ import pytest
 
 from autograd import Value
 from autograd.engine import topological_order
-from autograd.explain import explain
-from autograd.textview import node_names, num
+from autograd.views.explanation import explain
+from autograd.views.names import node_names, num
 
 ADDS = re.compile(
     r"d(\w+)/d(\w+): local .* = (\S+); adds (\S+) \* \(?(\S+?)\)? = (\S+); total (\S+)"

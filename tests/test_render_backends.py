@@ -10,8 +10,9 @@ import struct
 import graphviz
 import pytest
 
-from autograd import Value, draw_dot, renderers
-from autograd.renderers import RenderUnavailable
+from autograd import Value, draw_dot
+from autograd.views import renderers
+from autograd.views.renderers import RenderUnavailable
 
 PNG = b"\x89PNG\r\n\x1a\n"
 HAVE_DOT = shutil.which("dot") is not None

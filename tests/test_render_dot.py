@@ -6,8 +6,8 @@ import graphviz
 import pytest
 
 from autograd import Value, draw_dot
-from autograd.render import notebook_bundle
-from autograd.textview import num
+from autograd.views.names import num
+from autograd.views.notebook import notebook_bundle
 
 NODE = re.compile(r'^\s*(\w+) \[label=(?:"((?:[^"\\]|\\.)*)"|(\w+))(.*)\]$')
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?$")

@@ -7,10 +7,11 @@ import zlib
 
 import pytest
 
-from autograd import Value, renderers
+from autograd import Value
 from autograd.engine import gradients
-from autograd.frames import animated_png, backward_frames, write_animation, write_frames
-from autograd.textview import num
+from autograd.views import renderers
+from autograd.views.frames import animated_png, backward_frames, write_animation, write_frames
+from autograd.views.names import num
 
 RECORD = re.compile(r'^\s*(n\d+) \[label="(\{[^"]*\})"', re.M)
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from autograd import Value
-from autograd.textview import node_names, num, text_tree
+from autograd import Value, text_tree
+from autograd.views.names import node_names, num
 
 
 def test_tree_lines_follow_the_graph():

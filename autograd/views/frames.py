@@ -4,19 +4,26 @@ Frame 0 holds the seed: only the output knows its gradient. Each later frame is 
 backward: the highlighted op sends its node's gradient to its operands, whose gradients (running
 sums, as backward accumulates them) appear. Every frame has the same text lengths in a monospace
 font, hence the same layout, so the frames line up as an animation (`write_animation` makes an
-animated PNG that browsers and GitHub play).
+animated PNG that browsers and GitHub play). Should a renderer still size two frames differently,
+`render_frames` draws them all again on one canvas (Graphviz's `viewport`), so every frame of
+an animation or a folder of frames has one size.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .backward import operand_order
-from .engine import Value, local_derivatives, topological_order
-from .textview import check_size, formula, node_names, num
+from ..backward import operand_order
+from ..engine import Value, local_derivatives, topological_order
+from .names import formula, graph_nodes, node_names, num, parameter_names
+from .picture import GradientGraph, build_graph, check_arrows, plan_arrows
+from .renderers import RenderError
 
 FRAMES_MAX_NODES = 200
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -27,22 +34,25 @@ def backward_frames(
     *,
     rankdir: str = "LR",
     show_local: bool = True,
-    params: Iterable[Value] = (),
+    params: Any = None,
     max_nodes: int = FRAMES_MAX_NODES,
-) -> list:
+) -> list[GradientGraph]:
     """One `graphviz.Digraph` per step of the backward pass from `root` (frame 0: the seed).
 
-    Reads no `.grad` and changes none: the gradients shown are computed here.
+    Reads no `.grad` and changes none: the gradients shown are computed here. `params` marks
+    and names the parameters, as for `draw_dot`.
 
     >>> x = Value(2.0, label="x"); y = x * x + x; y.label = "y"
     >>> len(backward_frames(y))  # the seed, then the + and the * steps
     3
     """
-    from .render import build_graph  # render imports this module: import at call time
-
-    nodes = check_size(root, max_nodes, "backward_frames")
-    params = list(params)
-    names = node_names(root, params)
+    nodes = graph_nodes(root, max_nodes, "backward_frames")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"backward_frames: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
+    given = parameter_names(params, "backward_frames: params")
+    names = node_names(root, given)
+    plan = plan_arrows(root)
+    check_arrows(plan, len(nodes), max_nodes, "backward_frames")
     grads: dict[Value, float | None] = dict.fromkeys(nodes)
     grads[root] = 1.0
     snapshots: list[tuple[dict, Value | None]] = [(dict(grads), None)]
@@ -57,7 +67,7 @@ def backward_frames(
     widths = {n: max(len(num(s[n])) for s, _ in snapshots if s[n] is not None) for n in nodes
               if any(s[n] is not None for s, _ in snapshots)}
     widths = {n: widths.get(n, 1) for n in nodes}
-    finite = [abs(g) for g in grads.values() if g is not None and g == g and abs(g) != float("inf")]
+    finite = [abs(g) for g in grads.values() if g is not None and math.isfinite(g)]
     scale = max(finite, default=0.0)
     captions = [_caption(k, len(snapshots) - 1, node, names, names[root])
                 for k, (_, node) in enumerate(snapshots)]
@@ -67,8 +77,8 @@ def backward_frames(
     for (snapshot, node), caption in zip(snapshots, captions):
         sent.add(node)
         graph = build_graph(root, nodes, snapshot, show_local=show_local, rankdir=rankdir,
-                            params=params, scale=scale, grad_width=widths, active=node,
-                            sent=frozenset(sent))
+                            params=given, scale=scale, grad_width=widths, active=node,
+                            sent=frozenset(sent), plan=plan, names=names)
         graph.attr(label=caption.ljust(width), labelloc="t", labeljust="l", fontsize="14")
         frames.append(graph)
     return frames
@@ -80,25 +90,60 @@ def _caption(k: int, last: int, node: Value | None, names: dict, r: str) -> str:
     return f"step {k}/{last}: {names[node]} = {formula(node, names)} sends d{r}/d{names[node]} back"
 
 
-def write_frames(frames: Sequence, directory: str | Path, fmt: str = "svg",
+def write_frames(frames: Sequence[GradientGraph], directory: str | Path, fmt: str = "svg",
                  stem: str = "step") -> list[Path]:
     """Render each frame to `directory/step_00.svg` (or .png, ...); returns the paths."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     digits = len(str(len(frames) - 1))
     paths = []
-    for k, frame in enumerate(frames):
+    for k, data in enumerate(render_frames(frames, fmt)):
         path = folder / f"{stem}_{k:0{digits}d}.{fmt}"
-        path.write_bytes(frame.pipe(format=fmt))
+        path.write_bytes(data)
         paths.append(path)
     return paths
 
 
-def write_animation(frames: Sequence, path: str | Path, *, seconds: float = 1.2) -> Path:
+def write_animation(frames: Sequence[GradientGraph], path: str | Path, *,
+                    seconds: float = 1.2) -> Path:
     """Render the frames to PNG and join them into one animated PNG at `path`."""
-    pngs = [frame.pipe(format="png") for frame in frames]
-    Path(path).write_bytes(animated_png(pngs, seconds=seconds))
+    Path(path).write_bytes(animated_png(render_frames(frames, "png"), seconds=seconds))
     return Path(path)
+
+
+def render_frames(frames: Sequence[GradientGraph], fmt: str) -> list[bytes]:
+    """Each frame rendered to `fmt`; SVG and PNG frames all of one size (see the docstring)."""
+    images = [frame.pipe(format=fmt) for frame in frames]
+    sizes = [image_size(image, fmt) for image in images]
+    if None in sizes or len(set(sizes)) <= 1:
+        return images
+    per_point = 1.0 if fmt == "svg" else 96 / 72  # renderers draw PNG at 96 dpi
+    width = math.ceil(max(w for w, _ in sizes) / per_point)  # type: ignore[misc]
+    height = math.ceil(max(h for _, h in sizes) / per_point)  # type: ignore[misc]
+    canvas = []
+    for frame in frames:
+        framed = frame.copy()
+        framed.timeout = frame.timeout
+        framed.attr(viewport=f"{width},{height}")
+        canvas.append(framed.pipe(format=fmt))
+    if len({image_size(image, fmt) for image in canvas}) > 1:
+        raise RenderError(f"the renderer drew the frames in different sizes, even on one "
+                          f"{width} x {height} pt canvas")
+    return canvas
+
+
+_SVG_SIZE = re.compile(rb'<svg[^>]*?\swidth="([\d.]+)pt"[^>]*?\sheight="([\d.]+)pt"')
+
+
+def image_size(image: bytes, fmt: str) -> tuple[float, float] | None:
+    """Width and height of a PNG (pixels) or an SVG (points); None for other formats."""
+    if fmt == "png" and image.startswith(PNG_SIGNATURE) and len(image) >= 24:
+        return struct.unpack(">II", image[16:24])
+    if fmt == "svg":
+        found = _SVG_SIZE.search(image[:4096])
+        if found:
+            return float(found[1]), float(found[2])
+    return None
 
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:

@@ -16,8 +16,8 @@ import tokenize
 import warnings
 from collections.abc import Iterable, Mapping
 
-from .engine import Value
-from .ops import UNARY as UNARY_OPS
+from ..engine import Value
+from ..ops import UNARY as UNARY_OPS
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100  # brackets inside brackets
@@ -165,7 +165,9 @@ def evaluate(tree: ast.Expression, values: Mapping[str, Value]) -> Value:
         kids = _children(node)
         if not ready and kids:
             stack.append((node, True))
-            stack.extend((kid, False) for kid in kids)
+            # pushed last first: the left operand is built first, as Python evaluates it, so
+            # the views number intermediate results in the order the expression reads
+            stack.extend((kid, False) for kid in reversed(kids))
             continue
         results[id(node)] = _apply(node, [results.pop(id(kid)) for kid in kids], values)
     out = results[id(tree.body)]

@@ -1,6 +1,9 @@
 """`python -m autograd` (also installed as `gradwalk`): differentiate an expression at a point,
 print the gradients, draw the graph, explain the backward pass, or open a console.
 
+The gradients are printed in the order the variables first appear in the expression, the order
+of the tree and the explanation (a variable given with --at but not used comes last).
+
 Exit status: 0 done, 1 the maths or the rendering failed (log(0), an overflow, PDF without
 Graphviz), 2 the command line or the expression was refused. Errors are one line on stderr.
 """
@@ -13,6 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..views import backward_frames, draw_dot, explain, text_tree, write_animation, write_frames
+from ..views.names import variables
+from ..views.renderers import RenderUnavailable
 from .parse import CONSTANTS, FUNCTIONS, ExpressionError, build
 
 PICTURE_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "dot", "gv")
@@ -136,19 +142,19 @@ def _run(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     except (ArithmeticError, ValueError) as exc:
         raise Failed(exc) from None
     print(f"value = {out.data:.12g}")
-    for name, leaf in leaves.items():
-        print(f"d/d{name} = {leaf.grad:.12g}")
+    by_leaf = {leaf: name for name, leaf in leaves.items()}
+    used = [by_leaf[v] for v in variables(out) if v in by_leaf]
+    if out in by_leaf:  # the expression is one variable
+        used.insert(0, by_leaf[out])
+    for name in used + [n for n in leaves if n not in used]:
+        print(f"d/d{name} = {leaves[name].grad:.12g}")
     params = [leaves[p] for p in args.params]
     if args.tree:
-        from .textview import text_tree
-
         print()
-        print(text_tree(out, ascii=args.ascii or not _can_print("└│├")))
+        print(text_tree(out, ascii=args.ascii or not _can_print("└│├"), params=params or None))
     if args.explain:
-        from .explain import explain
-
         print()
-        print(explain(out))
+        print(explain(out, params=params or None))
     if args.output:
         _write_picture(out, Path(args.output), params, args.rankdir)
     if args.frames or args.animate:
@@ -185,38 +191,35 @@ def _can_print(text: str) -> bool:
 
 
 def _write_picture(out, path: Path, params: list, rankdir: str) -> None:  # noqa: ANN001
-    from .render import draw_dot
-    from .renderers import RenderUnavailable
-
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in PICTURE_FORMATS:
         raise Refused(f"-o {path}: unknown picture format {path.suffix!r} "
                       f"(use one of: {', '.join('.' + f for f in PICTURE_FORMATS)})")
     try:
         graph = draw_dot(out, params=params, rankdir=rankdir, legend=True)
-        data = graph.source.encode() if fmt in ("dot", "gv") else graph.pipe(format=fmt)
-        path.write_bytes(data)
     except ValueError as exc:  # too big to draw
         raise Refused(exc) from None
-    except (RenderUnavailable, RuntimeError, OSError) as exc:
+    try:
+        data = graph.source.encode() if fmt in ("dot", "gv") else graph.pipe(format=fmt)
+        path.write_bytes(data)
+    except (RenderUnavailable, RuntimeError, ValueError, OSError) as exc:
         raise Failed(exc) from None
     print(f"wrote {path}")
 
 
 def _write_frames(out, args: argparse.Namespace, params: list) -> None:  # noqa: ANN001
-    from .frames import backward_frames, write_animation, write_frames
-
     try:
         frames = backward_frames(out, params=params, rankdir=args.rankdir)
+    except ValueError as exc:  # too big to draw
+        raise Refused(exc) from None
+    try:
         if args.frames:
             paths = write_frames(frames, args.frames, args.frames_format)
             print(f"wrote {len(paths)} frames to {args.frames}")
         if args.animate:
             write_animation(frames, args.animate)
             print(f"wrote {args.animate}")
-    except ValueError as exc:
-        raise Refused(exc) from None
-    except (RuntimeError, OSError) as exc:
+    except (RenderUnavailable, RuntimeError, ValueError, OSError) as exc:
         raise Failed(exc) from None
 
 
@@ -234,10 +237,6 @@ def repl() -> int:
     import code
 
     import autograd
-
-    from .explain import explain
-    from .frames import backward_frames
-    from .textview import text_tree
 
     names: dict[str, object] = {
         "autograd": autograd, "Value": autograd.Value, "grad": autograd.grad,

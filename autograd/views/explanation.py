@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Real
+from typing import Any
 
-from .backward import operand_order
-from .engine import Value, local_derivatives, topological_order
-from .textview import (
+from ..backward import operand_order
+from ..engine import Value, is_constant, local_derivatives, topological_order
+from .names import (
     TEXT_MAX_NODES,
-    check_size,
     constant,
     exponent,
     formula,
-    is_constant,
+    graph_nodes,
     node_names,
     num,
+    reading_order,
+    variables,
 )
 
 # The local derivative of each op as a formula over its operands' names (a: operands, o: the
@@ -48,9 +51,13 @@ LOCAL_FORMULAS: dict[str, Callable[[list[str], str, int], str]] = {
 }
 
 
-def local_formula(node: Value, index: int, names: dict[Value, str]) -> str | None:
-    """The local derivative d node / d operand[index] as a formula, or None if we have none."""
-    args = [names[p] for p in node.parents]
+def local_formula(node: Value, index: int, names: dict[Value, str],
+                  args: list[str] | None = None) -> str | None:
+    """The local derivative d node / d operand[index] as a formula, or None if we have none.
+    `args` are the operands' names, when the caller has them already (a node with many operands
+    then costs one list, not one per operand)."""
+    if args is None:
+        args = [names[p] for p in node.parents]
     if node.op == "**":
         k = exponent(node)
         if k is None:
@@ -64,8 +71,12 @@ def _paren(x: float) -> str:
     return f"({num(x)})" if x < 0 else num(x)
 
 
-def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES) -> str:
-    """The backward pass from `root`, step by step, as text.
+def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,
+            params: Any = None) -> str:
+    """The backward pass from `root`, step by step, as text. `params` names the parameters (a
+    list, a dict name -> Value, or an `nn` module; see `autograd.views.names`).
+
+    Linear in the size of the graph: one line per operand of every operation.
 
     >>> x = Value(3.0, label="x"); y = x * x; y.label = "y"
     >>> print(explain(y))  # doctest: +NORMALIZE_WHITESPACE
@@ -79,8 +90,10 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES) 
     Gradients of the inputs:
       dy/dx = 6.0000
     """
-    check_size(root, max_nodes, "explain")
-    names = node_names(root)
+    graph_nodes(root, max_nodes, "explain")
+    if not isinstance(seed, Real) or isinstance(seed, bool):
+        raise TypeError(f"explain: seed must be a number, got {type(seed).__name__}")
+    names = node_names(root, params)
     r = names[root]
     head = f"{r} = {formula(root, names)}" if root.parents else r
     lines = [
@@ -97,12 +110,13 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES) 
         lines += ["", f"step {step}: {n} = {formula(node, names)} = {num(node.data)}, "
                       f"upstream d{r}/d{n} = {num(upstream)}"]
         parents, locals_ = node.parents, local_derivatives(node)
+        args = [names[p] for p in parents]
         for i in operand_order(node):  # backward's order, so the totals agree to the bit
             parent, local = parents[i], locals_[i]
             if is_constant(parent):
                 continue  # a number in the formula: nothing to learn about its gradient
-            p = names[parent]
-            rule = local_formula(node, i, names)
+            p = args[i]
+            rule = local_formula(node, i, names, args)
             shown = num(local) if not math.isnan(local) else "undefined here"
             said = f"{rule} = {shown}" if rule and rule != constant(local) else shown
             added = local * upstream
@@ -112,9 +126,9 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES) 
                          f"total {num(grads[parent])}")
     if step == 0:
         lines += ["", f"{r} is a leaf: its gradient is the seed, {num(seed)}."]
-    leaves = [n for n in reversed(topological_order(root))
-              if not n.parents and not is_constant(n) and n is not root]
+    leaves = variables(root, reading_order(root))
     if leaves:
-        lines += ["", "Gradients of the inputs:"]
+        what = "inputs and parameters" if params is not None else "inputs"
+        lines += ["", f"Gradients of the {what}:"]
         lines += [f"  d{r}/d{names[leaf]} = {num(grads.get(leaf, 0.0))}" for leaf in leaves]
     return "\n".join(lines)

@@ -1,0 +1,37 @@
+"""Views of a recorded graph, each module importing only the ones above it in this list:
+
+- `names`: names for the nodes, numbers as text, reading order, argument checks
+- `text`: `text_tree`, the graph as an indented tree
+- `explanation`: `explain`, the backward pass told step by step
+- `renderers`: DOT source to SVG/PNG/PDF with whichever Graphviz is installed, time-limited
+- `picture`: `draw_dot`, the graph as a `graphviz.Digraph`
+- `frames`: `backward_frames`, `write_frames`, `write_animation`: backward as pictures
+- `notebook`: `notebook_bundle`, what a notebook shows for a `Value`
+
+A new view goes in its own module here, on top of the ones it uses.
+"""
+
+from .explanation import explain
+from .frames import backward_frames, write_animation, write_frames
+from .names import node_names
+from .notebook import notebook_bundle
+from .picture import DEFAULT_MAX_NODES, GradientGraph, draw_dot
+from .renderers import RenderError, RenderTimeout, RenderUnavailable, render_source
+from .text import text_tree
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "GradientGraph",
+    "RenderError",
+    "RenderTimeout",
+    "RenderUnavailable",
+    "backward_frames",
+    "draw_dot",
+    "explain",
+    "node_names",
+    "notebook_bundle",
+    "render_source",
+    "text_tree",
+    "write_animation",
+    "write_frames",
+]
