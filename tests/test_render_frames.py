@@ -8,9 +8,19 @@ import zlib
 import pytest
 
 from autograd import Value
+from autograd.backward import walk
+from autograd.cli import main
+from autograd.cli.parse import FUNCTIONS, build
 from autograd.engine import gradients
 from autograd.views import renderers
-from autograd.views.frames import animated_png, backward_frames, write_animation, write_frames
+from autograd.views.frames import (
+    animated_png,
+    backward_frames,
+    image_size,
+    render_frames,
+    write_animation,
+    write_frames,
+)
 from autograd.views.names import num
 
 RECORD = re.compile(r'^\s*(n\d+) \[label="(\{[^"]*\})"', re.M)
@@ -110,3 +120,58 @@ def test_frames_render_to_files_and_an_animation(monkeypatch, tmp_path):
     out = write_animation(frames, tmp_path / "backward.png")
     data = out.read_bytes()
     assert data.count(b"fcTL") == 4  # rendered frames share one size, so they animate
+
+
+EXPRESSIONS = ["x*y - x", "x*y + x", "tanh(x*w1 + y*w2 + b)", "sigmoid(a*b)", "x**2 * sin(x)",
+               "exp(x)/(1+exp(x))", "log(x) - x/y", "sqrt(x*x + y*y)", "-x + 3*y",
+               "relu(x - y) * cos(y)", "abs(x*y - 2)"]
+
+
+@pytest.mark.skipif(renderers._graphviz_pure() is None, reason="graphviz-pure not installed")
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_every_expression_animates(expression, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GRADWALK_RENDERER", "graphviz-pure")
+    names = sorted(set(re.findall(r"\b[a-z]\w*\b", expression)) - set(FUNCTIONS))
+    at = [f"{n}={1.5 + k}" for k, n in enumerate(names)]
+    path = tmp_path / "anim.png"
+    assert main([expression, "--at", *at, "--animate", str(path)]) == 0, capsys.readouterr().err
+    out, _ = build(expression, {a.split("=")[0]: float(a.split("=")[1]) for a in at})
+    steps = sum(1 for n in walk(out) if n.parents)
+    assert path.read_bytes().count(b"fcTL") == 1 + steps
+
+
+@pytest.mark.skipif(renderers._graphviz_pure() is None, reason="graphviz-pure not installed")
+def test_frames_share_one_size_without_help(monkeypatch):
+    monkeypatch.setenv("GRADWALK_RENDERER", "graphviz-pure")
+    x, y = Value(1.5, label="x"), Value(1.5, label="y")
+    f = x * y - x  # gradients of different lengths: -1.0000, then 0.5000 for x
+    f.label = "f"
+    sizes = {image_size(frame.pipe(format="png"), "png") for frame in backward_frames(f)}
+    assert len(sizes) == 1
+
+
+class FakeFrame:
+    """Renders to a PNG whose width depends on the frame, unless a viewport is set."""
+
+    def __init__(self, width):
+        self.width, self.viewport, self.timeout = width, None, 1.0
+
+    def pipe(self, format):
+        assert format == "png"
+        if self.viewport:
+            w, h = (round(float(v) * 96 / 72) for v in self.viewport.split(","))
+            return tiny_png(w, h, 0)
+        return tiny_png(self.width, 30, 0)
+
+    def copy(self):
+        return FakeFrame(self.width)
+
+    def attr(self, viewport):
+        self.viewport = viewport
+
+
+def test_frames_drawn_in_different_sizes_are_drawn_again_on_one_canvas():
+    images = render_frames([FakeFrame(1469), FakeFrame(1460), FakeFrame(1469)], "png")
+    sizes = [struct.unpack(">II", png[16:24]) for png in images]
+    assert len(set(sizes)) == 1 and sizes[0][0] >= 1469 and sizes[0][1] >= 30
+    assert animated_png(images).count(b"fcTL") == 3

@@ -48,7 +48,10 @@ ARROWS_PER_VALUE = 4
 MAX_SPAN = 3  # levels an arrow may cross before it starts from a reference instead
 MAX_PARALLEL = 3  # arrows from one value into one op before they are merged into one
 BIG_GRAPH = 150  # values; past this, Graphviz is told to stop improving the layout early
+LAYOUT_STEPS = 100  # positioning steps per value: Graphviz's nslimit times the values
 FONT = "Courier"  # monospace: equal-length text has equal width, so frames keep one layout
+CHAR_POINTS = 7.2  # a Courier character at the records' 12 pt
+FIELD_MARGIN = 20  # points around a record field's text, with room to spare
 
 POSITIVE = (0x3A, 0x7D, 0xC0)  # blue
 NEGATIVE = (0xD0, 0x4A, 0x3C)  # red
@@ -265,8 +268,12 @@ def build_graph(
         scale = max(finite, default=0.0)
     dot = GradientGraph(name="gradwalk", format="svg")
     dot.attr(rankdir=rankdir, fontname=FONT, fontsize="10")
-    if len(nodes) > BIG_GRAPH:  # a good-enough layout in bounded time
-        dot.attr(nslimit="2", nslimit1="2", mclimit="0.5")
+    if len(nodes) > BIG_GRAPH:
+        # Graphviz's positioning improves the layout one step at a time, each step costing
+        # time in proportion to the graph: a budget of steps that shrinks as the graph grows
+        # keeps the whole in bounded time, at the price of a less tidy picture
+        dot.attr(nslimit=f"{min(2.0, LAYOUT_STEPS / len(nodes)):.3g}", nslimit1="2",
+                 mclimit="0.5")
     if legend:
         dot.attr(label=_legend(root, names, grads), labelloc="b")
     dot.attr("node", fontname=FONT, fontsize="12", shape="record")
@@ -288,6 +295,8 @@ def build_graph(
         fills[node] = shade(g, scale or 0.0) if kind != "constant" else "#f4f4f4"
         attrs = {"style": "filled", "fillcolor": fills[node], "tooltip": kind}
         attrs.update(ROLE_STYLE[kind])
+        if grad_width is not None:
+            attrs["width"] = _record_width(names[node], fields[1:])
         dot.node(ids[node], fmt.format(" | ".join(fields)), **attrs)
     for node in reversed(nodes):
         if node.parents:
@@ -295,6 +304,18 @@ def build_graph(
             _draw_op(dot, node, plan[node], ids, names, fills, flows, scale or 0.0, show_local,
                      node is active)
     return dot
+
+
+def _record_width(name: str, fields: list[str]) -> str:
+    """A record's least width, in inches, for its longest texts in any frame.
+
+    Graphviz collapses runs of spaces in a record, so padding the text cannot keep the node's
+    size from frame to frame; a least width a little over the widest text does. The fields
+    run across (LR with braces, TB without), the font is monospace (0.6 em a character, at
+    12 pt), and a non-ASCII character may be measured per byte.
+    """
+    lengths = [len(name.encode()), *(len(f.encode()) for f in fields)]
+    return f"{(CHAR_POINTS * sum(lengths) + FIELD_MARGIN * len(lengths)) / 72:.3f}"
 
 
 def _draw_op(dot: GradientGraph, node: Value, arrows: list[Arrow], ids: Mapping[Value, str],

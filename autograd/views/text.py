@@ -13,7 +13,7 @@ from typing import Any
 from ..engine import Value, is_constant
 from .names import TEXT_MAX_NODES, formula, graph_nodes, node_names, num
 
-MAX_INDENT = 20
+MAX_INDENT = 12
 MAX_REFERENCES = 20
 NUMBERS_COLUMN = 60  # the data and grad columns start here at the latest
 
@@ -44,13 +44,12 @@ def text_tree(
     tee, last, bar = ("|-- ", "`-- ", "|   ") if ascii else ("├── ", "└── ", "│   ")
     rows: list[tuple[str, int, Value | None]] = [(_head(root, names), _kind(root), root)]
     drawn = {root}
-    # One frame per node whose operands are being listed: [node, next operand, guides for its
-    # operands' lines, their depth, references shown, references counted only].
-    stack: list[list[Any]] = [[root, 0, "", 1, 0, 0]] if root.parents else []
+    # One frame per node whose operands are being listed: [its operands, the next one, guides
+    # for their lines, their depth, references shown, references counted only].
+    stack: list[list[Any]] = [[root.parents, 0, "", 1, 0, 0]] if root.parents else []
     while stack:
         frame = stack[-1]
-        node, i, guides, depth, shown, hidden = frame
-        kids = node.parents
+        kids, i, guides, depth, shown, hidden = frame
         if i == len(kids):
             stack.pop()
             if hidden:
@@ -70,9 +69,10 @@ def text_tree(
             frame[4] = shown + 1
             continue
         drawn.add(kid)
-        if kid.parents and not is_constant(kid):
+        grandkids = kid.parents
+        if grandkids:
             inner = guides + ("    " if end else bar) if depth < MAX_INDENT else guides
-            stack.append([kid, 0, inner, depth + 1, 0, 0])
+            stack.append([grandkids, 0, inner, depth + 1, 0, 0])
     width = min(max(len(left) for left, _, _ in rows), NUMBERS_COLUMN)
     lines = []
     for left, kind, node in rows:
