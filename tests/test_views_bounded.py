@@ -113,7 +113,8 @@ print(sorted(bundle))
 def test_a_long_arrow_starts_from_a_reference_to_its_value():
     exec(SHAPES, scope := {})
     y = scope["chain_reusing_one_input"](30)
-    from autograd.views.picture import MAX_SPAN, draw_dot
+    from autograd.views.layout import MAX_SPAN
+    from autograd.views.picture import draw_dot
 
     source = draw_dot(y).source
     references = source.count("style=\"rounded,dashed,filled\"")
@@ -193,6 +194,22 @@ def test_the_notebook_display_falls_back_to_text_within_its_budget(tmp_path, mon
     start = time.monotonic()
     assert y._repr_mimebundle_() == {"text/plain": repr(y)}
     assert time.monotonic() - start < 10
+    assert wait_dead(int(pid_file.read_text()))
+
+
+def test_a_picture_displayed_in_a_notebook_gives_up_within_its_budget(tmp_path, monkeypatch):
+    from autograd import draw_dot
+
+    script, pid_file = slow_renderer(tmp_path)
+    monkeypatch.setenv("GRADWALK_RENDERER", "graphviz-pure")
+    monkeypatch.setattr(renderers, "_graphviz_pure", lambda: str(script))
+    graph = draw_dot(Value(2.0, label="x") * 3)
+    graph.display_timeout = 1.0
+    start = time.monotonic()
+    bundle = graph._repr_mimebundle_()
+    assert time.monotonic() - start < 10
+    assert list(bundle) == ["text/plain"] and "not drawn" in bundle["text/plain"]
+    assert graph.timeout == renderers.DEFAULT_TIMEOUT  # the display's budget was for it alone
     assert wait_dead(int(pid_file.read_text()))
 
 

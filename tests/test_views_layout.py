@@ -9,7 +9,7 @@ from pathlib import Path
 import autograd
 
 PACKAGE = Path(autograd.__file__).parent
-VIEWS = ["names", "text", "explanation", "renderers", "picture", "frames", "notebook"]
+VIEWS = ["names", "text", "explanation", "renderers", "layout", "picture", "frames", "notebook"]
 CORE = {"engine", "backward", "ops", "functional"}
 
 

@@ -4,6 +4,7 @@
 - `text`: `text_tree`, the graph as an indented tree
 - `explanation`: `explain`, the backward pass told step by step
 - `renderers`: DOT source to SVG/PNG/PDF with whichever Graphviz is installed, time-limited
+- `layout`: which arrows a picture draws, and from where, so that its layout stays fast
 - `picture`: `draw_dot`, the graph as a `graphviz.Digraph`
 - `frames`: `backward_frames`, `write_frames`, `write_animation`: backward as pictures
 - `notebook`: `notebook_bundle`, what a notebook shows for a `Value`

@@ -21,8 +21,9 @@ from typing import Any
 
 from ..backward import operand_order
 from ..engine import Value, local_derivatives, topological_order
+from .layout import check_arrows, plan_arrows
 from .names import formula, graph_nodes, node_names, num, parameter_names
-from .picture import GradientGraph, build_graph, check_arrows, plan_arrows
+from .picture import GradientGraph, build_graph
 from .renderers import RenderError
 
 FRAMES_MAX_NODES = 200

@@ -4,10 +4,10 @@ repr; only the repr when the graph is too big to draw quickly or the drawing fai
 from __future__ import annotations
 
 from ..engine import Value
-from .picture import draw_dot
+from .picture import DISPLAY_SECONDS, draw_dot
 
 NOTEBOOK_MAX_NODES = 400
-NOTEBOOK_SECONDS = 5.0  # a display waits this long for the renderer, then shows the text
+NOTEBOOK_SECONDS = DISPLAY_SECONDS  # a display waits this long for the renderer, then the text
 
 
 def notebook_bundle(value: Value) -> dict[str, str]:

@@ -9,15 +9,10 @@ says the gradient: blue positive, red negative, deeper for larger |grad|. The bo
 role: thick for the output, green for an input, purple and rounded for a parameter, dashed grey
 for a constant.
 
-Bounded layout. Graphviz lays out a long arrow as a chain of hidden points, one per rank it
-crosses, and its positioning grows faster than linearly in their number: a value reused all along
-a long chain (`y = y * x` a hundred times) made pictures that took hours. So an arrow that would
-cross more than `MAX_SPAN` levels of the graph starts instead from a small dashed reference to
-its value (the value's name, drawn beside the op that uses it), and an op that uses one value
-more than `MAX_PARALLEL` times gets one arrow for them all, labelled with their count and the sum
-of their local derivatives. The hidden points then number at most a few per arrow, the arrows at
-most `ARROWS_PER_VALUE` per value (more is refused, like a graph over `max_nodes`), and the
-renderer runs with a time limit (`GradientGraph.timeout`).
+Bounded layout: the arrows are planned by `autograd.views.layout` so that Graphviz's work stays
+near linear in the graph; past `BIG_GRAPH` values its positioning gets a budget of steps
+(`nslimit`); the renderer runs with a time limit (`GradientGraph.timeout`). A picture of 1,000
+values of any shape renders in a few seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +24,9 @@ from typing import Any
 
 import graphviz
 
-from ..engine import Value, is_constant, local_derivatives, topological_order
+from ..engine import Value, is_constant, local_derivatives
 from . import renderers
+from .layout import Arrow, check_arrows, plan_arrows
 from .names import (
     constant,
     exponent,
@@ -44,11 +40,9 @@ from .names import (
 )
 
 DEFAULT_MAX_NODES = 1000
-ARROWS_PER_VALUE = 4
-MAX_SPAN = 3  # levels an arrow may cross before it starts from a reference instead
-MAX_PARALLEL = 3  # arrows from one value into one op before they are merged into one
+DISPLAY_SECONDS = 5.0  # a notebook display waits this long for the renderer, then shows text
 BIG_GRAPH = 150  # values; past this, Graphviz is told to stop improving the layout early
-LAYOUT_STEPS = 100  # positioning steps per value: Graphviz's nslimit times the values
+LAYOUT_STEPS = 100  # nslimit = LAYOUT_STEPS / values: about a thousand positioning steps
 FONT = "Courier"  # monospace: equal-length text has equal width, so frames keep one layout
 CHAR_POINTS = 7.2  # a Courier character at the records' 12 pt
 FIELD_MARGIN = 20  # points around a record field's text, with room to spare
@@ -75,6 +69,20 @@ class GradientGraph(graphviz.Digraph):
     """
 
     timeout: float = renderers.DEFAULT_TIMEOUT
+    display_timeout: float = DISPLAY_SECONDS  # for the notebook display, which must not hang
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **options: Any) -> dict[str, Any]:
+        """The notebook display: the picture if drawn within `display_timeout` seconds, else a
+        line saying why not (a display hook must neither hang nor raise)."""
+        timeout = self.timeout
+        self.timeout = min(timeout, self.display_timeout)
+        try:
+            return super()._repr_mimebundle_(include, exclude, **options)
+        except Exception as exc:  # no renderer, too slow, a failed render
+            return {"text/plain": f"{type(self).__name__}: not drawn: {exc}"}
+        finally:
+            self.timeout = timeout
 
     @property
     def _pipe_lines(self):  # noqa: ANN202 - the graphviz package's hook
@@ -126,70 +134,6 @@ def escape(text: str) -> str:
     for ch in '{}|<>"':
         out = out.replace(ch, "\\" + ch)
     return out
-
-
-# --- which arrows to draw, and from where ---------------------------------------------------
-
-
-class Arrow:
-    """Arrows from one value into one op: operand positions `indices` of the op's node; drawn
-    from a reference to the value when `reference`, merged into one arrow when many."""
-
-    __slots__ = ("indices", "parent", "reference")
-
-    def __init__(self, parent: Value, indices: list[int], reference: bool) -> None:
-        self.parent, self.indices, self.reference = parent, indices, reference
-
-    @property
-    def merged(self) -> bool:
-        return len(self.indices) > MAX_PARALLEL
-
-    @property
-    def count(self) -> int:
-        """How many arrows the picture draws for it."""
-        return 1 if self.merged else len(self.indices)
-
-
-def plan_arrows(root: Value) -> dict[Value, list[Arrow]]:
-    """For every op node under `root`, its arrows (see the module docstring).
-
-    Levels: a leaf sits one level before its first use, a result one level after its latest
-    operand. An arrow that crosses more than `MAX_SPAN` levels starts from a reference. Graphviz
-    places every node at most as far as those levels would, so the hidden points of all arrows
-    together stay under a few per arrow, whatever the graph.
-    """
-    forward = list(reversed(topological_order(root)))  # every node after its operands
-    level: dict[Value, int] = {}
-    for node in forward:
-        level[node] = 1 + max(level[p] for p in node.parents) if node.parents else 0
-    first_use: dict[Value, int] = {}
-    for node in forward:
-        for p in node.parents:
-            if not p.parents and level[node] - 1 < first_use.get(p, level[node]):
-                first_use[p] = level[node] - 1
-    level.update(first_use)
-    plan: dict[Value, list[Arrow]] = {}
-    for node in forward:
-        if not node.parents:
-            continue
-        groups: dict[Value, list[int]] = {}
-        for i, p in enumerate(node.parents):
-            groups.setdefault(p, []).append(i)
-        plan[node] = [Arrow(p, idx, level[node] - level[p] > MAX_SPAN) for p, idx in groups.items()]
-    return plan
-
-
-def check_arrows(plan: Mapping[Value, list[Arrow]], values: int, max_nodes: int, what: str) -> None:
-    """A ValueError when the picture would have more than `ARROWS_PER_VALUE * max_nodes` arrows
-    (a graph whose ops each use hundreds of distinct values)."""
-    arrows = sum(a.count for arrows in plan.values() for a in arrows)
-    limit = ARROWS_PER_VALUE * max_nodes
-    if arrows > limit:
-        raise ValueError(
-            f"{what}: the picture would have {arrows:,} arrows between {values:,} values, over "
-            f"{ARROWS_PER_VALUE} x max_nodes={limit:,}; show a smaller part (call it on an "
-            f"intermediate node), or pass max_nodes={-(-arrows // ARROWS_PER_VALUE)}"
-        )
 
 
 # --- the picture -------------------------------------------------------------------------------
@@ -376,4 +320,4 @@ def _legend(root: Value, names: Mapping[Value, str],
     return f"{LEGEND}\ngradients: {listing(shown, LEGEND_GRADIENTS)}"
 
 
-__all__ = ["DEFAULT_MAX_NODES", "GradientGraph", "build_graph", "draw_dot", "plan_arrows"]
+__all__ = ["DEFAULT_MAX_NODES", "GradientGraph", "build_graph", "draw_dot"]
