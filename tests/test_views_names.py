@@ -138,3 +138,10 @@ def test_reading_order_is_the_order_the_formula_reads():
     a = x * y
     g = (a * z) * (x + a)  # x reached through a first: a's operands come before z
     assert [n.label for n in reading_order(g) if n.label] == ["x", "y", "z"]
+
+
+def test_numbers_in_an_expression_are_constants_not_inputs(capsys):
+    assert main(["x + 2*3 + sin(0)", "--at", "x=1", "--tree", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"── 6 +\(constant\)", out) and "v1 = x + 6" in out
+    assert "p1" not in out and re.findall(r"^d/d(\w+) = ", out, re.M) == ["x"]

@@ -185,6 +185,10 @@ def _children(node: ast.AST) -> list[ast.AST]:
 
 
 def _apply(node: ast.AST, args: list, values: Mapping[str, Value]) -> Value | float:
+    """One step of the expression. A step on numbers alone gives a number (`2*3` is 6, as in
+    Python): the graph holds the variables and what is computed from them, and a number then
+    enters it as a constant, the way the engine lifts the 2 in `2 * x`. The engine still does
+    the arithmetic, so a number's errors (`log(0)`, `1/0`) are the engine's."""
     if isinstance(node, ast.Constant):
         return float(node.value)
     if isinstance(node, ast.Name):
@@ -193,20 +197,24 @@ def _apply(node: ast.AST, args: list, values: Mapping[str, Value]) -> Value | fl
         return -args[0] if isinstance(node.op, ast.USub) else args[0]
     if isinstance(node, ast.Call):
         x = args[0] if isinstance(args[0], Value) else Value(args[0])
-        return abs(x) if node.func.id == "abs" else getattr(x, node.func.id)()
+        y = abs(x) if node.func.id == "abs" else getattr(x, node.func.id)()
+        return y if isinstance(args[0], Value) else y.data
     a, b = args
+    numbers = not isinstance(a, Value) and not isinstance(b, Value)
+    if numbers:
+        a = Value(a)
     op = BINARY[type(node.op)]
-    if not isinstance(a, Value) and not isinstance(b, Value):
-        a = Value(a)  # numbers only: still record the op, so the picture shows it
     if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return a / b
-    return a**b
+        y = a + b
+    elif op == "-":
+        y = a - b
+    elif op == "*":
+        y = a * b
+    elif op == "/":
+        y = a / b
+    else:
+        y = a**b
+    return y.data if numbers else y
 
 
 def build(text: str, at: Mapping[str, float]) -> tuple[Value, dict[str, Value]]:
