@@ -57,24 +57,30 @@ def test_bad_params_are_refused():
 # --- parameters are parameters ------------------------------------------------------------------
 
 
-def neuron():
-    model = nn.Neuron(2, seed=0)
+def neuron(labelled=False):
+    """An nn neuron on two labelled inputs; its parameters' labels removed unless `labelled`."""
+    model = nn.Neuron(2, seed=0, activation="tanh")
+    if not labelled:
+        for p in model.parameters():
+            p.label = ""
     out = model([Value(0.5, label="u"), Value(-1.5, label="v")])
     out.backward()
     return model, out
 
 
-def test_unlabelled_parameters_show_their_gradients_in_every_view():
-    model, out = neuron()
-    w0, w1, b = model.parameters()
-    tree = text_tree(out)
+@pytest.mark.parametrize("labelled", [False, True])
+def test_parameters_show_their_gradients_in_every_view(labelled):
+    model, out = neuron(labelled)
+    names = ("w.0", "w.1", "b") if labelled else ("p1", "p2", "p3")
+    tree, told, source = text_tree(out), explain(out), draw_dot(out).source
     assert "(constant)" not in tree
-    for p, name in zip((w0, w1, b), ("p1", "p2", "p3")):
-        line = next(line for line in tree.splitlines() if re.search(rf"── {name}\b", line))
+    for p, name in zip(model.parameters(), names):
+        assert p.grad != 0
+        line = next(line for line in tree.splitlines() if re.search(rf"── {name} ", line))
         assert line.split()[-1] == f"{p.grad:.4f}"
-        assert f"dv3/d{name} = {p.grad:.4f}" in explain(out)
-        assert re.search(rf"\{{ {name} \| data \S+ \| grad {p.grad:.4f} \}}", draw_dot(out).source)
-    assert "dot([p1, p2], [u, v])" in tree  # not the parameters' numbers
+        assert f"dv3/d{name} = {p.grad:.4f}" in told
+        assert re.search(rf"\{{ {name} \| data \S+ \| grad {p.grad:.4f} \}}", source)
+    assert f"dot([{names[0]}, {names[1]}], [u, v])" in tree  # not the parameters' numbers
 
 
 @pytest.mark.parametrize("form", ["module", "dict", "pairs", "list"])
