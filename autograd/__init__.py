@@ -10,12 +10,14 @@
 6.0
 """
 
+from . import engine as _engine
 from .custom import custom_op, custom_vjp
 from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topological_order, vsum
 from .fixedpoint import FixedPointError, fixed_point
 from .functional import grad, value_and_grad
 from .ops import OPS
 from .views import backward_frames, draw_dot, explain, text_tree, write_animation, write_frames
+from .views.notebook import notebook_bundle as _notebook_bundle
 
 __all__ = [
     "OPS",
@@ -40,4 +42,6 @@ __all__ = [
     "write_animation",
     "write_frames",
 ]
+_engine.display[0] = _notebook_bundle
+
 __version__ = "0.1.0"

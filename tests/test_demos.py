@@ -26,7 +26,7 @@ def load_demo(name):
 
 def rendering_available():
     try:
-        import autograd.render  # noqa: F401
+        import autograd.views.renderers  # noqa: F401
     except ImportError:
         return False
     return True

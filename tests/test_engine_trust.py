@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from autograd import Value, grad, value_and_grad
+from autograd import Value, explain, grad, value_and_grad
 from nn import MLP
 from nn.losses import mse
 from nn.optim import SGD
@@ -143,6 +143,8 @@ def test_backward_after_data_changed_raises_and_says_what_changed():
     with pytest.raises(RuntimeError, match=r"'x'\.data was changed \(to 10\.0\)"):
         y.backward()
     assert x.grad == 0.0 and y.grad == 0.0
+    with pytest.raises(RuntimeError, match="changed"):
+        explain(y)
     # a fresh forward pass at the new point gives the new gradient
     y = x * x
     y.backward()

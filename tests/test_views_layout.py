@@ -65,7 +65,7 @@ def test_public_names_are_where_they_were():
         write_frames,
     )
     from autograd.cli import main  # noqa: F401 - the `gradwalk` script's entry point
-    from autograd.render import notebook_bundle  # noqa: F401 - Value's notebook hook
+    from autograd.views.notebook import notebook_bundle  # noqa: F401 - Value's notebook hook
 
     assert callable(explain) and callable(draw_dot)
 

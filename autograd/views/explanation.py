@@ -13,7 +13,7 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
-from ..backward import operand_order
+from ..backward import current, operand_order
 from ..engine import Value, is_constant, local_derivatives, topological_order
 from .names import (
     TEXT_MAX_NODES,
@@ -100,9 +100,11 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,
         f"Backward pass from {head} = {num(root.data)}, seeded with d{r}/d{r} = {num(seed)}.",
         f"Chain rule at every step: d{r}/d(operand) += d{r}/d(node) * d(node)/d(operand).",
     ]
+    order = topological_order(root)
+    current([n for n in order if n.parents])  # no story of numbers that changed since
     grads = {root: float(seed)}
     step = 0
-    for node in topological_order(root):
+    for node in order:
         if not node.parents:
             continue
         step += 1
