@@ -623,6 +623,11 @@ def rule(node: Value) -> Op:
     return node._rule
 
 
+def vjp_outputs(node: Value) -> tuple[Value, ...]:
+    """The outputs of a node with several (`custom_vjp`, `fixed_point`), in order."""
+    return node._arg if node._rule.vjp else ()
+
+
 def op_arg(node: Value) -> float | None:
     """The constant argument of an op that has one (the 3 in `x ** 3`), else None."""
     return node._arg if node._rule.has_arg else None
@@ -780,6 +785,6 @@ def identity(x: Value) -> Value:
 __all__ = [
     "Value", "apply", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
     "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
-    "no_grad", "op_arg", "real", "rule", "sum_", "topological_order", "value_partials", "vsum",
-    "walk", "watch_comparisons",
+    "no_grad", "op_arg", "real", "rule", "sum_", "topological_order", "value_partials",
+    "vjp_outputs", "vsum", "walk", "watch_comparisons",
 ]

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any
 
-from ..backward import current, operand_order
-from ..engine import Value, is_constant, local_derivatives, topological_order
+from ..backward import current, operand_order, vjp_partials
+from ..engine import Value, is_constant, local_derivatives, topological_order, vjp_outputs
+from ..engine import rule as rule_of
 from .names import (
     TEXT_MAX_NODES,
     constant,
@@ -113,6 +114,16 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,
                       f"upstream d{r}/d{n} = {num(upstream)}"]
         parents, locals_ = node.parents, local_derivatives(node)
         args = [names[p] for p in parents]
+        if rule_of(node).vjp:  # several outputs: one product of all their gradients
+            lines.append(f"  (a vector-Jacobian product: the gradients of {n}'s outputs in, "
+                         "one gradient per operand out)")
+            sent = vjp_partials(node, [grads.get(y, 0.0) for y in vjp_outputs(node)])
+            for parent, added in zip(parents, sent):
+                grads[parent] = grads.get(parent, 0.0) + added
+                if not is_constant(parent):
+                    lines.append(f"  d{r}/d{names[parent]}: adds {num(added)}; "
+                                 f"total {num(grads[parent])}")
+            continue
         for i in operand_order(node):  # backward's order, so the totals agree to the bit
             parent, local = parents[i], locals_[i]
             if is_constant(parent):
