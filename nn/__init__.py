@@ -22,6 +22,7 @@ from . import losses, optim
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .progress import Progress, accuracy, minibatches
 from .serialize import load, save
+from .settling import SettlingLayer
 
 __all__ = [
     "ACTIVATIONS",
@@ -30,6 +31,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Progress",
+    "SettlingLayer",
     "accuracy",
     "load",
     "losses",

@@ -433,4 +433,6 @@ class MLP(Module):
 
 def modules_by_name() -> dict[str, type[Module]]:
     """The architectures `nn.load` can rebuild, by class name."""
-    return {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+    from .settling import SettlingLayer  # it builds on this module: imported when asked
+
+    return {"Neuron": Neuron, "Layer": Layer, "MLP": MLP, "SettlingLayer": SettlingLayer}

@@ -52,7 +52,8 @@ _TEMP_SUFFIX = ".nn-save.tmp"
 
 
 def save(module: Module, path: str | os.PathLike[str]) -> None:
-    """Write `module` (a `Neuron`, `Layer` or `MLP`) to `path` as JSON, atomically.
+    """Write `module` (a `Neuron`, `Layer`, `MLP` or `SettlingLayer`) to `path` as JSON,
+    atomically.
 
     >>> import tempfile, os
     >>> from nn import MLP, load
@@ -249,6 +250,11 @@ _ARCHITECTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[dict
             n * (m + 1) for m, n in zip([c["nin"], *c["nouts"]], c["nouts"], strict=False)
         ),
     ),
+    "SettlingLayer": (
+        ("nin", "nstate"),
+        ("activation", "tol", "max_iter", "unroll"),
+        lambda c: c["nstate"] * (c["nstate"] + c["nin"] + 1),
+    ),
 }
 
 
@@ -310,8 +316,13 @@ def _config(config: Any, kind: str, path: Any) -> dict[str, Any]:
                 raise ValueError(f"{invalid}: nouts must be a non-empty list of layer sizes")
             for n in v:
                 _check_size(n, f"{invalid}: each layer size in nouts")
-        elif key in ("nin", "nout"):
+        elif key in ("nin", "nout", "nstate", "max_iter") or (key == "unroll" and v is not None):
             _check_size(v, f"{invalid}: {key}")
+        elif key == "tol":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+                raise ValueError(f"{invalid}: tol must be a positive number, got {_short(v)}")
+        elif key == "unroll":
+            pass  # None: the layer settles
         elif not isinstance(v, str):
             raise ValueError(f"{invalid}: {key} must be one of {', '.join(ACTIVATIONS)}")
     return config
