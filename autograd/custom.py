@@ -83,6 +83,9 @@ def _checked_forward(name: str, forward: Callable[..., float]) -> Callable[..., 
             y = forward(*xs)
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"{shown}: {exc}") from exc
+        except TypeError as exc:  # most often a forward of another arity than the derivatives'
+            raise TypeError(f"{shown}: forward failed ({exc}); it is called with {len(xs)} "
+                            "floats, one per derivative") from exc
         if isinstance(y, Value):
             raise TypeError(f"{shown}: forward must return a float, got a Value")
         return real(y, f"{shown}: forward returned {type(y).__name__}; it")
