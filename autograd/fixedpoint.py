@@ -100,7 +100,8 @@ def fixed_point(
         adjoint = result.adjoint = Relaxation()
         u = _relax(lambda u: _adjoint_step(ys, leaves, upstream, u), list(upstream), tol,
                    max_iter, adjoint, trace, "adjoint")
-        grads = gradients_wrt(dot(ys, u), [*inputs, *leaves])
+        with enable_grad():  # a backward pass run under no_grad must still see this product
+            grads = gradients_wrt(dot(ys, u), [*inputs, *leaves])
         return [grads.get(p, 0.0) for p in inputs]
 
     outputs.extend(custom_vjp("fixed_point", inputs, x, vjp))
@@ -136,7 +137,9 @@ def _relax(
     with no_grad():
         for k in range(1, max_iter + 1):
             new = step(x)
-            change = max(abs(a - b) for a, b in zip(new, x))
+            changes_now = [abs(a - b) for a, b in zip(new, x)]
+            # max() drops a nan that is not first: look for one, so a nan never "settles"
+            change = math.nan if any(c != c for c in changes_now) else max(changes_now)
             x = new
             changes.append(change)
             if trace:
