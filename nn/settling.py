@@ -13,8 +13,9 @@ the map changes the state by at most `L * ||W||` times the change it is given, w
 is the largest sum of absolute weights in a row of `W`. Below 1 the map is a contraction,
 whatever the input, and the state settles to one fixed point from any start (Banach's
 theorem). The weights start with `L * ||W|| = contraction` (0.5 unless told);
-`contraction_bound()` says where training has taken it. Above 1 the state may still settle,
-but nothing promises it; when it does not, calling the layer raises `FixedPointError`.
+`contraction_bound()` says where training has taken it, and `limit_contraction()` after each
+optimizer step keeps it below a limit. Above 1 the state may still settle, but nothing
+promises it; when it does not, calling the layer raises `FixedPointError`.
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ class SettlingLayer(Module):
         except FixedPointError as exc:
             raise FixedPointError(
                 f"{self!r} did not settle: {exc}. Its contraction bound is "
-                f"{self.contraction_bound():.3g} (below 1 the state always settles): lower the "
-                "learning rate, or raise max_iter or tol"
+                f"{self.contraction_bound():.3g}: below 1 the state always settles (train with "
+                "a lower learning rate); a state that settles slowly needs a larger max_iter"
             ) from exc
 
     def _checked(self, inputs: Any) -> list[Any]:
@@ -141,6 +142,27 @@ class SettlingLayer(Module):
         n = self.nstate
         norm = max(sum(abs(w.data) for w in self.W[i * n : (i + 1) * n]) for i in range(n))
         return SLOPE[self.activation] * norm
+
+    def limit_contraction(self, limit: float = 0.9) -> float:
+        """Scale down each row of `W` whose `slope * sum_j |W[i][j]|` exceeds `limit` (< 1), so
+        the map stays a contraction: call it after each optimizer step to keep training from
+        taking the layer where it no longer settles (projected gradient descent). Returns the
+        contraction bound afterwards.
+
+        >>> layer = SettlingLayer(1, 1, weights=([[3.0]], [[1.0]], [0.0]))
+        >>> round(layer.limit_contraction(0.9), 12), round(layer.W[0].data, 12)
+        (0.9, 0.9)
+        """
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 <= limit < 1:
+            raise ValueError(f"limit_contraction: limit must be a number in [0, 1), got {limit!r}")
+        n, slope = self.nstate, SLOPE[self.activation]
+        for i in range(n):
+            row = self.W[i * n : (i + 1) * n]
+            bound = slope * sum(abs(w.data) for w in row)
+            if bound > limit:
+                for w in row:
+                    w.data = w.data * limit / bound
+        return self.contraction_bound()
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
