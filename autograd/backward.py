@@ -167,6 +167,7 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
     """
     nodes, interior = _collect(root, reset=True)
     root._g = seed
+    reached = None  # the nodes of this pass, as a set: made when a vector-Jacobian product asks
     for node in interior:
         g = node._g
         a = node._a
@@ -174,7 +175,11 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
             da = node._da
             if da is None:  # made micrograd's way, or a vector-Jacobian product
                 if node._rule.vjp:
-                    for p, d in zip(a, vjp_partials(node, [y._g for y in node._arg])):
+                    # An output that root does not use was not reached: its gradient is 0 (its
+                    # `_g` slot is unset, or stale from an earlier pass)
+                    reached = set(nodes) if reached is None else reached
+                    upstream = [y._g if y in reached else 0.0 for y in node._arg]
+                    for p, d in zip(a, vjp_partials(node, upstream)):
                         p._g += d
                     continue
                 da = external_partials(node)

@@ -280,3 +280,16 @@ def test_custom_vjp_errors_name_it():
         z.backward()
     with pytest.raises(TypeError, match="'texty_t' cannot be copied or pickled"):
         pickle.dumps(z)
+
+
+def test_custom_vjp_with_an_output_the_loss_does_not_use():
+    x, y = Value(2.0), Value(3.0)
+    (sum_and_product(x, y)[0] * 5).backward()  # the product is never used
+    assert (x.grad, y.grad) == (5.0, 5.0)
+    a, b = Value(0.7), Value(-1.2)
+    s, p = sum_and_product(a, b)
+    (s + p).backward()  # leaves gradients behind in both outputs' scratch slots
+    assert (a.grad, b.grad) == pytest.approx((1 - 1.2, 1 + 0.7))
+    a.grad = b.grad = 0.0
+    s.backward()  # p is not under s: its gradient here is 0, whatever the earlier pass left
+    assert (a.grad, b.grad) == (1.0, 1.0)
