@@ -109,8 +109,14 @@ class SettlingLayer(Module):
         act = _APPLY[self.activation]
         return [act(dot(self.W[i * n : (i + 1) * n], state) + drive[i]) for i in range(n)]
 
-    def __call__(self, inputs: Sequence[Any], *, unroll: int | None = None) -> list[Value]:
-        """The settled state for `inputs` (or, with `unroll=k`, the state after k steps)."""
+    def __call__(
+        self, inputs: Sequence[Any], *, unroll: int | None = None, trace: bool = False
+    ) -> list[Value]:
+        """The settled state for `inputs` (or, with `unroll=k`, the state after k steps).
+
+        With `trace=True` the relaxations keep every iterate (`.forward.trace`, and after a
+        backward pass `.adjoint.trace`), for pictures of the state and the error settling.
+        """
         steps = self.unroll if unroll is None else _check_count(unroll, "unroll")
         drive = self.drive(self._checked(inputs))
         if steps is not None:
@@ -120,7 +126,7 @@ class SettlingLayer(Module):
             return state
         try:
             return fixed_point(lambda x: self._step(x, drive), [0.0] * self.nstate,
-                               tol=self.tol, max_iter=self.max_iter)
+                               tol=self.tol, max_iter=self.max_iter, trace=trace)
         except FixedPointError as exc:
             raise FixedPointError(
                 f"{self!r} did not settle: {exc}. Its contraction bound is "

@@ -243,3 +243,17 @@ def test_the_architecture_table_counts_its_weights():
 def test_bad_arguments_are_named(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+def test_hidden_units_outside_the_loss():
+    layer = SettlingLayer(2, 4, seed=2)
+    p = [0.4, -0.9]
+
+    def gradients(unroll):
+        layer.zero_grad()
+        mse(layer(p, unroll=unroll)[:2], [0.5, -0.5]).backward()  # units 2 and 3 are hidden
+        return [q.grad for q in layer.parameters()]
+
+    implicit, unrolled = gradients(None), gradients(80)
+    assert max(abs(a - b) for a, b in zip(implicit, unrolled)) < 1e-10
+    assert max(abs(g) for g in implicit) > 1e-3
