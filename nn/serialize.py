@@ -252,8 +252,9 @@ _ARCHITECTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[dict
     ),
     "SettlingLayer": (
         ("nin", "nstate"),
-        ("activation", "tol", "max_iter", "unroll"),
-        lambda c: c["nstate"] * (c["nstate"] + c["nin"] + 1),
+        ("activation", "tol", "max_iter", "unroll", "inputs"),
+        lambda c: c["nstate"] * (c["nstate"] + 1)
+        + (c["nin"] if c.get("inputs") == "one_to_one" else c["nstate"] * c["nin"]),
     ),
 }
 
@@ -323,6 +324,10 @@ def _config(config: Any, kind: str, path: Any) -> dict[str, Any]:
                 raise ValueError(f"{invalid}: tol must be a positive number, got {_short(v)}")
         elif key == "unroll":
             pass  # None: the layer settles
+        elif key == "inputs":
+            if v not in ("full", "one_to_one"):
+                raise ValueError(f"{invalid}: inputs must be 'full' or 'one_to_one', got "
+                                 f"{_short(v)}")
         elif not isinstance(v, str):
             raise ValueError(f"{invalid}: {key} must be one of {', '.join(ACTIVATIONS)}")
     return config

@@ -1,7 +1,10 @@
 """`SettlingLayer`: a recurrent layer whose output is the state it settles to.
 
 The state `x` (`nstate` numbers) follows `x <- act(W x + U input + b)` from `x = 0` until it
-stops changing; the settled state, a fixed point of that map, is the output. It is trained by
+stops changing; the settled state, a fixed point of that map, is the output. `U` is a full
+matrix, or with `inputs="one_to_one"` one gain per input, input k feeding state unit k alone
+(the units past the inputs are hidden): then every interaction between the units goes through
+the recurrent weights `W`, as in Pineda's networks. It is trained by
 recurrent backpropagation (Almeida and Pineda, 1987) through `autograd.fixed_point`: the
 error relaxes to its own fixed point and the recorded graph holds one step of the map, however
 many steps the state took to settle. With `unroll=k` the layer instead records `k` steps from
@@ -29,6 +32,7 @@ from autograd import FixedPointError, Value, dot, fixed_point
 
 from .module import _APPLY, Module, _activation, _check_count, _number, _rng
 
+INPUTS = ("full", "one_to_one")
 SLOPE = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
 """The largest slope of each activation (its Lipschitz constant)."""
 
@@ -43,13 +47,15 @@ class SettlingLayer(Module):
 
     Parameters, in the order of `parameters()`: `W` row by row (`W.{i * nstate + j}` is the
     weight from state unit j to state unit i), then `U` row by row (`U.{i * nin + k}`, from
-    input k to state unit i), then `b` (one bias per state unit).
+    input k to state unit i; with `inputs="one_to_one"`, `U.{k}` is the gain from input k to
+    unit k), then `b` (one bias per state unit).
 
     Initialisation: `W` is drawn U(-1, 1) and scaled so that `slope * max_i sum_j |W[i][j]|`
     equals `contraction` (default 0.5: each step halves the distance to the fixed point, so
-    the state settles to 1e-10 in about 35 steps); `U` and `b` are drawn U(-1/sqrt(nin),
-    1/sqrt(nin)), as `torch.nn.Linear` draws them. `weights=(W, U, b)` sets them outright
-    (`W` nstate rows of nstate numbers, `U` nstate rows of nin numbers, `b` nstate numbers).
+    the state settles to 1e-10 in about 35 steps); `U` and `b` are drawn U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)) as `torch.nn.Linear` draws them, `fan_in` being `nin` (or 1, one to one).
+    `weights=(W, U, b)` sets them outright (`W` nstate rows of nstate numbers, `U` nstate rows
+    of nin numbers or, one to one, nin numbers, `b` nstate numbers).
 
     `tol` and `max_iter` go to `fixed_point`: the state has settled when no unit changes by
     `tol` or more in one step, and a state (or error) that has not settled in `max_iter` steps
@@ -77,6 +83,7 @@ class SettlingLayer(Module):
         tol: float = 1e-10,
         max_iter: int = 1000,
         unroll: int | None = None,
+        inputs: str = "full",
         weights: tuple[Any, Any, Any] | None = None,
     ) -> None:
         self.nin = _check_count(nin, "SettlingLayer: nin")
@@ -85,10 +92,17 @@ class SettlingLayer(Module):
         self.tol = _positive(tol, "tol")
         self.max_iter = _check_count(max_iter, "SettlingLayer: max_iter")
         self.unroll = None if unroll is None else _check_count(unroll, "SettlingLayer: unroll")
+        if inputs not in INPUTS:
+            raise ValueError(f"SettlingLayer: unknown inputs {inputs!r}; choose one of "
+                             f"{', '.join(INPUTS)}")
+        if inputs == "one_to_one" and nin > nstate:
+            raise ValueError(f"SettlingLayer: one_to_one inputs need nin <= nstate, got nin "
+                             f"{nin} and nstate {nstate}")
+        self.inputs = inputs
         if weights is not None:
-            w, u, b = _settling_weights(weights, nin, nstate)
+            w, u, b = _settling_weights(weights, nin, nstate, inputs)
         else:
-            w, u, b = _draw(nin, nstate, SLOPE[self.activation], contraction, _rng(seed))
+            w, u, b = _draw(nin, nstate, SLOPE[self.activation], contraction, inputs, _rng(seed))
         self.W = [Value(v) for v in w]
         self.U = [Value(v) for v in u]
         self.b = [Value(v) for v in b]
@@ -98,6 +112,9 @@ class SettlingLayer(Module):
         """`U inputs + b`, recorded: what the input adds to each unit at every step (the same
         at every step, so it is computed once per call)."""
         m = self.nin
+        if self.inputs == "one_to_one":
+            return [self.U[i] * inputs[i] + self.b[i] if i < m else self.b[i]
+                    for i in range(self.nstate)]
         return [dot(self.U[i * m : (i + 1) * m], inputs) + self.b[i] for i in range(self.nstate)]
 
     def step(self, state: Sequence[Any], inputs: Sequence[Any]) -> list[Value]:
@@ -173,11 +190,13 @@ class SettlingLayer(Module):
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
         return {"nin": self.nin, "nstate": self.nstate, "activation": self.activation,
-                "tol": self.tol, "max_iter": self.max_iter, "unroll": self.unroll}
+                "tol": self.tol, "max_iter": self.max_iter, "unroll": self.unroll,
+                "inputs": self.inputs}
 
     def __repr__(self) -> str:
         how = "settles" if self.unroll is None else f"unrolled {self.unroll} steps"
-        return f"SettlingLayer({self.nin} -> {self.nstate}, {self.activation}, {how})"
+        wiring = ", one to one" if self.inputs == "one_to_one" else ""
+        return f"SettlingLayer({self.nin} -> {self.nstate}{wiring}, {self.activation}, {how})"
 
 
 def _positive(x: Any, what: str) -> float:
@@ -186,7 +205,7 @@ def _positive(x: Any, what: str) -> float:
     return float(x)
 
 
-def _draw(nin: int, nstate: int, slope: float, contraction: Any,
+def _draw(nin: int, nstate: int, slope: float, contraction: Any, inputs: str,
           rng: Any) -> tuple[list[float], list[float], list[float]]:
     if isinstance(contraction, bool) or not isinstance(contraction, (int, float)) or not (
         0 <= contraction < 1
@@ -197,31 +216,40 @@ def _draw(nin: int, nstate: int, slope: float, contraction: Any,
     rows = [[rng.uniform(-1, 1) for _ in range(nstate)] for _ in range(nstate)]
     norm = max(sum(abs(w) for w in row) for row in rows)
     scale = contraction / (slope * norm) if norm > 0 else 0.0
-    k = 1.0 / math.sqrt(nin)
+    one_to_one = inputs == "one_to_one"
+    k = 1.0 if one_to_one else 1.0 / math.sqrt(nin)
     w = [v * scale for row in rows for v in row]
-    u = [rng.uniform(-k, k) for _ in range(nstate * nin)]
+    u = [rng.uniform(-k, k) for _ in range(nin if one_to_one else nstate * nin)]
     b = [rng.uniform(-k, k) for _ in range(nstate)]
     return w, u, b
 
 
-def _settling_weights(weights: Any, nin: int, nstate: int) -> tuple[list, list, list]:
+def _settling_weights(weights: Any, nin: int, nstate: int, inputs: str) -> tuple[list, list, list]:
+    one_to_one = inputs == "one_to_one"
+    shape = f"{nin} numbers" if one_to_one else f"{nstate} rows of {nin} numbers"
     try:
         w, u, b = weights
-        w, u, b = [list(row) for row in w], [list(row) for row in u], list(b)
+        w, b = [list(row) for row in w], list(b)
+        u = list(u) if one_to_one else [list(row) for row in u]
     except (TypeError, ValueError):
         raise ValueError(
             f"SettlingLayer weights: expected (W, U, b) with W {nstate} rows of {nstate} "
-            f"numbers, U {nstate} rows of {nin} numbers and b {nstate} numbers"
+            f"numbers, U {shape} and b {nstate} numbers"
         ) from None
-    for name, rows, width in (("W", w, nstate), ("U", u, nin)):
-        if len(rows) != nstate or any(len(row) != width for row in rows):
-            raise ValueError(f"SettlingLayer weights: {name} must be {nstate} rows of {width} "
-                             "numbers")
+    if len(w) != nstate or any(len(row) != nstate for row in w):
+        raise ValueError(f"SettlingLayer weights: W must be {nstate} rows of {nstate} numbers")
+    if len(u) != (nin if one_to_one else nstate) or (
+        not one_to_one and any(len(row) != nin for row in u)
+    ):
+        raise ValueError(f"SettlingLayer weights: U must be {shape}")
     if len(b) != nstate:
         raise ValueError(f"SettlingLayer weights: b must have {nstate} numbers, got {len(b)}")
-    flat = [
-        [_number(x, f"SettlingLayer weights {name}[{i}][{j}]")
-         for i, row in enumerate(rows) for j, x in enumerate(row)]
-        for name, rows in (("W", w), ("U", u))
-    ]
-    return flat[0], flat[1], [_number(x, f"SettlingLayer weights b[{i}]") for i, x in enumerate(b)]
+    flat_w = [_number(x, f"SettlingLayer weights W[{i}][{j}]")
+              for i, row in enumerate(w) for j, x in enumerate(row)]
+    if one_to_one:
+        flat_u = [_number(x, f"SettlingLayer weights U[{k}]") for k, x in enumerate(u)]
+    else:
+        flat_u = [_number(x, f"SettlingLayer weights U[{i}][{k}]")
+                  for i, row in enumerate(u) for k, x in enumerate(row)]
+    flat_b = [_number(x, f"SettlingLayer weights b[{i}]") for i, x in enumerate(b)]
+    return flat_w, flat_u, flat_b

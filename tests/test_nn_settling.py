@@ -166,7 +166,7 @@ def test_save_load_round_trip(tmp_path):
     document = json.loads(path.read_text())
     assert document["module"] == "SettlingLayer"
     assert document["config"] == {"nin": 3, "nstate": 2, "activation": "sigmoid", "tol": 1e-8,
-                                  "max_iter": 77, "unroll": None}
+                                  "max_iter": 77, "unroll": None, "inputs": "full"}
     loaded = nn.load(path)
     assert isinstance(loaded, SettlingLayer) and loaded.state_dict() == layer.state_dict()
     assert (loaded.tol, loaded.max_iter, loaded.unroll) == (1e-8, 77, None)
@@ -177,6 +177,11 @@ def test_save_load_round_trip(tmp_path):
     fresh = SettlingLayer(3, 2, seed=9)
     fresh.load_state_dict(layer.state_dict())
     assert fresh.state_dict() == layer.state_dict()
+    direct = SettlingLayer(2, 4, inputs="one_to_one", seed=3)
+    nn.save(direct, path)
+    loaded = nn.load(path)
+    assert loaded.inputs == "one_to_one" and loaded.state_dict() == direct.state_dict()
+    assert [v.data for v in loaded([0.5, -1.0])] == [v.data for v in direct([0.5, -1.0])]
 
 
 def test_pickle_and_deepcopy():
@@ -208,6 +213,8 @@ def saved(tmp_path, config, state=None):
         ({"nin": 3}, "missing 'nstate'"),
         ({"nin": 3, "nstate": 5}, "weights do not fit"),
         ({"nin": 3, "nstate": 10**6}, "needs 1,000,004,000,000 weights, the file holds 12"),
+        ({"nin": 3, "nstate": 2, "inputs": "sparse"}, "inputs must be 'full' or 'one_to_one'"),
+        ({"nin": 3, "nstate": 2, "inputs": "one_to_one"}, "one_to_one inputs need nin <= nstate"),
     ],
 )
 def test_load_refuses_a_bad_file(tmp_path, config, message):
@@ -218,10 +225,12 @@ def test_load_refuses_a_bad_file(tmp_path, config, message):
 def test_the_architecture_table_counts_its_weights():
     from nn.serialize import _ARCHITECTURES
 
-    layer = SettlingLayer(4, 3, unroll=2)
     required, optional, count = _ARCHITECTURES["SettlingLayer"]
+    layer = SettlingLayer(4, 3, unroll=2)
     assert set(required) <= set(layer.config()) <= set(required) | set(optional)
     assert count(layer.config()) == len(layer.parameters()) == 3 * 3 + 3 * 4 + 3
+    direct = SettlingLayer(3, 5, inputs="one_to_one")
+    assert count(direct.config()) == len(direct.parameters()) == 5 * 5 + 3 + 5
 
 
 @pytest.mark.parametrize(
@@ -238,6 +247,10 @@ def test_the_architecture_table_counts_its_weights():
          r"W\[1\]\[1\]: expected a number"),
         (lambda: SettlingLayer(3, 2, weights=WEIGHTS)([1.0]), ValueError, "takes 3 inputs, got 1"),
         (lambda: SettlingLayer(3, 2, weights=WEIGHTS)("abc"), TypeError, "a list of 3 inputs"),
+        (lambda: SettlingLayer(2, 2, inputs="sparse"), ValueError, "unknown inputs 'sparse'"),
+        (lambda: SettlingLayer(3, 2, inputs="one_to_one"), ValueError, "need nin <= nstate"),
+        (lambda: SettlingLayer(2, 2, weights=(WEIGHTS[0], [1.0, 2.0, 3.0], WEIGHTS[2]),
+                               inputs="one_to_one"), ValueError, "U must be 2 numbers"),
     ],
 )
 def test_bad_arguments_are_named(make, error, message):
@@ -257,3 +270,31 @@ def test_hidden_units_outside_the_loss():
     implicit, unrolled = gradients(None), gradients(80)
     assert max(abs(a - b) for a, b in zip(implicit, unrolled)) < 1e-10
     assert max(abs(g) for g in implicit) > 1e-3
+
+
+def test_one_to_one_inputs_feed_each_unit_its_own_input_only():
+    w = [[0.0] * 4 for _ in range(4)]
+    layer = SettlingLayer(2, 4, inputs="one_to_one", weights=(w, [2.0, -1.0], [0.1, 0.2, 0.3, 0.4]))
+    assert [name for name, _ in layer.named_parameters()][16:] == ["U.0", "U.1", "b.0", "b.1",
+                                                                  "b.2", "b.3"]
+    x = layer([0.5, 3.0])
+    expected = [Value(2.0 * 0.5 + 0.1).tanh(), Value(-3.0 + 0.2).tanh(), Value(0.3).tanh(),
+                Value(0.4).tanh()]  # no W: each unit sees its own input, hidden units none
+    assert [v.data for v in x] == [v.data for v in expected]
+    assert repr(layer) == "SettlingLayer(2 -> 4, one to one, tanh, settles)"
+
+
+def test_one_to_one_recurrent_backpropagation_equals_unrolled():
+    layer = SettlingLayer(3, 5, inputs="one_to_one", seed=4, contraction=0.8)
+    p = [Value(v) for v in (0.7, 0.0, -1.0)]
+
+    def gradients(unroll):
+        layer.zero_grad()
+        for v in p:
+            v.grad = 0.0
+        mse(layer(p, unroll=unroll)[:3], [1.0, -1.0, 1.0]).backward()
+        return [q.grad for q in layer.parameters() + p]
+
+    implicit, unrolled = gradients(None), gradients(150)
+    assert max(abs(a - b) for a, b in zip(implicit, unrolled)) < 1e-10
+    assert implicit[-2] != 0.0  # the erased input's gradient: it reaches it through W
