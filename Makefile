@@ -27,6 +27,7 @@ demos: $(STAMP)
 	$(PY) demos/moons.py --out out/moons.png
 	$(PY) demos/digits.py --plot out/confusion.png
 	$(PY) demos/recurrent.py --graph out/rnn.svg --hidden 2
+	$(PY) demos/attractor.py --frames out/attractor/
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -32,7 +32,9 @@ def rendering_available():
     return True
 
 
-@pytest.mark.parametrize("name", ["seed_classification", "moons", "digits", "recurrent"])
+@pytest.mark.parametrize(
+    "name", ["seed_classification", "moons", "digits", "recurrent", "attractor"]
+)
 def test_every_demo_has_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
         load_demo(name).main(["--help"])
@@ -250,3 +252,59 @@ def test_recurrent_demo_writes_the_unrolled_graph(tmp_path, capsys):
     # three steps unrolled: three applications of the cell's tanh per hidden unit
     assert source.count("tanh") >= 3 * 2
     assert "h3[1]" in source and "cell.neurons.0.w.0" in source
+
+
+# --- 5. pattern completion by recurrent backpropagation ------------------------------------------
+
+
+def percents(pattern, out):
+    return [float(x) for x in re.search(pattern, out).groups()]
+
+
+def test_attractor_demo_completes_letters_and_agrees_with_the_unrolled_network(tmp_path, capsys):
+    demo = load_demo("attractor")
+    frames = tmp_path / "frames"
+    argv = ["--steps", "40", "--trials", "10", "--unroll", "40", "--frames", str(frames)]
+    assert demo.main(argv) == 0
+    out = capsys.readouterr().out
+    pixels, whole = percents(r"recurrent backpropagation: ([\d.]+)% of erased pixels restored, "
+                             r"([\d.]+)% of letters restored whole", out)
+    assert pixels > 97.0 and whole > 85.0  # 12 of 25 pixels erased: guessing gets 50%
+    (first_step,) = percents(r"before the units interact\): ([\d.]+)% of erased pixels", out)
+    assert first_step < 80.0  # the erased pixels are filled in by the recurrent weights
+    twin = percents(r"unrolled 40 steps: +([\d.]+)% of erased pixels restored, ([\d.]+)% of "
+                    r"letters restored whole", out)
+    assert twin == [pixels, whole]
+    assert float(re.search(r"at most ([\d.e+-]+)\)", out).group(1)) < 1e-6  # weights
+    difference, largest = percents(r"largest difference ([\d.e+-]+) \(largest gradient "
+                                   r"([\d.e+-]+)\)", out)
+    assert difference < 1e-8 and largest > 1e-3
+    implicit, unrolled = (int(n.replace(",", "")) for n in
+                          re.findall(r"([\d,]+) recorded op nodes", out))
+    assert unrolled > 10 * implicit
+    # the four letters, completed, as text grids
+    assert out.count("input      settled    letter") == 4
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "matplotlib is not installed" in out
+        return
+    forward = sorted(frames.glob("forward_*.png"))
+    adjoint = sorted(frames.glob("adjoint_*.png"))
+    assert len(forward) > 5 and len(adjoint) > 5
+    assert forward[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"acTL" in (frames / "forward.apng").read_bytes()[:200]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--letters", "TQ"], "--letters: choose from TLXOH"),
+        (["--erase", "25"], "--erase must be from 0 to 24"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--unroll", "-1"], "--unroll must be 0 or more"),
+    ],
+)
+def test_attractor_demo_refuses_bad_settings(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_demo("attractor").main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
