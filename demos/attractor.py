@@ -158,7 +158,7 @@ def draw_relaxations(layer: SettlingLayer, letter: str, erase: int, seed: int,
         import matplotlib.pyplot as plt
     except ImportError:
         return "frames not drawn: matplotlib is not installed (pip install -e '.[demo]')"
-    from autograd.frames import animated_png
+    from autograd.views.frames import animated_png
 
     shown, _ = corrupt(PATTERNS[letter], erase, random.Random(seed))
     x = layer(shown, trace=True)
