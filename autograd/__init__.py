@@ -16,7 +16,15 @@ from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topolo
 from .fixedpoint import FixedPointError, fixed_point
 from .functional import grad, value_and_grad
 from .ops import OPS
-from .views import backward_frames, draw_dot, explain, text_tree, write_animation, write_frames
+from .views import (
+    backward_frames,
+    draw_dot,
+    draw_html,
+    explain,
+    text_tree,
+    write_animation,
+    write_frames,
+)
 from .views.notebook import notebook_bundle as _notebook_bundle
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "custom_vjp",
     "dot",
     "draw_dot",
+    "draw_html",
     "enable_grad",
     "explain",
     "FixedPointError",

@@ -7,6 +7,7 @@ boundary as a PNG.
 
     python demos/moons.py                 # writes moons.png
     python demos/moons.py --out /tmp/boundary.png --steps 50
+    python demos/moons.py --html out/moons.html   # also one page: loss, boundary, grads per step
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import time
 
 from autograd import Value, no_grad, sum_
-from nn import MLP, Progress
+from nn import MLP, Progress, Recorder
 from nn.losses import hinge
 
 ALPHA = 1e-4  # L2 strength, micrograd's
@@ -32,11 +33,14 @@ def make_data(samples: int, seed: int) -> tuple[list[list[float]], list[int]]:
     return X.tolist(), [int(t) * 2 - 1 for t in y]
 
 
-def train(steps: int = 100, samples: int = 100, seed: int = 1337) -> tuple[MLP, list, list, dict]:
-    """Train as micrograd's notebook does; returns the model, the data and a summary."""
+def train(steps: int = 100, samples: int = 100, seed: int = 1337,
+          record: bool = False) -> tuple[MLP, list, list, dict]:
+    """Train as micrograd's notebook does; returns the model, the data and a summary (with
+    `summary["recorder"]`, a snapshot of every step, when `record`)."""
     X, y = make_data(samples, seed)
     random.seed(seed)
     model = MLP(2, [16, 16, 1])  # micrograd's defaults: ReLU hidden, linear out, global random
+    recorder = Recorder(model, inputs=X, targets=y, title="two moons: MLP(2, [16, 16, 1])")
     inputs = [[Value(v) for v in row] for row in X]
     history = []
     with Progress(steps, "training", unit="steps") as bar:
@@ -48,12 +52,15 @@ def train(steps: int = 100, samples: int = 100, seed: int = 1337) -> tuple[MLP, 
             acc = sum((s.data > 0) == (t > 0) for s, t in zip(scores, y, strict=True)) / len(y)
             model.zero_grad()
             loss.backward()
+            if record:
+                recorder.snapshot(loss, accuracy=acc)
             lr = 1.0 - 0.9 * k / 100
             for p in model.parameters():
                 p.data -= lr * p.grad
             history.append((loss.data, acc))
             bar.update(1, loss=loss.data, acc=acc)
-    summary = {"loss": history[-1][0], "accuracy": history[-1][1], "history": history}
+    summary = {"loss": history[-1][0], "accuracy": history[-1][1], "history": history,
+               "recorder": recorder if record else None}
     return model, X, y, summary
 
 
@@ -90,16 +97,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1337, help="seed for data and weights (1337)")
     p.add_argument("--grid-step", type=float, default=0.05, help="boundary grid spacing (0.05)")
     p.add_argument("--no-plot", action="store_true", help="train only, write no picture")
+    p.add_argument("--html", metavar="FILE.html",
+                   help="also write one page of the run: loss curve, decision boundary and every "
+                   "parameter's gradient at each step, with a scrubber")
     args = p.parse_args(argv)
 
     started = time.perf_counter()
-    model, X, y, summary = train(args.steps, args.samples, args.seed)
+    model, X, y, summary = train(args.steps, args.samples, args.seed, record=bool(args.html))
     seconds = time.perf_counter() - started
     for k, (loss, acc) in enumerate(summary["history"]):
         if k % 10 == 0 or k == len(summary["history"]) - 1:
             print(f"step {k} loss {loss:.4f}, accuracy {acc:.1%}")
     print(f"{model}: training accuracy {summary['accuracy']:.1%} after {args.steps} steps "
           f"({seconds:.1f} s)")
+    if args.html:
+        path = summary["recorder"].write_html(args.html)
+        print(f"training page written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
     if not args.no_plot:
         plot_boundary(model, X, y, args.out, step=args.grid_step)
         print(f"decision boundary written to {args.out}")

@@ -21,6 +21,7 @@ True
 from . import losses, optim
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
 from .progress import Progress, accuracy, minibatches
+from .record import Recorder
 from .serialize import load, save
 from .settling import SettlingLayer
 
@@ -31,6 +32,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Progress",
+    "Recorder",
     "SettlingLayer",
     "accuracy",
     "load",

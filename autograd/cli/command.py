@@ -16,14 +16,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..views import backward_frames, draw_dot, explain, text_tree, write_animation, write_frames
+from ..views import (
+    backward_frames,
+    draw_dot,
+    draw_html,
+    explain,
+    text_tree,
+    write_animation,
+    write_frames,
+)
 from ..views.names import variables
 from ..views.renderers import RenderUnavailable
 from .parse import CONSTANTS, FUNCTIONS, ExpressionError, build
 
-PICTURE_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "dot", "gv")
+PICTURE_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "dot", "gv", "html")
 EXAMPLES = """examples:
   python -m autograd "tanh(x*w1 + y*w2 + b)" --at x=2 y=0 w1=-3 w2=1 b=6.88 -o neuron.svg
+  python -m autograd "tanh(x*w1 + y*w2 + b)" --at x=2 y=0 w1=-3 w2=1 b=6.88 -o neuron.html
   python -m autograd "x**2 * sin(x)" --at x=1.5 --explain --tree
   python -m autograd "sigmoid(a*b)" --at a=1 b=-2 --frames steps/ --animate backward.png
   python -m autograd --repl
@@ -56,7 +65,8 @@ def make_parser(prog: str = "gradwalk") -> argparse.ArgumentParser:
                    help="the value of each variable, e.g. --at x=2 y=0")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="draw the graph to FILE; the suffix picks the format: "
-                   + ", ".join(PICTURE_FORMATS))
+                   + ", ".join(PICTURE_FORMATS)
+                   + " (html: one interactive page that opens offline, no Graphviz needed)")
     p.add_argument("--explain", action="store_true",
                    help="print the backward pass step by step, with the chain rule in numbers")
     p.add_argument("--tree", action="store_true", help="print the graph as an indented tree")
@@ -195,6 +205,17 @@ def _write_picture(out, path: Path, params: list, rankdir: str) -> None:  # noqa
     if fmt not in PICTURE_FORMATS:
         raise Refused(f"-o {path}: unknown picture format {path.suffix!r} "
                       f"(use one of: {', '.join('.' + f for f in PICTURE_FORMATS)})")
+    if fmt == "html":
+        try:
+            page = draw_html(out, params=params or None, rankdir=rankdir)
+        except ValueError as exc:  # too big to show
+            raise Refused(exc) from None
+        try:
+            page.write(path)
+        except OSError as exc:
+            raise Failed(exc) from None
+        print(f"wrote {path}")
+        return
     try:
         graph = draw_dot(out, params=params, rankdir=rankdir, legend=True)
     except ValueError as exc:  # too big to draw

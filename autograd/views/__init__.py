@@ -8,6 +8,8 @@
 - `picture`: `draw_dot`, the graph as a `graphviz.Digraph`
 - `frames`: `backward_frames`, `write_frames`, `write_animation`: backward as pictures
 - `notebook`: `notebook_bundle`, what a notebook shows for a `Value`
+- `page`: `draw_html`, the graph as one self-contained, interactive HTML page
+- `training`: `training_html`, a training run's snapshots as one HTML page
 
 A new view goes in its own module here, on top of the ones it uses.
 """
@@ -16,23 +18,28 @@ from .explanation import explain
 from .frames import backward_frames, write_animation, write_frames
 from .names import node_names
 from .notebook import notebook_bundle
+from .page import HtmlPage, draw_html
 from .picture import DEFAULT_MAX_NODES, GradientGraph, draw_dot
 from .renderers import RenderError, RenderTimeout, RenderUnavailable, render_source
 from .text import text_tree
+from .training import training_html
 
 __all__ = [
     "DEFAULT_MAX_NODES",
     "GradientGraph",
+    "HtmlPage",
     "RenderError",
     "RenderTimeout",
     "RenderUnavailable",
     "backward_frames",
     "draw_dot",
+    "draw_html",
     "explain",
     "node_names",
     "notebook_bundle",
     "render_source",
     "text_tree",
+    "training_html",
     "write_animation",
     "write_frames",
 ]

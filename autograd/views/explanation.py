@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from numbers import Real
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..backward import current, operand_order, vjp_partials
 from ..engine import Value, is_constant, local_derivatives, topological_order, vjp_outputs
@@ -72,6 +72,68 @@ def _paren(x: float) -> str:
     return f"({num(x)})" if x < 0 else num(x)
 
 
+class Addition(NamedTuple):
+    """What one step adds into one operand's gradient: `local * upstream`, and the sum so far."""
+
+    index: int  # which operand of the step's node (its position in `node.parents`)
+    parent: Value
+    local: float  # nan for a vector-Jacobian product: no number per edge
+    added: float
+    total: float
+
+
+class Step(NamedTuple):
+    """One op node's turn in the backward pass: its gradient (complete by now) and what it adds
+    into each operand, in the order backward adds them (constants get nothing: they are
+    numbers, not variables). `vjp`: a node with several outputs (`fixed_point`, `custom_vjp`),
+    whose additions are one vector-Jacobian product of its outputs' gradients."""
+
+    node: Value
+    upstream: float
+    additions: list[Addition]
+    vjp: bool = False
+
+
+def backward_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Value, float]]:
+    """The backward pass from `root` as data: one `Step` per op node, in backward's order, and
+    every node's gradient at the end (d root / d node). The sums are made in backward's order
+    (`operand_order`), so they equal `.grad` after one `backward()` to the bit. `explain` tells
+    this story in words; the HTML page replays it.
+
+    >>> x = Value(3.0, label="x"); steps, grads = backward_steps(x * x)
+    >>> [(a.added, a.total) for a in steps[0].additions], grads[x]
+    ([(3.0, 3.0), (3.0, 6.0)], 6.0)
+    """
+    order = topological_order(root)
+    current([n for n in order if n.parents])  # no story of numbers that changed since
+    grads = {root: float(seed)}
+    steps = []
+    for node in order:
+        if not node.parents:
+            continue
+        upstream = grads.get(node, 0.0)
+        parents = node.parents
+        additions = []
+        if rule_of(node).vjp:
+            sent = vjp_partials(node, [grads.get(y, 0.0) for y in vjp_outputs(node)])
+            for i, (parent, added) in enumerate(zip(parents, sent)):
+                grads[parent] = grads.get(parent, 0.0) + added
+                if not is_constant(parent):
+                    additions.append(Addition(i, parent, math.nan, added, grads[parent]))
+            steps.append(Step(node, upstream, additions, True))
+            continue
+        locals_ = local_derivatives(node)
+        for i in operand_order(node):  # backward's order, so the totals agree to the bit
+            parent, local = parents[i], locals_[i]
+            if is_constant(parent):
+                continue  # a number in the formula: nothing to learn about its gradient
+            added = local * upstream
+            grads[parent] = grads.get(parent, 0.0) + added
+            additions.append(Addition(i, parent, local, added, grads[parent]))
+        steps.append(Step(node, upstream, additions))
+    return steps, grads
+
+
 def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,
             params: Any = None) -> str:
     """The backward pass from `root`, step by step, as text. `params` names the parameters (a
@@ -101,43 +163,27 @@ def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,
         f"Backward pass from {head} = {num(root.data)}, seeded with d{r}/d{r} = {num(seed)}.",
         f"Chain rule at every step: d{r}/d(operand) += d{r}/d(node) * d(node)/d(operand).",
     ]
-    order = topological_order(root)
-    current([n for n in order if n.parents])  # no story of numbers that changed since
-    grads = {root: float(seed)}
-    step = 0
-    for node in order:
-        if not node.parents:
-            continue
-        step += 1
-        n, upstream = names[node], grads.get(node, 0.0)
+    steps, grads = backward_steps(root, seed)
+    for step, (node, upstream, additions, vjp) in enumerate(steps, 1):
+        n = names[node]
         lines += ["", f"step {step}: {n} = {formula(node, names)} = {num(node.data)}, "
                       f"upstream d{r}/d{n} = {num(upstream)}"]
-        parents, locals_ = node.parents, local_derivatives(node)
-        args = [names[p] for p in parents]
-        if rule_of(node).vjp:  # several outputs: one product of all their gradients
+        args = [names[p] for p in node.parents]
+        if vjp:  # several outputs: one product of all their gradients
             lines.append(f"  (a vector-Jacobian product: the gradients of {n}'s outputs in, "
                          "one gradient per operand out)")
-            sent = vjp_partials(node, [grads.get(y, 0.0) for y in vjp_outputs(node)])
-            for parent, added in zip(parents, sent):
-                grads[parent] = grads.get(parent, 0.0) + added
-                if not is_constant(parent):
-                    lines.append(f"  d{r}/d{names[parent]}: adds {num(added)}; "
-                                 f"total {num(grads[parent])}")
+            lines += [f"  d{r}/d{args[i]}: adds {num(added)}; total {num(total)}"
+                      for i, _parent, _local, added, total in additions]
             continue
-        for i in operand_order(node):  # backward's order, so the totals agree to the bit
-            parent, local = parents[i], locals_[i]
-            if is_constant(parent):
-                continue  # a number in the formula: nothing to learn about its gradient
+        for i, _parent, local, added, total in additions:
             p = args[i]
             rule = local_formula(node, i, names, args)
             shown = num(local) if not math.isnan(local) else "undefined here"
             said = f"{rule} = {shown}" if rule and rule != constant(local) else shown
-            added = local * upstream
-            grads[parent] = grads.get(parent, 0.0) + added
             lines.append(f"  d{r}/d{p}: local d{n}/d{p} = {said}; "
                          f"adds {num(upstream)} * {_paren(local)} = {num(added)}; "
-                         f"total {num(grads[parent])}")
-    if step == 0:
+                         f"total {num(total)}")
+    if not steps:
         lines += ["", f"{r} is a leaf: its gradient is the seed, {num(seed)}."]
     leaves = variables(root, reading_order(root))
     if leaves:
