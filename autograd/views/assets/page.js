@@ -390,8 +390,8 @@
         const e = L.eid[i];
         if (!L.room[i]) continue;
         const text = e >= 0 ? "∂ " + num(local[e]) : "×" + L.ecount[i];
-        // at three quarters of the way: near the op that owns the derivative
-        const t = 0.72, u = 1 - t;
+        // a little past the middle: nearer the result whose derivative it is
+        const t = 0.55, u = 1 - t;
         const mx = u * u * u * p[0] + 3 * u * u * t * p[2] + 3 * u * t * t * p[4] + t * t * t * p[6];
         const my = u * u * u * p[1] + 3 * u * u * t * p[3] + 3 * u * t * t * p[5] + t * t * t * p[7];
         const tw = ctx.measureText(text).width;
