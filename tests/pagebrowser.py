@@ -86,5 +86,6 @@ def open_page(context: Any, html: str, *, url: str = PAGE_URL) -> Opened:
     page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: opened.errors.append(str(e)))
     page.goto(url)
-    page.wait_for_selector("html[data-ready=true]", timeout=30_000)
+    if page.locator("iframe").count() == 0:  # a page in a frame (a notebook's) waits on its own
+        page.wait_for_selector("html[data-ready=true]", timeout=30_000)
     return opened

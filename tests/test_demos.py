@@ -197,6 +197,19 @@ def test_moons_demo_reaches_100_percent_and_writes_the_boundary(tmp_path, capsys
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_moons_demo_writes_its_training_page(tmp_path, capsys):
+    import json
+
+    demo = load_demo("moons")
+    page = tmp_path / "moons.html"
+    assert demo.main(["--no-plot", "--steps", "3", "--samples", "20", "--html", str(page)]) == 0
+    assert f"training page written to {page}" in capsys.readouterr().out
+    text = page.read_text(encoding="utf-8")
+    data = json.loads(text.split('id="gradwalk-data">')[1].split("</script>")[0])
+    assert data["steps"] == [0, 1, 2] and len(data["names"]) == 337
+    assert set(data["metrics"]) == {"accuracy"} and data["boundary"]["n"] == 48
+
+
 # --- 3. digits ----------------------------------------------------------------------------------
 
 

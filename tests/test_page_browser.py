@@ -5,14 +5,13 @@ and fetched nothing, and leaves a screenshot in out/page-<test>.png."""
 from pathlib import Path
 
 import pytest
+from pagebrowser import chromium, open_page, unavailable
 
 from autograd import Value, draw_html
 from autograd.engine import is_constant, local_derivatives, topological_order, walk
 from autograd.views.names import node_names, num
 from nn import MLP, Recorder
 from nn.losses import hinge
-
-from pagebrowser import chromium, open_page, unavailable
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 SHOTS = Path(__file__).resolve().parent.parent / "out"
@@ -236,3 +235,15 @@ def test_the_training_page_scrubs_through_the_recorded_steps(show):
     page.keyboard.press("ArrowLeft")
     assert shown(page, "#r-param-grad")[0] == grads[1]["layers.0.neurons.1.w.0"]
     assert page.get_attribute("#r-accuracy", "data-value") == "0.25"
+
+
+def test_the_notebook_frame_runs_the_page(show):
+    o, _ = neuron()
+    frame_html = draw_html(o)._repr_html_()
+    notebook = f"<!DOCTYPE html><html><body><p>cell output</p>{frame_html}</body></html>"
+    page = show(notebook)
+    frame = page.frame_locator("iframe")
+    frame.locator("html[data-ready=true]").wait_for()
+    assert frame.locator("#stats").get_attribute("data-values") == str(len(walk(o)))
+    frame.locator("#step-next").click()
+    assert frame.locator("#step").get_attribute("data-node") == "o"
