@@ -247,3 +247,29 @@ def test_the_notebook_frame_runs_the_page(show):
     assert frame.locator("#stats").get_attribute("data-values") == str(len(walk(o)))
     frame.locator("#step-next").click()
     assert frame.locator("#step").get_attribute("data-node") == "o"
+
+
+def odd_graphs():
+    leaf = Value(4.0, label="alone")
+    leaf.backward()
+    x = Value(0.0, label="x")
+    root = x.sqrt() + x * float("inf")  # an infinite local derivative, a nan data
+    root.label = "r"
+    constants = Value(2.0) * 3 + 1  # an unlabelled root over an unlabelled leaf
+    constants.backward()
+    return {"leaf": (leaf, "LR"), "nonfinite": (root, "TB"), "constants": (constants, "BT"),
+            "right-to-left": (neuron()[0], "RL")}
+
+
+@pytest.mark.parametrize("kind", sorted(odd_graphs()))
+def test_odd_graphs_open_and_step_to_the_end(show, kind):
+    root, rankdir = odd_graphs()[kind]
+    page = show(draw_html(root, rankdir=rankdir))
+    assert page.evaluate("gradwalk.boxes()") == len(walk(root))
+    page.keyboard.press("End")
+    steps = [n for n in topological_order(root) if n.parents]
+    assert page.get_attribute("#step", "data-step") == str(len(steps))
+    names = node_names(root)
+    click(page, names[root])
+    page.click("#practice-toggle")
+    page.keyboard.press("Escape")

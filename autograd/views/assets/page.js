@@ -389,7 +389,7 @@
         ctx.fill();
         const e = L.eid[i];
         if (!L.room[i]) continue;
-        const text = e >= 0 ? "∂ " + num(local[e]) : "×" + L.ecount[i];
+        const text = e < 0 ? "×" + L.ecount[i] : Number.isNaN(local[e]) ? "∂ undefined" : "∂ " + num(local[e]);
         // a little past the middle: nearer the result whose derivative it is
         const t = 0.55, u = 1 - t;
         const mx = u * u * u * p[0] + 3 * u * u * t * p[2] + 3 * u * t * t * p[4] + t * t * t * p[6];
@@ -570,7 +570,7 @@
         const p = src[e];
         t.append(el("tr", { "data-edge": String(e) },
           el("td", { class: "mono" }, "d" + name[n] + "/d" + name[p] + (rule[e] && rule[e] !== num(local[e]) ? " = " + rule[e] : "")),
-          el("td", { class: "n" }, numEl(local[e], { class: "n local" }))));
+          el("td", { class: "n" }, Number.isNaN(local[e]) ? el("span", { class: "n local", "data-value": "NaN" }, "undefined here") : numEl(local[e], { class: "n local" }))));
       }
       box.append(t);
     }
