@@ -391,6 +391,12 @@ def test_training_html_checks_the_record():
         training_html([1, 2])
     with pytest.raises(ValueError, match="no snapshot"):
         training_html({**good, "steps": [], "loss": [], "data": [], "grad": []})
+    box = {"x0": 0, "x1": 1, "y0": 0, "y1": 1, "n": 2, "scores": [0.0] * 4, "labels": [1]}
+    assert "boundary" in training_html({**good, "boundary": {**box, "points": [[0.5, 0.5]]}})
+    with pytest.raises(ValueError, match="finite"):
+        training_html({**good, "boundary": {**box, "points": [[float("nan"), 0.5]]}})
+    with pytest.raises(ValueError, match="scores has 3 numbers, expected 4"):
+        training_html({**good, "boundary": {**box, "points": [[0, 0]], "scores": [0.0] * 3}})
 
 
 def test_the_moons_network_with_100_snapshots_stays_under_5_mb(tmp_path):

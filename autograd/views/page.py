@@ -24,7 +24,6 @@ import json
 import math
 import re
 from importlib import resources
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -227,9 +226,11 @@ def _groups(forward: list[Value], names: dict[Value, str]) -> tuple[list[list], 
         if own:
             path = _common(own)
         else:
+            # no parameter of its own: it joins the one group all its operands are in (a
+            # constant or an ungrouped operand, such as a target, keeps it out)
             operands = [chains.get(p) for p in node.parents]
             same = all(c is not None and c == operands[0] for c in operands)
-            path = operands[0] if same and not any(is_constant(p) for p in node.parents) else None
+            path = operands[0] if same else None
         if path:
             chains[node] = path
     return table, {node: group(path) for node, path in chains.items()}
@@ -270,15 +271,6 @@ def document(kind: str, title: str, data: Any) -> str:
     }
     # one pass: the inserted text is never scanned for placeholders itself
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: parts[m.group(1)], asset(f"{kind}.html"))
-
-
-def check_count(value: Any, what: str, least: int = 1) -> int:
-    """`value` as an int of at least `least`, or a clear TypeError / ValueError."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{what} must be a whole number, got {type(value).__name__} {value!r}")
-    if value < least:
-        raise ValueError(f"{what} must be at least {least}, got {value}")
-    return int(value)
 
 
 __all__ = ["HtmlPage", "PAGE_MAX_NODES", "draw_html", "graph_data", "name_groups"]

@@ -131,9 +131,10 @@ def _boundary(boundary: Any, count: int) -> dict[str, Any] | None:
     if n < 2:
         raise ValueError(f"training_html: boundary n must be at least 2, got {n}")
     scores = _numbers(boundary, "scores", count * n * n)
-    points = [[float(v) for v in _numbers({"point": p}, "point", 2)]
-              for p in _list(boundary, "points")]
+    points = [_numbers({"points": p}, "points", 2) for p in _list(boundary, "points")]
     labels = _numbers(boundary, "labels", len(points)) if boundary.get("labels") else []
+    if not all(math.isfinite(v) for v in [*(v for p in points for v in p), *labels]):
+        raise ValueError("training_html: the boundary's points and labels must be finite numbers")
     classes = _whole(boundary.get("classes", 2), "boundary classes")
     return {**box, "n": n, "scores": _binary(scores, "f"), "points": points,
             "labels": labels, "classes": max(classes, 2)}

@@ -254,8 +254,7 @@
     const flip = rankdir === "RL" || rankdir === "BT";
     for (const b of items) {
       const l = level[b];
-      let a = start[l] + (along === L.w ? 0 : 0);
-      if (flip) a = extentAlong - start[l] - along[b];
+      const a = flip ? extentAlong - start[l] - along[b] : start[l];
       const c = centre[b] - across[b] / 2 - lo;
       if (horizontal) { L.x[b] = a; L.y[b] = c; } else { L.x[b] = c; L.y[b] = a; }
     }

@@ -142,7 +142,7 @@
   const widest = Math.max(1, ...rows.map((r) => r[1].length));
   let cellW = 10, cellH = 10, left = 0;
   function drawHeat() {
-    const { ctx, w } = prepare(heat);
+    const w = heat.getBoundingClientRect().width;
     left = Math.min(150, Math.max(...rows.map((r) => r[0].length), 4) * 6.5 + 8);
     cellW = Math.max(2, Math.min(22, (w - left - 4) / widest));
     cellH = Math.max(rows.length > 60 ? 3 : 10, Math.min(18, 260 / rows.length));
@@ -165,7 +165,6 @@
     });
     $("heat-note").textContent = "blue positive, red negative, deepest at the largest |grad| of this step (" + num(scale) + "); one row per " +
       (rows.length > 1 ? "group of parameters (a neuron)" : "model") + ", the bias last. Hover for numbers, click to follow one.";
-    void w;
   }
   function paramAt(ev) {
     const r = heat.getBoundingClientRect();
