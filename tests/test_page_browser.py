@@ -273,3 +273,21 @@ def test_odd_graphs_open_and_step_to_the_end(show, kind):
     click(page, names[root])
     page.click("#practice-toggle")
     page.keyboard.press("Escape")
+
+
+def test_a_vector_jacobian_product_step_shows_what_it_sends(show):
+    from autograd import fixed_point
+
+    w, b = Value(0.5, label="w"), Value(0.3, label="b")
+    x = fixed_point(lambda x: [(w * x[0] + b).tanh()], [0.0])[0]
+    y = x * 2
+    y.label = "y"
+    y.backward()
+    page = show(draw_html(y))
+    page.keyboard.press("End")  # the last step: the fixed point sends into w and b
+    assert "vector-Jacobian product" in page.locator("#step").inner_text()
+    values = page.locator("#step td [data-value]")
+    sent = [float(values.nth(i).get_attribute("data-value")) for i in range(values.count())]
+    assert sent == [w.grad, w.grad, b.grad, b.grad]  # added, then the total, for each
+    click(page, "w")
+    assert float(page.locator("#chain .total").get_attribute("data-value")) == w.grad

@@ -105,7 +105,8 @@ def graph_data(root: Value, *, params: Any = None, max_nodes: int = PAGE_MAX_NOD
     operand to result, one per operand, grouped by result in that order (a node's `arity` says
     how many are its); an edge's `rule` is the local derivative's formula, or the number of the
     node whose name it is; `steps` is the backward pass in
-    backward's order, each step `[node, upstream, [[edge, added, total], ...]]`; `questions`
+    backward's order, each step `[node, upstream, [[edge, added, total], ...]]` (and a 1 after
+    them for a vector-Jacobian product, whose arrows carry no local derivative); `questions`
     is the order the practice mode asks for the gradients in (each after all its uses).
     """
     graph_nodes(root, max_nodes, "draw_html")
@@ -152,7 +153,7 @@ def graph_data(root: Value, *, params: Any = None, max_nodes: int = PAGE_MAX_NOD
         "edges": edges,
         "steps": [[ids[s.node], _number(s.upstream),
                    [[first_edge[s.node] + a.index, _number(a.added), _number(a.total)]
-                    for a in s.additions]] for s in steps],
+                    for a in s.additions], *([1] if s.vjp else [])] for s in steps],
         "questions": [ids[n] for n in backward if n is not root and not is_constant(n)],
         "groups": group_names,
     }

@@ -45,6 +45,9 @@
   // what each step adds, by receiving node, in backward's order
   const stepOf = new Int32Array(N).fill(-1);
   steps.forEach((s, k) => { stepOf[s[0]] = k; });
+  // a vector-Jacobian product (fixed_point, custom_vjp): no number per arrow, one product of
+  // its outputs' gradients sends into all its operands at once
+  const isVjp = (n) => stepOf[n] >= 0 && steps[stepOf[n]][3] === 1;
   const additionsInto = new Map(); // node -> [[step, edge, added, total]]
   steps.forEach((s, k) => s[2].forEach(([e, added, total]) => {
     const p = src[e];
@@ -388,7 +391,7 @@
         ctx.fill();
         const e = L.eid[i];
         if (!L.room[i]) continue;
-        const text = e < 0 ? "×" + L.ecount[i] : Number.isNaN(local[e]) ? "∂ undefined" : "∂ " + num(local[e]);
+        const text = e < 0 ? "×" + L.ecount[i] : isVjp(dst[e]) ? "vjp" : Number.isNaN(local[e]) ? "∂ undefined" : "∂ " + num(local[e]);
         // a little past the middle: nearer the result whose derivative it is
         const t = 0.55, u = 1 - t;
         const mx = u * u * u * p[0] + 3 * u * u * t * p[2] + 3 * u * t * t * p[4] + t * t * t * p[6];
@@ -562,7 +565,9 @@
     }
     box.append(rows);
     const ins = operands(n);
-    if (ins.length) {
+    if (ins.length && isVjp(n)) {
+      box.append(el("p", { class: "muted" }, name[n] + " has several outputs: it sends one vector-Jacobian product of their gradients into its operands, with no number per arrow."));
+    } else if (ins.length) {
       box.append(el("h3", {}, "Local derivatives of " + name[n] + " (on its arrows)"));
       const t = el("table", { id: "locals" });
       for (const e of ins) {
@@ -597,8 +602,9 @@
       const user = dst[e];
       list.append(el("div", { class: "term", "data-step": String(k + 1) },
         el("div", {}, (j ? "+ " : "  ") + "from ", link(user), " (" + (op[user] || "op") + ", step " + (k + 1) + "): ",
-          el("span", { class: "mono" }, dRoot(user) + " × d" + name[user] + "/d" + name[n])),
-        el("div", { class: "n" }, numEl(F(steps[k][1])), " × ", numEl(local[e]), " = ", numEl(added, { class: "n added" }))));
+          el("span", { class: "mono" }, isVjp(user) ? "one product of its outputs' gradients" : dRoot(user) + " × d" + name[user] + "/d" + name[n])),
+        isVjp(user) ? el("div", { class: "n" }, "vector-Jacobian product: ", numEl(added, { class: "n added" }))
+          : el("div", { class: "n" }, numEl(F(steps[k][1])), " × ", numEl(local[e]), " = ", numEl(added, { class: "n added" }))));
       if (j === adds.length - 1) list.append(el("div", { class: "sum" }, el("span", { class: "mono" }, dRoot(n) + " = "), numEl(total, { class: "n total" })));
     });
     if (!adds.length && n !== ROOT) list.append(el("p", {}, "not used on the way to " + rootName + ": 0"));
@@ -716,7 +722,8 @@
         el("p", {}, "The pass starts at " + rootName + " with " + dRoot(ROOT) + " = " + num(seed) + ". Press → to send it back one node at a time: each node's gradient is complete before its turn."));
       return;
     }
-    const [n, upRaw, adds] = steps[state.step - 1];
+    const [n, upRaw, adds, vjpFlag] = steps[state.step - 1];
+    const vjp = vjpFlag === 1;
     const up = F(upRaw);
     box.dataset.node = name[n];
     box.append(el("h2", {}, "Step " + state.step + " of " + S + ": ", el("span", { class: "mono", id: "step-node" }, name[n])),
@@ -725,11 +732,13 @@
     const t = el("table", {});
     for (const [e, added, total] of adds) {
       const p = src[e];
-      t.append(el("tr", {}, el("td", {}, "into ", link(p), ": ", numEl(up), " × ", numEl(local[e]), " = ", numEl(F(added))),
+      const how = vjp ? ["adds "] : [numEl(up), " × ", numEl(local[e]), " = "];
+      t.append(el("tr", {}, el("td", {}, "into ", link(p), ": ", ...how, numEl(F(added))),
         el("td", { class: "n" }, "→ ", numEl(F(total)))));
     }
     if (!adds.length) t.append(el("tr", {}, el("td", { class: "muted" }, "its operands are all constants: nothing to add")));
-    box.append(el("h3", {}, "adds into each operand: upstream × local derivative"), t);
+    box.append(el("h3", {}, vjp ? "adds into each operand: one vector-Jacobian product of its outputs' gradients"
+      : "adds into each operand: upstream × local derivative"), t);
     if (state.step === S) box.append(el("p", { class: "muted" }, "That was the last step: every gradient is complete."));
   }
 
@@ -795,7 +804,8 @@
     const hint = el("table", {});
     for (const e of uses(n)) {
       const u = dst[e];
-      hint.append(el("tr", {}, el("td", {}, "used by ", link(u), ": " + dRoot(u) + " = ", practice.revealed[u] ? numEl(passGrad[u]) : "?", ", local d" + name[u] + "/d" + name[n] + " = ", numEl(local[e]))));
+      const how = isVjp(u) ? [" (a vector-Jacobian product)"] : [", local d" + name[u] + "/d" + name[n] + " = ", numEl(local[e])];
+      hint.append(el("tr", {}, el("td", {}, "used by ", link(u), ": " + dRoot(u) + " = ", practice.revealed[u] ? numEl(passGrad[u]) : "?", ...how)));
     }
     const input = el("input", { id: "answer", type: "text", inputmode: "decimal", autocomplete: "off", "aria-label": dRoot(n) });
     input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); check(); } });
