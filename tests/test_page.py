@@ -239,6 +239,13 @@ def test_name_groups():
     assert name_groups("layers.0.neurons.1.w.0") == ["layers.0", "layers.0.neurons.1"]
     assert name_groups("neurons.3.b") == ["neurons.3"]
     assert name_groups("w.0") == [] and name_groups("0") == [] and name_groups("b") == []
+    assert name_groups("0.neurons.1.w.0") == ["0", "0.neurons.1"]  # a plain list of layers
+    model_like = {f"{k}.neurons.0.w.0": Value(0.5 + k) for k in range(2)}
+    x = Value(1.0, label="x")
+    y = (x * model_like["0.neurons.0.w.0"]) * model_like["1.neurons.0.w.0"]
+    groups = graph_data(y, params=model_like)["groups"]
+    assert [g[0] for g in groups] == ["0", "0.neurons.0", "1", "1.neurons.0"]
+    assert [g[2] for g in groups] == ["group", "neuron", "group", "neuron"]
 
 
 def test_an_mlps_values_fall_into_its_neurons_and_layers():

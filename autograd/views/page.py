@@ -189,12 +189,12 @@ def name_groups(name: str) -> list[str]:
 
     >>> name_groups("layers.0.neurons.1.w.0")
     ['layers.0', 'layers.0.neurons.1']
-    >>> name_groups("w.0"), name_groups("b")
-    ([], [])
+    >>> name_groups("w.0"), name_groups("b"), name_groups("0.w.1")
+    ([], [], ['0'])
     """
     parts = name.split(".")
     return [".".join(parts[: k + 1]) for k in range(len(parts) - 1)
-            if _NUMBERED.fullmatch(parts[k]) and k > 0]
+            if _NUMBERED.fullmatch(parts[k])]
 
 
 def _groups(forward: list[Value], names: dict[Value, str]) -> tuple[list[list], dict[Value, int]]:
@@ -208,7 +208,8 @@ def _groups(forward: list[Value], names: dict[Value, str]) -> tuple[list[list], 
         for name in path:
             if name not in index:
                 index[name] = len(table)
-                word = name.split(".")[-2]
+                parts = name.split(".")
+                word = parts[-2] if len(parts) > 1 else "group"  # "layers.0": a layer
                 table.append([name, parent, word[:-1] if word.endswith("s") else word])
             parent = index[name]
         return parent
