@@ -234,6 +234,9 @@ def test_the_training_page_scrubs_through_the_recorded_steps(show):
     assert shown(page, "#r-param-grad")[0] == grads[2]["layers.0.neurons.1.w.0"]
     page.keyboard.press("ArrowLeft")
     assert shown(page, "#r-param-grad")[0] == grads[1]["layers.0.neurons.1.w.0"]
+    tip = page.locator("#tip")  # the mouse is still on the cell: its tooltip follows the step
+    assert tip.get_attribute("data-step") == "1"
+    assert f"grad {num(grads[1]['layers.0.neurons.1.w.0'])}" in tip.inner_text()
     assert page.get_attribute("#r-accuracy", "data-value") == "0.25"
 
 

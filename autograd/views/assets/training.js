@@ -175,14 +175,19 @@
     return col < idx.length ? idx[col] : -1;
   }
   const tip = $("tip");
-  heat.addEventListener("mousemove", (ev) => {
-    const p = paramAt(ev);
-    if (p < 0) { tip.hidden = true; return; }
-    tip.textContent = names[p] + "\ngrad " + num(pgrad[state.k * P + p]) + "\ndata " + num(pdata[state.k * P + p]);
-    tip.style.left = ev.clientX + 14 + "px"; tip.style.top = ev.clientY + 10 + "px";
+  let hovered = -1; // the parameter under the mouse: its tooltip follows the step
+  function tipText() {
+    if (hovered < 0) { tip.hidden = true; return; }
+    tip.textContent = names[hovered] + "\ngrad " + num(pgrad[state.k * P + hovered]) + "\ndata " + num(pdata[state.k * P + hovered]);
+    tip.dataset.step = String(steps[state.k]);
     tip.hidden = false;
+  }
+  heat.addEventListener("mousemove", (ev) => {
+    hovered = paramAt(ev);
+    tip.style.left = ev.clientX + 14 + "px"; tip.style.top = ev.clientY + 10 + "px";
+    tipText();
   });
-  heat.addEventListener("mouseleave", () => { tip.hidden = true; });
+  heat.addEventListener("mouseleave", () => { hovered = -1; tipText(); });
   heat.addEventListener("click", (ev) => { const p = paramAt(ev); if (p >= 0) { state.param = p; render(); } });
 
   // --- the numbers at this step ------------------------------------------------------------------
@@ -234,7 +239,7 @@
   function render() {
     scrub.value = String(state.k);
     $("step-label").textContent = "step " + steps[state.k] + " · " + (state.k + 1) + "/" + S;
-    drawCurve(); drawBoundary(); drawHeat(); readout();
+    drawCurve(); drawBoundary(); drawHeat(); readout(); tipText();
   }
   function play() {
     if (state.playing) { clearInterval(state.playing); state.playing = null; }
