@@ -27,6 +27,7 @@ import graphviz
 from ..engine import Value, is_constant, local_derivatives, walk
 from . import renderers
 from .layout import (
+    ARROWS_PER_VALUE,
     Arrow,
     LayerGroup,
     Network,
@@ -53,6 +54,7 @@ from .names import (
 
 DEFAULT_MAX_NODES = 1000
 DISPLAY_SECONDS = 5.0  # a notebook display waits this long for the renderer, then shows text
+BOXED_VALUES = 600  # a network's picture over this many values has no boxes (they cost time)
 BIG_GRAPH = 150  # values; past this, Graphviz is told to stop improving the layout early
 LAYOUT_STEPS = 100  # nslimit = LAYOUT_STEPS / values: about a thousand positioning steps
 FONT = "Courier"  # monospace: equal-length text has equal width, so frames keep one layout
@@ -178,17 +180,19 @@ def draw_dot(
     the colours and lists the inputs' gradients.
 
     A network (two neurons or more, see `autograd.views.layout.find_network`) is drawn with
-    each neuron's values in a box, inside a box per layer (`group=False`: no boxes).
+    each neuron's values in a box, inside a box per layer (`group=False`: no boxes; nor over
+    `BOXED_VALUES` values, where Graphviz's time for the boxes grows faster than the picture).
     `collapse="neurons"` draws each neuron as one record (its name and activation, its output's
     data and grad, its parameters' grads: `w.grad`, `b.grad`), with one arrow per input
     labelled with the derivative of the neuron's output with respect to it;
     `collapse="layers"` draws each layer as one record.
 
-    A graph of more than `max_nodes` values (None: `DEFAULT_MAX_NODES`) is summarised: its
-    neurons collapsed, or its layers if that is still too many, and the picture says so at the
-    top; a graph that is not a network, or too big even by layers, is refused with a ValueError
-    that says how big it is. Rendering stops after `graph.timeout` seconds
-    (`renderers.DEFAULT_TIMEOUT`) with `RenderTimeout`.
+    A network of more than `max_nodes` values (None: `DEFAULT_MAX_NODES`), or of more than
+    `ARROWS_PER_VALUE` times as many arrows, is summarised: its neurons collapsed, or its layers
+    if that is still too many, and the picture says so at the top; any other graph that big,
+    or a network too big even by layers, is refused with a ValueError that says how big it is.
+    Rendering stops after `graph.timeout` seconds (`renderers.DEFAULT_TIMEOUT`) with
+    `RenderTimeout`.
 
     >>> x = Value(2.0, label="x"); y = (x * x).tanh(); y.backward()
     >>> g = draw_dot(y)
@@ -209,28 +213,36 @@ def draw_dot(
         raise TypeError(f"draw_dot: group must be True or False, got {type(group).__name__}")
     given = parameter_names(params, "draw_dot: params")
     nodes = walk(root)
+    plan = None
+    too_big = len(nodes) > limit
+    if not too_big and not collapse:
+        plan = plan_arrows(root)
+        too_big = _arrow_count(plan) > ARROWS_PER_VALUE * limit
     network = None
-    if group or collapse or len(nodes) > limit:
+    if group or collapse or too_big:
         network = find_network(root, given, least=1 if collapse else 2)
     notice = None
-    if len(nodes) > limit:
-        if network is None:
-            graph_nodes(root, limit, "draw_dot")  # the usual refusal, with its advice
+    if too_big:
+        if network is None:  # the usual refusals, with their advice
+            graph_nodes(root, limit, "draw_dot")
+            check_arrows(plan or plan_arrows(root), len(nodes), limit, "draw_dot")
         levels = [collapse] if collapse else list(COLLAPSE[1:])
         sizes = {level: summary_size(nodes, network, level) for level in levels}
         fitting = [level for level in levels if sizes[level] <= limit]
         if not fitting:
             raise ValueError(
-                f"draw_dot: the graph has {len(nodes):,} values, over max_nodes={limit:,}, and "
-                f"even with each {levels[-1][:-1]} drawn as one box it would have "
-                f"{sizes[levels[-1]]:,}; show a smaller part (call it on an intermediate node, "
-                f"e.g. one sample's output), or pass max_nodes={sizes[levels[-1]]}"
+                f"draw_dot: the graph has {len(nodes):,} values, too many for "
+                f"max_nodes={limit:,}, and even with each {levels[-1][:-1]} drawn as one box it "
+                f"would have {sizes[levels[-1]]:,}; show a smaller part (call it on an "
+                f"intermediate node, e.g. one sample's output), or pass "
+                f"max_nodes={sizes[levels[-1]]}"
             )
         if collapse is None:
             collapse = fitting[0]
             count = len(network.neurons if collapse == "neurons" else network.layers)
-            notice = (f"summary: {len(nodes):,} values, over max_nodes={limit:,}: each "
-                      f"{collapse[:-1]} drawn as one box ({count:,} {collapse})")
+            notice = (f"summary: {len(nodes):,} values, too many to draw one by one "
+                      f"(max_nodes={limit:,}): each {collapse[:-1]} is drawn as one box "
+                      f"({count:,} {collapse})")
     if network is not None:  # the parameters it found are drawn as parameters
         given = {**_named(network), **given}
     grads = {n: n.grad for n in nodes} if show_grad else None
@@ -238,11 +250,16 @@ def draw_dot(
         return build_summary(root, nodes, network, collapse, grads, show_local=show_local,
                              rankdir=rankdir, params=given, legend=legend, notice=notice,
                              max_nodes=limit)
-    plan = plan_arrows(root)
+    plan = plan or plan_arrows(root)
     check_arrows(plan, len(nodes), limit, "draw_dot")
+    boxed = group and len(nodes) <= BOXED_VALUES
     return build_graph(root, nodes, grads, show_local=show_local, rankdir=rankdir,
                        params=given, legend=legend, plan=plan,
-                       network=network if group else None)
+                       network=network if boxed else None)
+
+
+def _arrow_count(plan: Mapping[Any, list[Arrow]]) -> int:
+    return sum(a.count for arrows in plan.values() for a in arrows)
 
 
 def _named(network: Network) -> dict[Value, str]:
@@ -491,7 +508,7 @@ def build_summary(root: Value, nodes: list[Value], network: Network, level: str,
         label = f"{notice}\n{key}" if notice else key
     dot = _new_graph(len(units), rankdir, label, "t" if notice else "b")
     dot.attr(ranksep="0.8")
-    if sum(a.count for arrows in plan.values() for a in arrows) > CURVED_ARROWS:
+    if _arrow_count(plan) > CURVED_ARROWS:
         dot.attr(splines="line")  # dense layers: straight lines stay readable, curves balloon
     clusters = _Clusters(dot, network if level == "neurons" else None, rankdir, neurons=False)
     fmt = _across(rankdir)
