@@ -183,7 +183,7 @@ def test_an_arrow_into_a_collapsed_neuron_carries_the_neurons_derivative():
     target = next(i for i, (_, attrs) in nodes.items() if "layers.0.neurons.0:" in attrs)
     h = math.tanh(first.b.data + sum(w.data * x for w, x in zip(first.w, (1.0, -2.0))))
     into = [attrs for _, head, attrs in edges if head == target]
-    shown = sorted(float(re.search(r'label="∂ (\S+)"', attrs)[1]) for attrs in into)
+    shown = sorted(float(re.search(r'tooltip="∂ (\S+)"', attrs)[1]) for attrs in into)
     # d tanh(w . x + b) / d x_j = (1 - h^2) w_j: the chain rule through the neuron's own ops
     assert shown == sorted(round((1 - h * h) * w.data, 4) for w in first.w)
 

@@ -507,7 +507,7 @@ def build_summary(root: Value, nodes: list[Value], network: Network, level: str,
         key = _legend(root, names, grads)
         label = f"{notice}\n{key}" if notice else key
     dot = _new_graph(len(units), rankdir, label, "t" if notice else "b")
-    dot.attr(ranksep="0.8")
+    dot.attr(ranksep="0.6")
     if _arrow_count(plan) > CURVED_ARROWS:
         dot.attr(splines="line")  # dense layers: straight lines stay readable, curves balloon
     clusters = _Clusters(dot, network if level == "neurons" else None, rankdir, neurons=False)
@@ -539,7 +539,7 @@ def build_summary(root: Value, nodes: list[Value], network: Network, level: str,
             attrs.update(ROLE_STYLE["output"])
         # the renderer's font may run wider than Graphviz's estimate: room for the longest line
         longest = max(len(f.replace("\\", "")) for f in fields)
-        attrs["width"] = f"{(1.1 * CHAR_POINTS * longest + FIELD_MARGIN) / 72:.3f}"
+        attrs["width"] = f"{(1.25 * CHAR_POINTS * longest + FIELD_MARGIN) / 72:.3f}"
         clusters.place(u).node(ids[u], down.format(" | ".join(fields)), **attrs)
     for u in units:
         if u not in plan:
@@ -731,8 +731,10 @@ def _draw_arrows(place: graphviz.Digraph, edges: graphviz.Digraph, target: str,
             continue
         for i in arrow.indices:
             look = _arrow_look(locals_[i], upstream, scale, show_local, active)
-            if ports is not None:  # a summary: the derivative on hover too, labelled or not
+            if ports is not None:  # a summary: short labels, the full number on hover
                 look["tooltip"] = f"∂ {num(locals_[i])}"
+                if "label" in look and not math.isnan(locals_[i]):
+                    look["label"] = f"∂ {brief(locals_[i])}"
             edges.edge(source, target_at, **look)
 
 
