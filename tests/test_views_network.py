@@ -7,10 +7,13 @@ import re
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 from autograd import Value, draw_dot
 from autograd.engine import walk
+from autograd.testing.strategies import expression_graphs
 from autograd.views import renderers
 from autograd.views.layout import find_network
 from autograd.views.names import parameter_names
@@ -264,3 +267,28 @@ def test_micrograds_moons_mlp_draws_every_neuron():
     assert svg.count("w.grad") == 33
     width, _ = png_size(draw_dot(out, collapse="neurons").pipe(format="png"))
     assert width <= 1600
+
+
+# --- any graph: grouping never breaks a picture ---------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(expression_graphs(max_inputs=4, max_steps=10,
+                         ops=["dot", "+", "*", "relu", "tanh", "sum", "identity"]),
+       st.sampled_from([None, "neurons", "layers"]))
+def test_any_graph_draws_whole_with_or_without_collapsing(expr, collapse):
+    leaves = [Value(0.5 + 0.25 * i) for i in range(expr.n_inputs)]
+    root = expr(*leaves)
+    if not isinstance(root, Value):
+        return
+    root.backward()
+    source = draw_dot(root, collapse=collapse).source
+    nodes = {m[1] for line in source.splitlines() if (m := re.match(r"\s*(\w+) \[", line))}
+    edges = edges_of(source)
+    assert edges or len(walk(root)) == 1
+    assert all(tail in nodes and head in nodes for tail, head, _ in edges)
+    if collapse is None:  # boxes or not, the same values and arrows
+        plain = draw_dot(root, group=False).source
+        assert sorted(nodes) == sorted(
+            m[1] for line in plain.splitlines() if (m := re.match(r"\s*(\w+) \[", line)))
+        assert len(edges) == len(edges_of(plain))
