@@ -58,7 +58,11 @@ def test_the_tutorial_runs_in_a_kernel_and_shows_what_each_cell_promises():
             assert "<svg" in svg and "grad" in svg, cell.source
         if "text" in tags(cell):
             assert "text" in shown, cell.source
-        # "html-page": the interactive page's place, nothing promised yet
+        if "html-page" in tags(cell):
+            assert "text/html" in shown, cell.source
+            html = next(o["data"]["text/html"] for o in cell.outputs
+                        if "text/html" in o.get("data", {}))
+            assert "<iframe" in html and "layers.0" in html, cell.source
     svgs = [c for c in promised if "svg" in tags(c)]
     assert any("layers.0" in o["data"]["image/svg+xml"] for c in svgs for o in c.outputs
                if "image/svg+xml" in o.get("data", {}))  # a network drawn by layers
