@@ -16,6 +16,7 @@ from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topolo
 from .fixedpoint import FixedPointError, fixed_point
 from .functional import grad, value_and_grad
 from .ops import OPS
+from .sympy_bridge import leaf_symbols, to_sympy
 from .views import (
     backward_frames,
     draw_dot,
@@ -42,9 +43,11 @@ __all__ = [
     "fixed_point",
     "grad",
     "is_recording",
+    "leaf_symbols",
     "no_grad",
     "sum_",
     "text_tree",
+    "to_sympy",
     "topological_order",
     "value_and_grad",
     "vsum",

@@ -24,6 +24,7 @@ from .progress import Progress, accuracy, minibatches
 from .record import Recorder
 from .serialize import load, save
 from .settling import SettlingLayer
+from .torch_bridge import from_torch, to_torch
 
 __all__ = [
     "ACTIVATIONS",
@@ -35,9 +36,11 @@ __all__ = [
     "Recorder",
     "SettlingLayer",
     "accuracy",
+    "from_torch",
     "load",
     "losses",
     "minibatches",
     "optim",
     "save",
+    "to_torch",
 ]

@@ -1,0 +1,323 @@
+"""A recorded graph as a sympy expression: the formula behind a picture (needs `sympy`).
+
+`to_sympy(root)` rebuilds the graph under `root` in sympy, one op-table entry at a time
+(`formulas()`, keyed by op name), in terms of the graph's leaves:
+
+- a variable leaf becomes a real sympy `Symbol`: its label made into a Python identifier
+  (`layers.0.neurons.1.w.0` -> `layers_0_neurons_1_w_0`, `x1*w1` -> `x1_w1`), or `v1`, `v2`,
+  ... for an unlabelled one, numbered in the order they appear reading the formula left to
+  right; names are unique (a second leaf labelled `x` is `x_2`) and never a name sympy's parser
+  gives a meaning (`E`, `I`, `pi`, `gamma`, `exp`, ... get a trailing `_`);
+- a constant (`autograd.engine.is_constant`: the 2 in `2 * x`) stays its exact number: an
+  integral float becomes a sympy `Integer`, any other float a sympy `Float` holding the very
+  same double (53-bit precision, nothing rounded), or with `rational=True` the exact binary
+  fraction as a `Rational` (0.5 -> 1/2, 0.1 -> 3602879701896397/36028797018963968). The
+  exponent of `x ** k` follows the same rule;
+- `relu` is `Max(0, x)`, `abs` is `Abs(x)`, `sigmoid` is `1/(1 + exp(-x))`, `sum` and `dot`
+  are sums, `identity` is its operand. At a kink sympy's derivative is its own:
+  `Heaviside(0) = 1/2` for relu where the engine (and PyTorch) take 0; `sign(0) = 0` for abs
+  agrees.
+
+sympy simplifies as it builds (`x - x` is 0, `x * x` is `x**2`). A node made micrograd's way (a
+`_backward` closure) or by a custom op has no formula: give one with `functions=`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from itertools import count
+from typing import Any
+
+from .engine import Value, is_constant, op_arg, rule
+from .ops import OPS
+
+SYMPY_MISSING = "to_sympy needs sympy: pip install sympy (or this project's test extra)"
+
+
+def _sympy() -> Any:
+    try:
+        import sympy
+    except ImportError as exc:
+        raise ImportError(SYMPY_MISSING) from exc
+    return sympy
+
+
+@cache
+def formulas() -> dict[str, Callable[..., Any]]:
+    """Each op of `autograd.ops.OPS` as a function of sympy expressions, by op name.
+
+    Called as the engine calls the op: `f(*operands)`, and `f(x, k)` for an op with a constant
+    argument (`x ** k`). A new op in the table needs an entry here (a test checks it).
+    """
+    sp = _sympy()
+
+    def call(f: Any) -> Callable[[Any], Any]:
+        # Evaluating a function of a symbolic argument makes sympy ask questions about the
+        # argument (is it zero, real, finite?) that it answers by expanding it as a tree: on a
+        # graph whose nodes are shared, as a network's or a recurrence's are, that is
+        # exponential in the depth. Unevaluated, tanh(u) stays tanh(u) and differentiates
+        # the same; a number argument still gives a number (tanh(0) = 0).
+        return lambda x: f(x) if x.is_Number else f(x, evaluate=False)
+
+    return {
+        "+": lambda a, b: a + b,
+        "-": lambda a, b: a - b,
+        "*": lambda a, b: a * b,
+        "/": lambda a, b: a / b,
+        "pow": lambda a, b: a**b,
+        "**": lambda x, k: x**k,
+        "neg": lambda x: -x,
+        "abs": call(sp.Abs),
+        "relu": call(lambda x, **how: sp.Max(0, x, **how)),
+        "tanh": call(sp.tanh),
+        "sigmoid": lambda x: 1 / (1 + call(sp.exp)(-x)),
+        "exp": call(sp.exp),
+        "log": call(sp.log),
+        "sqrt": call(lambda x, **how: sp.Pow(x, sp.S.Half, **how)),
+        "sin": call(sp.sin),
+        "cos": call(sp.cos),
+        "sum": lambda *xs: sp.Add(*xs),
+        "dot": lambda *xw: sp.Add(*(x * w for x, w in zip(xw[: len(xw) // 2], xw[len(xw) // 2 :]))),
+        "identity": lambda x: x,
+    }
+
+
+def to_sympy(
+    root: Value,
+    *,
+    cse: bool = False,
+    rational: bool = False,
+    symbols: Mapping[Value, Any] | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+) -> Any:
+    """The graph under `root` as a sympy expression in its leaves (see the module docstring).
+
+    With `cse=True`, returns `(replacements, expr)` in the form `sympy.cse` gives: each node
+    of the graph that more than one op reads (a shared subexpression, as every hidden
+    neuron's output is in a network) becomes a symbol `t1, t2, ...` (names no leaf has),
+    defined in `replacements` as a list of `(symbol, expression)` pairs in terms of the leaves
+    and the earlier symbols, in the order the graph computes them. The formula then stays the
+    size of the graph, and building it takes time linear in the graph. Written out in full
+    (`cse=False`), a deep graph with shared nodes (a recurrence) is exponentially long, and
+    sympy slows down accordingly.
+
+    `symbols` maps leaves to the sympy symbols (or names) to use for them; `leaf_symbols(root)`
+    gives the full mapping. `functions` maps an op name to a sympy formula `f(*operands)`: for
+    nodes made micrograd's way or by a custom op, or to override an entry of `formulas()`.
+
+    >>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    >>> y = (x * w + 1).tanh()
+    >>> to_sympy(y)
+    tanh(w*x + 1)
+    >>> to_sympy(y * y + y, cse=True)
+    ([(t1, tanh(w*x + 1))], t1**2 + t1)
+    >>> import sympy
+    >>> s = leaf_symbols(y)
+    >>> sympy.diff(to_sympy(y), s[w]).subs({s[x]: 2, s[w]: -3}) == 2 * (1 - sympy.tanh(-5) ** 2)
+    True
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"to_sympy: expected a Value, got {type(root).__name__}")
+    sp = _sympy()
+    order, leaves = _postorder(root)
+    named = _name_leaves(leaves, symbols, sp)
+    shared = _shared_nodes(order) if cse else set()
+    table = formulas()
+    given = dict(functions or {})
+    built: dict[int, Any] = {}
+    replacements: list[tuple[Any, Any]] = []
+    for node in order:
+        if not node.parents and not rule(node).external:
+            if is_constant(node):
+                built[id(node)] = _number(node.data, rational, sp)
+            else:
+                built[id(node)] = named[id(node)]
+            continue
+        operands = [built[id(p)] for p in node.parents]
+        formula = _formula(node, table, given)
+        if rule(node).has_arg:
+            operands.append(_number(op_arg(node), rational, sp))
+        expr = sp.sympify(formula(*operands))
+        if id(node) in shared and not expr.is_Atom:
+            placeholder = sp.Dummy(real=True)
+            replacements.append((placeholder, expr))
+            expr = placeholder
+        built[id(node)] = expr
+    expr = built[id(root)]
+    if not cse:
+        return expr
+    return _name_replacements(replacements, expr, {s.name for s in named.values()}, sp)
+
+
+def _shared_nodes(order: list[Value]) -> set[int]:
+    """The ids of the interior nodes that more than one operand slot reads (`a + a`: two)."""
+    uses: dict[int, int] = {}
+    for node in order:
+        for p in node.parents:
+            uses[id(p)] = uses.get(id(p), 0) + 1
+    return {id(n) for n in order if n.parents and uses.get(id(n), 0) > 1}
+
+
+def _name_replacements(
+    replacements: list[tuple[Any, Any]], expr: Any, taken: set[str], sp: Any
+) -> tuple[list[tuple[Any, Any]], Any]:
+    """Drop the replacements nothing reads any more (sympy may have simplified a use away,
+    as in t - t), then name the rest t1, t2, ... in order."""
+    needed = set(expr.free_symbols)
+    kept = []
+    for placeholder, definition in reversed(replacements):
+        if placeholder in needed:
+            kept.append((placeholder, definition))
+            needed |= definition.free_symbols
+    kept.reverse()
+    fresh = _fresh_symbols("t", set(taken), sp)
+    rename = {placeholder: next(fresh) for placeholder, _ in kept}
+    return [(rename[p], d.xreplace(rename)) for p, d in kept], expr.xreplace(rename)
+
+
+def leaf_symbols(
+    root: Value, symbols: Mapping[Value, Any] | None = None
+) -> dict[Value, Any]:
+    """The sympy symbol `to_sympy(root)` uses for each variable leaf under `root`.
+
+    >>> x, unnamed = Value(1.0, label="x"), Value(2.0)
+    >>> s = leaf_symbols(x * unnamed + 3)
+    >>> s[x], s[unnamed]
+    (x, v1)
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"leaf_symbols: expected a Value, got {type(root).__name__}")
+    _, leaves = _postorder(root)
+    named = _name_leaves(leaves, symbols, _sympy())
+    return {leaf: named[id(leaf)] for leaf in leaves}
+
+
+def _formula(node: Value, table: dict, given: dict) -> Callable[..., Any]:
+    op = rule(node)
+    name = op.name
+    if name in given:
+        return given[name]
+    where = f"the node {node.label!r}" if node.label else "a node"
+    hint = f"give one with to_sympy(..., functions={{{name!r}: lambda *operands: ...}})"
+    if op.external:
+        raise ValueError(
+            f"to_sympy: {where} has the op {name!r}, made micrograd's way (a _backward "
+            f"closure): it has no formula; {hint}"
+        )
+    if OPS.get(name) is not op:
+        raise ValueError(
+            f"to_sympy: {where} has the op {name!r}, which is not in autograd.ops.OPS (a custom "
+            f"op?): it has no formula; {hint}"
+        )
+    if name not in table:
+        raise ValueError(
+            f"to_sympy: no sympy formula for the op {name!r} of autograd.ops.OPS; add one to "
+            f"autograd.sympy_bridge.formulas()"
+        )
+    return table[name]
+
+
+def _postorder(root: Value) -> tuple[list[Value], list[Value]]:
+    """Every node under `root`, each after its operands (iterative: deep graphs are fine), and
+    the variable leaves in the order they appear reading the formula left to right."""
+    order: list[Value] = []
+    leaves: list[Value] = []
+    seen = {id(root)}
+    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root.parents))]
+    while stack:
+        node, rest = stack[-1]
+        for p in rest:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, iter(p.parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+            if not node.parents and not is_constant(node) and not rule(node).external:
+                leaves.append(node)
+    return order, leaves
+
+
+def _name_leaves(leaves: list[Value], given: Mapping[Value, Any] | None, sp: Any) -> dict:
+    named: dict[int, Any] = {}
+    taken: set[str] = set()
+    for leaf, sym in (given or {}).items():
+        if not isinstance(leaf, Value):
+            raise TypeError(
+                f"to_sympy(symbols=...): keys must be Values, got {type(leaf).__name__}"
+            )
+        if isinstance(sym, str):
+            sym = sp.Symbol(sym, real=True)
+        if not isinstance(sym, sp.Symbol):
+            raise TypeError(
+                f"to_sympy(symbols=...): values must be sympy Symbols or names, got "
+                f"{type(sym).__name__} {sym!r:.40}"
+            )
+        named[id(leaf)] = sym
+        taken.add(sym.name)
+    for leaf in leaves:  # labelled leaves first: their names are the ones a reader expects
+        if id(leaf) not in named and leaf.label:
+            name = _unique(identifier(leaf.label), taken)
+            named[id(leaf)] = sp.Symbol(name, real=True)
+    fresh = _fresh_symbols("v", taken, sp)
+    for leaf in leaves:
+        if id(leaf) not in named:
+            named[id(leaf)] = next(fresh)
+    return named
+
+
+def identifier(label: str) -> str:
+    """`label` as a symbol name: a Python identifier that sympy's parser reads as a symbol.
+
+    >>> identifier("layers.0.neurons.1.w.0"), identifier("x1*w1"), identifier("E"), identifier("2")
+    ('layers_0_neurons_1_w_0', 'x1_w1', 'E_', '_2')
+    """
+    # Every run of characters that cannot be in an identifier becomes one "_".
+    name = "_".join("".join(c if ("a" + c).isidentifier() else " " for c in label).split())
+    name = name or "_"
+    if name[0].isdigit():
+        name = "_" + name
+    if keyword.iskeyword(name) or _sympy_meaning(name):
+        name += "_"
+    return name
+
+
+def _sympy_meaning(name: str) -> bool:
+    """Whether sympy's parser would read `name` as something other than a new symbol."""
+    import sympy
+
+    return hasattr(sympy, name)  # E, I, S, N, O, Q, pi, oo, nan, gamma, exp, ...
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, k = name, 2
+    while candidate in taken:
+        candidate, k = f"{name}_{k}", k + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _fresh_symbols(prefix: str, taken: set[str], sp: Any) -> Iterator[Any]:
+    for i in count(1):
+        name = f"{prefix}{i}"
+        if name not in taken:
+            taken.add(name)
+            yield sp.Symbol(name, real=True)
+
+
+def _number(x: float, rational: bool, sp: Any) -> Any:
+    """A float as an exact sympy number (see the module docstring)."""
+    if math.isnan(x):
+        return sp.nan
+    if math.isinf(x):
+        return sp.oo if x > 0 else -sp.oo
+    if x.is_integer():
+        return sp.Integer(int(x))
+    return sp.Rational(x) if rational else sp.Float(x)
+
+
+__all__ = ["formulas", "identifier", "leaf_symbols", "to_sympy"]

@@ -1,0 +1,277 @@
+"""autograd.to_sympy: a recorded graph as a sympy formula, whose derivatives are the engine's.
+
+Every op of the op table is checked at the points `op_examples` picks, to second order; random
+graphs from `autograd.testing.strategies` to second order, with the tolerances of
+tests/test_engine_properties.py (relative 1e-9 of the rounding scale).
+"""
+
+import itertools
+import subprocess
+import sys
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+
+sympy = pytest.importorskip("sympy")
+
+from autograd import Value, dot, grad, leaf_symbols, sum_, to_sympy  # noqa: E402
+from autograd.ops import OPS  # noqa: E402
+from autograd.sympy_bridge import formulas, identifier  # noqa: E402
+from autograd.testing import op_examples  # noqa: E402
+from autograd.testing.strategies import expressions  # noqa: E402
+from nn import MLP  # noqa: E402
+
+RTOL = 1e-9
+
+
+def at(e, point):
+    """`e` at `point` ({Symbol: float}), evaluated to 30 digits."""
+    return float(sympy.N(e.subs({s: sympy.Float(x, 40) for s, x in point.items()}), 30))
+
+
+def symbolic(expr):
+    """The Expression built on engine Values, its sympy formula, and each input's symbol."""
+    xs = expr.variables()
+    root = expr(*xs)
+    names = leaf_symbols(root)
+    return root, to_sympy(root), [names.get(x) for x in xs]
+
+
+def check_against_engine(expr, order):
+    """The formula's value and derivatives up to `order` (2 at most) equal the engine's."""
+    root, formula, symbols = symbolic(expr)
+    point = {s: x for s, x in zip(symbols, expr.point) if s is not None}
+    value = at(formula, point)
+    assert abs(value - root.data) <= 1e-12 * max(1.0, abs(value)), (value, root.data)
+    n = expr.n_inputs
+    scale = expr.gradient_scale()
+    gradient = [0.0] * n
+    for i, s in enumerate(symbols):
+        engine = grad(expr, argnums=i)(*expr.point)
+        exact = 0.0 if s is None else at(sympy.diff(formula, s), point)
+        gradient[i] = exact
+        assert abs(engine - exact) <= RTOL * max(scale[i], 1e-300), (i, engine, exact)
+    if order < 2:
+        return
+    second = {}
+    for i, j in itertools.product(range(n), repeat=2):
+        si, sj = symbols[i], symbols[j]
+        second[i, j] = 0.0 if si is None or sj is None else at(sympy.diff(formula, si, sj), point)
+    size = max([*map(abs, second.values()), *scale, *map(abs, gradient)])
+    for (i, j), exact in second.items():
+        engine = grad(grad(expr, argnums=i), argnums=j)(*expr.point)
+        assert abs(engine - exact) <= RTOL * max(abs(exact), size), ((i, j), engine, exact)
+
+
+# --- the op table, op by op ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_every_op_in_the_table_has_a_formula_with_the_engines_derivatives(name):
+    # A new op in autograd.ops.OPS adds a case here, red until formulas() maps it.
+    assert name in formulas(), f"no sympy formula for the op {name!r}"
+    examples = op_examples(OPS[name])
+    assert examples
+    for expr in examples:
+        check_against_engine(expr, order=2)
+
+
+def test_the_formula_table_has_no_op_the_engine_lacks():
+    assert set(formulas()) <= set(OPS)
+
+
+def test_each_op_reads_as_expected():
+    x, y = Value(0.5, label="x"), Value(2.0, label="y")
+    X, Y = sympy.symbols("x y", real=True)
+    cases = {
+        "+": (x + y, X + Y), "-": (x - y, X - Y), "*": (x * y, X * Y), "/": (x / y, X / Y),
+        "pow": (x**y, X**Y), "**": (x**3, X**3), "neg": (-x, -X), "abs": (abs(x), sympy.Abs(X)),
+        "relu": (x.relu(), sympy.Max(0, X)), "tanh": (x.tanh(), sympy.tanh(X)),
+        "sigmoid": (x.sigmoid(), 1 / (1 + sympy.exp(-X))), "exp": (x.exp(), sympy.exp(X)),
+        "log": (x.log(), sympy.log(X)), "sqrt": (x.sqrt(), sympy.sqrt(X)),
+        "sin": (x.sin(), sympy.sin(X)), "cos": (x.cos(), sympy.cos(X)),
+        "sum": (sum_([x, y, x]), 2 * X + Y), "dot": (dot([x, y], [y, y]), X * Y + Y**2),
+    }
+    for name, (node, expected) in cases.items():
+        assert node.op == name
+        assert sympy.simplify(to_sympy(node) - expected) == 0, name
+
+
+# --- random graphs ------------------------------------------------------------------------------
+
+
+@settings(max_examples=60)
+@given(expressions())
+def test_random_graphs_formula_has_the_engines_gradient(expr):
+    check_against_engine(expr, order=1)
+
+
+@settings(max_examples=30)
+@given(expressions(max_steps=5))
+def test_random_graphs_formula_has_the_engines_hessian(expr):
+    check_against_engine(expr, order=2)
+
+
+@settings(max_examples=30)
+@given(expressions(max_steps=5))
+def test_random_graphs_formula_equals_the_strategys_own_sympy_form(expr):
+    root, formula, symbols = symbolic(expr)
+    reference = expr.on_sympy(*(s if s is not None else sympy.Dummy() for s in symbols))
+    point = {s: x for s, x in zip(symbols, expr.point) if s is not None}
+    assert abs(at(formula, point) - at(reference, point)) <= 1e-12 * max(1.0, abs(root.data))
+
+
+# --- names, numbers, sharing --------------------------------------------------------------------
+
+
+def test_leaf_names_are_valid_unique_identifiers_sympy_reads_back():
+    labels = ["layers.0.neurons.1.w.0", "x1*w1", "x1 w1", "x", "x", "lambda", "E", "pi", "2",
+              "θ", "", "", "v1", "a__b", "*"]
+    leaves = [Value(0.1 * (i + 1), label=label) for i, label in enumerate(labels)]
+    formula = to_sympy(sum_(leaves))
+    names = [leaf_symbols(sum_(leaves))[v].name for v in leaves]
+    assert names == ["layers_0_neurons_1_w_0", "x1_w1", "x1_w1_2", "x", "x_2", "lambda_", "E_",
+                     "pi_", "_2", "θ", "v2", "v3", "v1", "a__b", "_"]
+    assert all(n.isidentifier() for n in names) and len(set(names)) == len(names)
+    back = sympy.parse_expr(str(formula), local_dict={s.name: s for s in formula.free_symbols})
+    assert back == formula
+
+
+def test_unlabelled_leaves_are_numbered_left_to_right_and_labels_kept():
+    a, b, w = Value(1.0), Value(2.0), Value(3.0, label="w")
+    assert str(to_sympy(w * a - b)) == "v1*w - v2"
+    assert identifier("layers.0.neurons.1.w.0") == "layers_0_neurons_1_w_0"
+
+
+def test_symbols_can_be_given_for_some_leaves():
+    x, y = Value(1.0, label="x"), Value(2.0)
+    t = sympy.Symbol("t", positive=True)
+    formula = to_sympy(x * y, symbols={y: t, x: "x"})
+    assert formula == t * sympy.Symbol("x", real=True)
+    with pytest.raises(TypeError, match="sympy Symbols or names"):
+        to_sympy(x * y, symbols={y: 3})
+
+
+def test_constants_stay_exact_numbers():
+    x = Value(1.0, label="x")
+    X = sympy.Symbol("x", real=True)
+    formula = to_sympy(2 * x + 0.1)
+    assert formula == 2 * X + sympy.Float(0.1)
+    constant = formula.subs(X, 0)
+    assert isinstance(constant, sympy.Float) and float(constant) == 0.1 and constant._prec == 53
+    assert isinstance(formula.coeff(X), sympy.Integer)
+    exact = to_sympy(2 * x + 0.1, rational=True).subs(X, 0)
+    assert isinstance(exact, sympy.Rational) and Fraction(exact.p, exact.q) == Fraction(0.1)
+    assert to_sympy(x**0.5, rational=True) == sympy.sqrt(X)
+    assert to_sympy(x**-1.0) == 1 / X
+    assert to_sympy(sum_([])) == 0  # the empty sum is the constant 0
+
+
+def test_leaves_and_constants_alone():
+    assert to_sympy(Value(2.0, label="a")) == sympy.Symbol("a", real=True)
+    assert to_sympy(Value(2.0) * 0 + 3) == 3  # sympy simplifies as it builds: v1*0 is 0
+
+
+def test_shared_subexpressions_stay_shared_with_cse():
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(40):  # each level uses the one below twice: 2**40 leaves written out
+        y = (y * y + y).tanh()
+    replacements, reduced = to_sympy(y, cse=True)
+    assert 30 <= len(replacements) <= 45
+    assert all(len(str(e)) < 60 for _, e in replacements) and len(str(reduced)) < 60
+    names = [s.name for s, _ in replacements]
+    assert "x" not in names and len(set(names)) == len(names)
+    value = {sympy.Symbol("x", real=True): sympy.Float(0.5, 30)}
+    for s, e in replacements:
+        value[s] = e.subs(value)
+    assert abs(float(reduced.subs(value)) - y.data) < 1e-12
+
+
+def test_a_network_formula_with_cse_is_as_big_as_the_network():
+    model = MLP(2, [8, 8, 1], activation="tanh", seed=0)
+    out = model([Value(0.3, label="x"), Value(-0.2, label="y")])
+    replacements, reduced = to_sympy(out, cse=True)
+    assert len(replacements) >= 8  # the first layer's outputs, each used by every next neuron
+    size = sum(sympy.count_ops(e) for _, e in replacements) + sympy.count_ops(reduced)
+    assert size < 2 * len(model.parameters()) + 40
+    used = reduced.free_symbols.union(*(e.free_symbols for _, e in replacements))
+    assert {"x", "y", "layers_0_neurons_0_w_0", "layers_2_neurons_0_b"} <= {s.name for s in used}
+
+
+def test_deep_graphs_convert_without_recursion_errors():
+    x = Value(0.1, label="x")
+    y = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        y = (y * 0.5).sin()
+    formula = to_sympy(y)
+    depth = 0
+    while formula != sympy.Symbol("x", real=True):  # sin(x/2 ... ), walked without recursion
+        assert formula.func == sympy.sin
+        half, formula = sorted(formula.args[0].args, key=lambda a: not a.is_Number)
+        assert half == 0.5
+        depth += 1
+    assert depth == 3000
+
+
+# --- what has no formula ------------------------------------------------------------------------
+
+
+def micrograd_tanh(x):
+    """An op made micrograd's way: the constructor with children, and a _backward closure."""
+    import math
+
+    t = math.tanh(x.data)
+    out = Value(t, (x,), "tanh")
+
+    def _backward():
+        x.grad += (1 - t**2) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def test_a_micrograd_style_op_is_a_clear_error_naming_it():
+    x = Value(0.5, label="x")
+    y = micrograd_tanh(x * 2) + 1
+    with pytest.raises(ValueError, match=r"op 'tanh', made micrograd's way .* functions="):
+        to_sympy(y)
+    formula = to_sympy(y, functions={"tanh": sympy.tanh})
+    assert formula == sympy.tanh(2 * sympy.Symbol("x", real=True)) + 1
+
+
+def test_an_op_missing_from_the_formula_table_is_a_clear_error(monkeypatch):
+    monkeypatch.delitem(formulas(), "sin")
+    with pytest.raises(ValueError, match=r"no sympy formula for the op 'sin'"):
+        to_sympy(Value(1.0).sin())
+
+
+def test_a_value_is_required():
+    with pytest.raises(TypeError, match="expected a Value, got float"):
+        to_sympy(1.0)
+
+
+# --- sympy stays optional -----------------------------------------------------------------------
+
+
+def run_python(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+def test_importing_autograd_does_not_import_sympy():
+    done = run_python("import sys, autograd; assert 'sympy' not in sys.modules, 'sympy imported'")
+    assert done.returncode == 0, done.stderr
+
+
+def test_without_sympy_to_sympy_is_one_clear_import_error():
+    done = run_python(
+        "import sys; sys.modules['sympy'] = None\n"
+        "from autograd import Value, to_sympy\n"
+        "try:\n"
+        "    to_sympy(Value(1.0))\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "to_sympy needs sympy: pip install sympy" in done.stdout
