@@ -58,7 +58,7 @@ def torch():
 
 @pytest.mark.parametrize(("nin", "nouts", "act", "out_act"), SHAPES)
 def test_export_computes_the_same_outputs(torch, nin, nouts, act, out_act):
-    model = MLP(nin, nouts, act, out_act, seed=1)
+    model = MLP(nin, nouts, act, out_act, seed=1, init="torch")  # biases not 0
     net = to_torch(model)
     kinds = [type(m).__name__ for m in net]
     expected = []
@@ -75,7 +75,7 @@ def test_export_computes_the_same_outputs(torch, nin, nouts, act, out_act):
 
 @pytest.mark.parametrize(("nin", "nouts", "act", "out_act"), SHAPES)
 def test_round_trip_keeps_every_weight_exactly(torch, nin, nouts, act, out_act):
-    model = MLP(nin, nouts, act, out_act, seed=2)
+    model = MLP(nin, nouts, act, out_act, seed=2, init="torch")
     back = from_torch(to_torch(model))
     assert back.config() == model.config()
     assert back.state_dict() == model.state_dict()
