@@ -16,10 +16,15 @@
 - `relu` is `Max(0, x)`, `abs` is `Abs(x)`, `sigmoid` is `1/(1 + exp(-x))`, `sum` and `dot`
   are sums, `identity` is its operand. At a kink sympy's derivative is its own:
   `Heaviside(0) = 1/2` for relu where the engine (and PyTorch) take 0; `sign(0) = 0` for abs
-  agrees.
+  agrees;
+- the loss primitives are their textbook formulas: `softplus` is `log(1 + exp(x))`,
+  `bce(p, t)` is `-(t*log(p) + (1 - t)*log(1 - p))` (without the engine's clamp of each log at
+  -100, PyTorch's, which only acts within 1e-43 of p = 0 or 1), `cross_entropy(x0, x1, ...)`
+  is `log(exp(x0) + exp(x1) + ...) - x0`.
 
 sympy simplifies as it builds (`x - x` is 0, `x * x` is `x**2`). A node made micrograd's way (a
-`_backward` closure) or by a custom op has no formula: give one with `functions=`.
+`_backward` closure) or by `custom_op` has no formula: give one with `functions=`. A node with
+several outputs and a backward of its own (`custom_vjp`, `fixed_point`) has none either.
 """
 
 from __future__ import annotations
@@ -82,6 +87,12 @@ def formulas() -> dict[str, Callable[..., Any]]:
         "sum": lambda *xs: sp.Add(*xs),
         "dot": lambda *xw: sp.Add(*(x * w for x, w in zip(xw[: len(xw) // 2], xw[len(xw) // 2 :]))),
         "identity": lambda x: x,
+        # The loss primitives in their textbook forms. The engine computes them stably (a
+        # shift by the largest logit, log1p) and clamps bce's logs at -100 as PyTorch does:
+        # the same function wherever log(p) and log(1 - p) are above -100.
+        "softplus": lambda x: call(sp.log)(1 + call(sp.exp)(x)),
+        "bce": lambda p, t: -(t * call(sp.log)(p) + (1 - t) * call(sp.log)(1 - p)),
+        "cross_entropy": lambda *xs: call(sp.log)(sp.Add(*map(call(sp.exp), xs))) - xs[0],
     }
 
 
@@ -198,10 +209,20 @@ def leaf_symbols(
 def _formula(node: Value, table: dict, given: dict) -> Callable[..., Any]:
     op = rule(node)
     name = op.name
+    where = f"the node {node.label!r}" if node.label else "a node"
+    if op.vjp:
+        raise ValueError(
+            f"to_sympy: {where} has the op {name!r}, a node with several outputs and a backward "
+            f"of its own (custom_vjp, fixed_point): it has no formula"
+        )
     if name in given:
         return given[name]
-    where = f"the node {node.label!r}" if node.label else "a node"
     hint = f"give one with to_sympy(..., functions={{{name!r}: lambda *operands: ...}})"
+    if op.custom:
+        raise ValueError(
+            f"to_sympy: {where} has the op {name!r}, made by autograd.custom_op from Python "
+            f"functions: it has no formula; {hint}"
+        )
     if op.external:
         raise ValueError(
             f"to_sympy: {where} has the op {name!r}, made micrograd's way (a _backward "

@@ -30,18 +30,26 @@ def at(e, point):
     return float(sympy.N(e.subs({s: sympy.Float(x, 40) for s, x in point.items()}), 30))
 
 
-def symbolic(expr):
-    """The Expression built on engine Values, its sympy formula, and each input's symbol."""
+def symbolic(expr, smooth=False):
+    """The Expression built on engine Values, its sympy formula, and each input's symbol.
+
+    With `smooth`, abs and relu are the branch the point lies on (as `Expression.on_sympy`
+    builds them): sympy differentiates Abs(u) and Max(0, u) twice only where it can prove u
+    real, which log(u) may not be. The point is a margin away from every kink, so near it the
+    branch is the function."""
     xs = expr.variables()
     root = expr(*xs)
     names = leaf_symbols(root)
-    return root, to_sympy(root), [names.get(x) for x in xs]
+    point = {names[x]: p for x, p in zip(xs, expr.point) if x in names}
+    functions = {"abs": lambda u: u if at(u, point) > 0 else -u,
+                 "relu": lambda u: u if at(u, point) > 0 else sympy.Integer(0)}
+    formula = to_sympy(root, functions=functions if smooth else None)
+    return root, formula, [names.get(x) for x in xs], point
 
 
 def check_against_engine(expr, order):
     """The formula's value and derivatives up to `order` (2 at most) equal the engine's."""
-    root, formula, symbols = symbolic(expr)
-    point = {s: x for s, x in zip(symbols, expr.point) if s is not None}
+    root, formula, symbols, point = symbolic(expr)
     value = at(formula, point)
     assert abs(value - root.data) <= 1e-12 * max(1.0, abs(value)), (value, root.data)
     n = expr.n_inputs
@@ -54,6 +62,7 @@ def check_against_engine(expr, order):
         assert abs(engine - exact) <= RTOL * max(scale[i], 1e-300), (i, engine, exact)
     if order < 2:
         return
+    _, formula, _, _ = symbolic(expr, smooth=True)
     second = {}
     for i, j in itertools.product(range(n), repeat=2):
         si, sj = symbols[i], symbols[j]
@@ -116,9 +125,8 @@ def test_random_graphs_formula_has_the_engines_hessian(expr):
 @settings(max_examples=30)
 @given(expressions(max_steps=5))
 def test_random_graphs_formula_equals_the_strategys_own_sympy_form(expr):
-    root, formula, symbols = symbolic(expr)
+    root, formula, symbols, point = symbolic(expr)
     reference = expr.on_sympy(*(s if s is not None else sympy.Dummy() for s in symbols))
-    point = {s: x for s, x in zip(symbols, expr.point) if s is not None}
     assert abs(at(formula, point) - at(reference, point)) <= 1e-12 * max(1.0, abs(root.data))
 
 
@@ -239,6 +247,33 @@ def test_a_micrograd_style_op_is_a_clear_error_naming_it():
         to_sympy(y)
     formula = to_sympy(y, functions={"tanh": sympy.tanh})
     assert formula == sympy.tanh(2 * sympy.Symbol("x", real=True)) + 1
+
+
+def test_a_custom_op_is_a_clear_error_unless_given_a_formula():
+    import math
+
+    from autograd import custom_op
+    from autograd.ops import sigmoid
+
+    smooth_relu = custom_op("smooth_relu", lambda x: math.log1p(math.exp(x)),
+                            [lambda x, y: sigmoid(x)])
+    x = Value(0.5, label="x")
+    with pytest.raises(ValueError, match=r"op 'smooth_relu', made by autograd.custom_op"):
+        to_sympy(smooth_relu(x) * 2)
+    formula = to_sympy(smooth_relu(x) * 2,
+                       functions={"smooth_relu": lambda u: sympy.log(1 + sympy.exp(u))})
+    X = sympy.Symbol("x", real=True)
+    assert formula == 2 * sympy.log(1 + sympy.exp(X))
+
+
+def test_a_node_with_its_own_vector_jacobian_product_is_a_clear_error():
+    from autograd import custom_vjp
+
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    vjp = lambda g: [g[0] + g[1] * b, g[0] + g[1] * a]  # noqa: E731
+    total, product = custom_vjp("sp", [a, b], [5.0, 6.0], vjp)
+    with pytest.raises(ValueError, match=r"op 'sp', a node with several outputs"):
+        to_sympy(product + 1)
 
 
 def test_an_op_missing_from_the_formula_table_is_a_clear_error(monkeypatch):
