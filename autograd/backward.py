@@ -35,19 +35,13 @@ def walk(root: Any) -> list[Any]:
     return out
 
 
-def _collect(
-    root: Any, stop: frozenset = frozenset(), reset: bool = False
-) -> tuple[list[Any], list[Any]]:
+def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[Any]]:
     """All nodes under `root` (root first), and the interior ones in backward's order.
 
     Recorded nodes carry their creation number, and creation order is a topological order
     (operands exist before their result): sorted by decreasing number, every node comes after
-    all of its consumers. Nodes in `stop` are collected but not looked through. With `reset`,
-    each node's scratch gradient `_g` is zeroed on the way (for the first-order pass, which
-    holds `PASS_LOCK`).
+    all of its consumers. Nodes in `stop` are collected but not looked through.
     """
-    if reset:
-        return _collect_reset(root)
     nodes = [root]
     interior = []
     seen = {root}
@@ -72,8 +66,9 @@ def _collect(
 
 
 def _collect_reset(root: Any) -> tuple[list[Any], list[Any]]:
-    """`_collect` for the first-order pass: the same walk, zeroing `_g` on the way (kept apart
-    so the hot loop has no extra test per node)."""
+    """`_collect` for the first-order pass: the same walk, zeroing each node's scratch gradient
+    `_g` on the way (kept apart so the hot loop has no extra test per node; the caller holds
+    `PASS_LOCK`). Raises if a node's data changed after a consumer was recorded."""
     root._g = 0.0
     nodes = [root]
     interior = []
@@ -96,9 +91,7 @@ def _collect_reset(root: Any) -> tuple[list[Any], list[Any]]:
                 stack.append(p)
                 add_node(p)
     interior.sort(key=_creation, reverse=True)
-    if interior and clock.last_write > interior[-1]._seq:
-        check_unchanged(interior)
-    return nodes, interior
+    return nodes, current(interior)
 
 
 _creation = attrgetter("_seq")
@@ -115,17 +108,20 @@ def current(interior: list[Any]) -> list[Any]:
 def check_unchanged(interior: list[Any]) -> None:
     """Raise if some node's `.data` was written after a node that consumes it was recorded:
     that consumer's local derivatives (and data) belong to the old number, so a gradient
-    through it would be the old point's, silently."""
-    for node in interior:
-        for p in node.parents:
-            written = getattr(p, "_wseq", -1)
-            if written > node._seq:
-                name = repr(p.label) if p.label else "an operand"
+    through it would be the old point's, silently. Only nodes recorded before the latest write
+    can be affected: the walk stops at the first younger one."""
+    latest = clock.last_write
+    for node in reversed(interior):  # oldest first
+        if node._seq > latest:
+            return
+        for i, p in enumerate(node.parents):
+            if getattr(p, "_wseq", -1) > node._seq:
+                name = repr(p.label) if p.label else f"operand {i + 1} of {node.op!r}"
                 raise RuntimeError(
-                    f"{name}.data was changed (to {fmt(p.data)}) after the op {node.op!r} used "
-                    f"it to compute {fmt(node.data)}; this graph's local derivatives belong to the "
-                    "old value. Run the forward pass again after changing .data, or change "
-                    ".data after backward()"
+                    f"{name} had its .data changed (to {fmt(p.data)}) after the op {node.op!r} "
+                    f"used it to compute {fmt(node.data)}; this graph's local derivatives belong "
+                    "to the old value. Run the forward pass again after changing .data, or "
+                    "change .data after backward()"
                 )
 
 
@@ -165,9 +161,9 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
     Returns the nodes reached. Only the `_g` scratch slots are written, so a pass that raises
     has changed no `.grad`. The loop is `edges` unrolled by arity: this is training's hot path.
     """
-    nodes, interior = _collect(root, reset=True)
+    nodes, interior = _collect_reset(root)
     root._g = seed
-    reached = None  # the nodes of this pass, as a set: made when a vector-Jacobian product asks
+    outputs = None  # each multi-output node's outputs in this pass: made when one is met
     for node in interior:
         g = node._g
         a = node._a
@@ -175,10 +171,8 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
             da = node._da
             if da is None:  # made micrograd's way, or a vector-Jacobian product
                 if node._rule.vjp:
-                    # An output that root does not use was not reached: its gradient is 0 (its
-                    # `_g` slot is unset, or stale from an earlier pass)
-                    reached = set(nodes) if reached is None else reached
-                    upstream = [y._g if y in reached else 0.0 for y in node._arg]
+                    outputs = outputs_by_node(interior) if outputs is None else outputs
+                    upstream = vjp_upstream(node, outputs, _scratch)
                     for p, d in zip(a, vjp_partials(node, upstream)):
                         p._g += d
                     continue
@@ -230,13 +224,16 @@ def gradients_wrt(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any,
     _, interior = _collect(root, stop)
     live = _live(current(interior), stop)
     grads = {root: seed}
+    outputs = None
     for node in interior:
         if node not in live or node not in grads:
             continue
         g = grads[node]
         if node._rule.vjp:  # the outputs' gradients in, the operands' gradients out
             g = 1.0
-            pairs = zip(node.parents, vjp_partials(node, [grads.get(y, 0.0) for y in node._arg]))
+            outputs = outputs_by_node(interior) if outputs is None else outputs
+            upstream = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
+            pairs = zip(node.parents, vjp_partials(node, upstream))
         else:
             pairs = zip(*edges(node))
         for p, d in pairs:
@@ -320,6 +317,7 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
     _, interior = _collect(root, stop)
     live = _live(current(interior), stop)
     grads: dict[Any, Any] = {root: seed}
+    outputs = None
     for node in interior:
         if node not in live or node not in grads:
             continue
@@ -327,7 +325,9 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
         parents = node.parents
         if node._rule.vjp:
             g = 1.0
-            partials = vjp_partials(node, [grads.get(y, 0.0) for y in node._arg], values=True)
+            outputs = outputs_by_node(interior) if outputs is None else outputs
+            upstream = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
+            partials = vjp_partials(node, upstream, values=True)
         else:
             partials = value_partials(node, [p in live for p in parents])
         for i in operand_order(node):
@@ -364,15 +364,38 @@ def external_partials(node: Any) -> tuple[float, ...]:
         partials = []
         first = set()
         for p, d in zip(parents, got):
-            if not isinstance(d, (float, int)):
-                raise TypeError(f"the _backward of op {node.op!r} set a .grad to "
-                                f"{type(d).__name__} {d!r:.40}; gradients are numbers")
+            from .engine import real  # a NumPy number is a number too
+
+            d = real(d, f"the _backward of op {node.op!r} set a .grad: it")
             # an operand listed twice received its whole derivative once
-            partials.append(float(d) if p not in first else 0.0)
+            partials.append(d if p not in first else 0.0)
             first.add(p)
         partials = tuple(partials)
     node._da = partials
     return partials
+
+
+def _scratch(node: Any) -> float:
+    return node._g
+
+
+def outputs_by_node(nodes: Iterable[Any]) -> dict[Any, list[Any]]:
+    """For each multi-output node, its outputs among `nodes` (a pass's nodes). A multi-output
+    node keeps no references to its outputs (they refer to it: no cycle to collect), so a pass
+    finds them among the nodes it reached; an output it did not reach has gradient 0."""
+    found: dict[Any, list[Any]] = {}
+    for y in nodes:
+        if y._rule.output:
+            found.setdefault(y._a, []).append(y)
+    return found
+
+
+def vjp_upstream(node: Any, outputs: dict[Any, list[Any]], grad_of: Any) -> list[Any]:
+    """The gradient of each output of multi-output `node` (`grad_of(output)`), 0 where none."""
+    upstream: list[Any] = [0.0] * len(node._arg)
+    for y in outputs.get(node, ()):
+        upstream[y._arg] = upstream[y._arg] + grad_of(y)
+    return upstream
 
 
 def vjp_partials(node: Any, upstream: list[Any], values: bool = False) -> tuple[Any, ...]:
@@ -382,7 +405,7 @@ def vjp_partials(node: Any, upstream: list[Any], values: bool = False) -> tuple[
         from .engine import Value  # the Value form needs Values in, so that it records
 
         upstream = [g if isinstance(g, Value) else Value(g) for g in upstream]
-    out = tuple(node._db(upstream))
+    out = tuple(node._db(upstream, node))
     if len(out) != len(node._a):
         raise ValueError(f"the vector-Jacobian product of {node.op!r} returned {len(out)} "
                          f"gradients for {len(node._a)} operands")

@@ -8,7 +8,6 @@ consumer's tick means that consumer's recorded local derivatives belong to the o
 from __future__ import annotations
 
 import itertools
-import threading
 
 tick = itertools.count().__next__  # atomic under the GIL
 
@@ -16,13 +15,12 @@ last_write = -1
 """The tick of the latest `.data` write anywhere; a graph whose nodes are all younger needs no
 further check (the common case: parameters are updated between forward passes)."""
 
-_write_lock = threading.Lock()
-
-
 def note_write() -> int:
-    """Take a tick for a `.data` write and remember it as the latest."""
+    """Take a tick for a `.data` write and remember it as the latest. No lock: writes from
+    several threads while another thread backpropagates are not promised to be seen, and the
+    optimizers write every parameter at every step."""
     global last_write
-    with _write_lock:
-        t = tick()
+    t = tick()
+    if t > last_write:
         last_write = t
     return t

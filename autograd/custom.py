@@ -12,7 +12,7 @@ import math  # noqa: F401  (the docstring example uses it)
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, _leaf, _lift, _record, apply, is_recording, real
+from .engine import Value, _leaf, _record, apply, is_recording, lift_operand, real
 from .ops import OPS, Op, fmt
 
 CUSTOM: dict[str, Op] = {}
@@ -68,12 +68,7 @@ def custom_op(
 
 
 def _operand(x: Any, name: str) -> Value:
-    if x.__class__ is Value:
-        return x
-    lifted = _lift(x, name)
-    if lifted is NotImplemented:
-        raise TypeError(f"{name}: operands must be Values or real numbers, got {type(x).__name__}")
-    return lifted
+    return x if x.__class__ is Value else lift_operand(x, name)
 
 
 def _checked_forward(name: str, forward: Callable[..., float]) -> Callable[..., float]:
@@ -115,12 +110,19 @@ def _checked_derivative(name: str, i: int, d: Callable[..., Any], arity: int) ->
 
 # --- several outputs, one vector-Jacobian product ----------------------------------------------
 
-_VJP_OPS: dict[str, Op] = {}
+# One op per name for the node itself and one for the small nodes in front of its outputs,
+# published together so that two threads never see one without the other.
+_VJP_OPS: dict[str, tuple[Op, Op]] = {}
 
 
-def _select(op: Op) -> Op:
-    """The op of the small node in front of each output (it passes its gradient on as is)."""
-    return Op(f"{op.name}[i]", 1, lambda g, i: g, (lambda g, y, i: 1.0,), has_arg=True)
+def _ops_for(name: str) -> tuple[Op, Op]:
+    ops = _VJP_OPS.get(name)
+    if ops is None:
+        group = Op(name, 0, _group_forward, (), vjp=True)
+        output = Op(f"{name}[i]", 1, lambda g, i: g, (lambda g, y, i: 1.0,), has_arg=True,
+                    output=True)
+        ops = _VJP_OPS.setdefault(name, (group, output))
+    return ops
 
 
 def custom_vjp(
@@ -145,36 +147,52 @@ def custom_vjp(
     >>> grad(lambda a: sum_and_product(a, Value(3.0))[1])(2.0)
     3.0
     """
+    if not callable(vjp):
+        raise TypeError(f"custom_vjp {name!r}: vjp must be a function of the outputs' gradients")
+    return record_vjp(name, inputs, outputs, lambda upstream, node: vjp(upstream))
+
+
+def record_vjp(
+    name: str, inputs: Sequence[Any], outputs: Sequence[float], backward: Callable
+) -> list[Value]:
+    """`custom_vjp` with a backward that also gets the node, `backward(upstream, node)`, so
+    it can rebuild the outputs as Values (`outputs_of(node)`) without keeping them: the node
+    holds its outputs' numbers, never the outputs, and the graph has no reference cycle."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"custom_vjp: the name must be a non-empty str, got {name!r}")
     ins = tuple(_operand(x, name) for x in inputs)
-    outs = [real(y, f"custom_vjp {name!r}: an output") for y in outputs]
+    outs = tuple(real(y, f"custom_vjp {name!r}: an output") for y in outputs)
     if not is_recording() or not ins:
         return [_leaf(y) for y in outs]
-    op = _VJP_OPS.get(name)
-    if op is None:
-        op = _VJP_OPS.setdefault(name, Op(name, 0, _group_forward, (), vjp=True))
-        _SELECTS[op] = _select(op)
-    group = _record(0.0, op, ins, None, None, _checked_vjp(name, vjp))
-    select = _SELECTS[op]
+    group_op, output_op = _ops_for(name)
+    group = _record(0.0, group_op, ins, None, None, _checked_vjp(name, backward, len(ins)))
+    group._arg = outs
+    return outputs_of(group, output_op)
+
+
+def outputs_of(group: Value, output_op: Op | None = None) -> list[Value]:
+    """The outputs of multi-output node `group`, recorded as new Values: each one's gradient
+    reaches `group` as the gradient of that output."""
+    output_op = output_op or _ops_for(group.op)[1]
     results = []
-    for i, y in enumerate(outs):
-        out = _record(y, select, group, 1.0)
+    for i, y in enumerate(group._arg):
+        out = _record(y, output_op, group, 1.0)
         out._arg = i
         results.append(out)
-    group._arg = tuple(results)  # read by the backward pass: the outputs' gradients
     return results
-
-
-_SELECTS: dict[Op, Op] = {}
 
 
 def _group_forward(*xs: float) -> float:
     raise TypeError("a vector-Jacobian-product node has no forward rule in the op table")
 
 
-def _checked_vjp(name: str, vjp: Callable) -> Callable[[list[Any]], tuple]:
-    def checked(upstream: list[Any]) -> tuple:
+def _checked_vjp(name: str, backward: Callable, count: int) -> Callable:
+    def checked(upstream: list[Any], node: Value) -> tuple:
         first_order = not any(isinstance(g, Value) for g in upstream)
-        grads = tuple(vjp(list(upstream)))
+        grads = tuple(backward(list(upstream), node))
+        if len(grads) != count:
+            raise ValueError(f"the vector-Jacobian product of {name!r} returned {len(grads)} "
+                             f"gradients for {count} inputs")
         for g in grads:
             if not isinstance(g, (float, int, Value)):
                 raise TypeError(f"the vector-Jacobian product of {name!r} returned "

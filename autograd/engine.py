@@ -276,7 +276,7 @@ def is_constant(node: Value) -> bool:
 
 
 def _set_data(node: Value, x: Any) -> None:
-    node._data = real(x, f"{_name(node)}.data =")
+    node._data = x if x.__class__ is float else real(x, f"{_name(node)}.data =")
     node._wseq = note_write()
 
 
@@ -361,6 +361,8 @@ class Value:
         micrograd's way."""
         if self._rule.external and self._db is not None:
             return self._db
+        if self._a is None:  # a leaf: nothing to step, or the closure a user gave it
+            return getattr(self, "_db", None) or _no_step
         return functools.partial(chain_step, self)
 
     @_backward.setter
@@ -623,19 +625,23 @@ def rule(node: Value) -> Op:
     return node._rule
 
 
-def vjp_outputs(node: Value) -> tuple[Value, ...]:
-    """The outputs of a node with several (`custom_vjp`, `fixed_point`), in order."""
-    return node._arg if node._rule.vjp else ()
-
-
 def op_arg(node: Value) -> float | None:
     """The constant argument of an op that has one (the 3 in `x ** 3`), else None."""
     return node._arg if node._rule.has_arg else None
 
 
+def _no_step() -> None:
+    """A leaf's backward step: there is nothing below it."""
+
+
 def chain_step(node: Value) -> None:
     """One node's chain-rule step by hand, micrograd's `node._backward()`: adds
     `node.grad * d node / d operand` into each operand's `.grad`."""
+    if node._rule.vjp:
+        raise RuntimeError(
+            f"{node.op!r} has several outputs: its backward needs all their gradients at once, "
+            "which a step by hand does not have; use backward() through it"
+        )
     parents, partials = edges(node)
     g = node.grad
     for p, d in zip(parents, partials):
@@ -747,7 +753,7 @@ def apply(op: Op, *operands: Any) -> Value:
         *operands, arg = operands
         if len(operands) != 1:
             raise TypeError(f"{op.name} takes one operand and its constant argument")
-        x = operands[0] if operands[0].__class__ is Value else _lift_operand(operands[0], op)
+        x = operands[0] if operands[0].__class__ is Value else lift_operand(operands[0], op.name)
         return _unary(op, x, real(arg, f"{op.name}: the constant argument"))
     parents, data = _operands(operands, op.name)
     if op.arity == 0:  # n-ary: one rule gives every local derivative
@@ -769,10 +775,11 @@ def apply(op: Op, *operands: Any) -> Value:
     return _record(y, op, parents, tuple(_local(op, i, data, y) for i in range(op.arity)))
 
 
-def _lift_operand(x: Any, op: Op) -> Value:
-    lifted = _lift(x, op.name)
+def lift_operand(x: Any, op: str) -> Value:
+    """A number as a constant leaf, or a TypeError naming `op` and what it got."""
+    lifted = _lift(x, op)
     if lifted is NotImplemented:
-        raise TypeError(f"{op.name}: expected a Value or a real number, got {type(x).__name__}")
+        raise TypeError(f"{op}: expected a Value or a real number, got {type(x).__name__}")
     return lifted
 
 
@@ -786,5 +793,5 @@ __all__ = [
     "Value", "apply", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
     "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
     "no_grad", "op_arg", "real", "rule", "sum_", "topological_order", "value_partials",
-    "vjp_outputs", "vsum", "walk", "watch_comparisons",
+    "lift_operand", "vsum", "walk", "watch_comparisons",
 ]

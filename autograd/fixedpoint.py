@@ -21,7 +21,7 @@ from typing import Any
 
 from .backward import gradients_as_values, gradients_wrt
 from .clock import tick
-from .custom import custom_vjp
+from .custom import outputs_of, record_vjp
 from .engine import Value, dot, enable_grad, is_constant, is_recording, no_grad, real
 
 
@@ -40,12 +40,27 @@ class Relaxation:
     trace: list[list[float]] = field(default_factory=list)  # the iterates, when asked for
 
 
+@dataclass
+class _Relaxations:
+    forward: Relaxation
+    adjoint: Relaxation | None = None
+
+
 class FixedPoint(list):
     """The fixed point: a list of Values, with `.forward` (a `Relaxation`) and, once a backward
     pass has gone through it, `.adjoint` (the error relaxation; None before)."""
 
-    forward: Relaxation
-    adjoint: Relaxation | None
+    def __init__(self, values: list[Value], stats: _Relaxations) -> None:
+        super().__init__(values)
+        self._stats = stats  # shared with the backward, which holds no Value of the result
+
+    @property
+    def forward(self) -> Relaxation:
+        return self._stats.forward
+
+    @property
+    def adjoint(self) -> Relaxation | None:
+        return self._stats.adjoint
 
 
 def fixed_point(
@@ -77,36 +92,29 @@ def fixed_point(
     start = [x.data if isinstance(x, Value) else real(x, "fixed_point: x0 entry") for x in x0]
     if not start:
         raise ValueError("fixed_point: x0 is empty")
-    forward = Relaxation()
-    x = _relax(lambda xs: _numbers(f, xs), start, tol, max_iter, forward, trace, "forward")
-    result = FixedPoint()
-    result.forward, result.adjoint = forward, None
+    stats = _Relaxations(Relaxation())
+    x = _relax(lambda xs: _numbers(f, xs), start, tol, max_iter, stats.forward, trace, "forward")
     if not is_recording():
-        result.extend(Value(v) for v in x)
-        return result
+        return FixedPoint([Value(v) for v in x], stats)
 
     since = tick()
     leaves = [Value(v) for v in x]
     ys = _as_values(f(leaves), len(x))
     inputs = _outside(ys, set(leaves), since)
     if not inputs:  # f reads nothing outside: the fixed point is a constant
-        result.extend(Value(v) for v in x)
-        return result
-    outputs: list[Value] = []
+        return FixedPoint([Value(v) for v in x], stats)
 
-    def vjp(upstream: list[Any]) -> list[Any]:
+    def backward(upstream: list[Any], node: Value) -> list[Any]:
         if any(isinstance(g, Value) for g in upstream):
-            return _vjp_values(f, upstream, outputs, inputs, tol, max_iter)
-        adjoint = result.adjoint = Relaxation()
+            return _vjp_values(f, upstream, outputs_of(node), inputs, tol, max_iter)
+        adjoint = stats.adjoint = Relaxation()
         u = _relax(lambda u: _adjoint_step(ys, leaves, upstream, u), list(upstream), tol,
                    max_iter, adjoint, trace, "adjoint")
         with enable_grad():  # a backward pass run under no_grad must still see this product
             grads = gradients_wrt(dot(ys, u), [*inputs, *leaves])
         return [grads.get(p, 0.0) for p in inputs]
 
-    outputs.extend(custom_vjp("fixed_point", inputs, x, vjp))
-    result.extend(outputs)
-    return result
+    return FixedPoint(record_vjp("fixed_point", inputs, x, backward), stats)
 
 
 def _numbers(f: Callable, xs: list[float]) -> list[float]:

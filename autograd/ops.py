@@ -181,6 +181,7 @@ class Op:
     # A node with several outputs whose backward is a function of all their gradients at
     # once (a vector-Jacobian product): `autograd.custom_vjp`, `autograd.fixed_point`.
     vjp: bool = False
+    output: bool = False  # the small node in front of each output of a `vjp` node
     custom: bool = False  # made by `autograd.custom_op`
 
     def __repr__(self) -> str:
@@ -319,12 +320,8 @@ def _softplus(x: float) -> float:
     return math.log1p(math.exp(x))
 
 
-def _sigmoid_of(x: Any) -> Any:
-    return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
-
-
 SOFTPLUS = Op(
-    "softplus", 1, _softplus, (lambda x, y: _sigmoid_of(x),), domain=lambda x: abs(x) < 20
+    "softplus", 1, _softplus, (lambda x, y: sigmoid(x),), domain=lambda x: abs(x) < 20
 )
 
 # PyTorch's BCELoss: each log clamped at -100, and d/dp = (p - t) / max(p (1 - p), eps) with
@@ -385,14 +382,10 @@ def _cross_entropy(xs: Sequence[float]) -> float:
     return math.log1p(rest) + (m - xs[0])
 
 
-def _exp_of(x: Any) -> Any:
-    return math.exp(x) if isinstance(x, float) else x.exp()
-
-
 def _cross_entropy_partials(xs: Sequence[Any], y: Any) -> list[Any]:
     # softmax(x) - onehot(0), from the shifted exponentials; d/dx0 is minus the others' share
     m = xs[_argmax(xs)]
-    es = [_exp_of(x - m) for x in xs]
+    es = [exp(x - m) for x in xs]
     total = reduce(add, es)
     shares = [e / total for e in es]
     if len(shares) == 1:  # 0, or nan for a non-finite logit (PyTorch's softmax - 1)

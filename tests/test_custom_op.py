@@ -272,7 +272,7 @@ def test_custom_vjp_that_is_wrong_is_caught():
 def test_custom_vjp_errors_name_it():
     a = Value(1.0)
     (y,) = custom_vjp("miscounted_t", [a], [a.data], lambda g: [g[0], g[0]])
-    with pytest.raises(ValueError, match="'miscounted_t' returned 2 gradients for 1 operands"):
+    with pytest.raises(ValueError, match="'miscounted_t' returned 2 gradients for 1 inputs"):
         y.backward()
     assert a.grad == 0.0
     (z,) = custom_vjp("texty_t", [a], [a.data], lambda g: ["x"])

@@ -302,3 +302,41 @@ def test_statistics_of_both_relaxations():
 def test_a_map_of_nothing_outside_is_a_constant():
     x = fixed_point(lambda x: [x[0] * 0.5 + 1], [0.0])
     assert x[0].data == pytest.approx(2.0) and not x[0].parents
+
+
+def test_graphs_through_fixed_point_and_custom_vjp_free_without_the_cycle_collector():
+    import gc
+
+    from autograd import custom_vjp
+
+    w = Value(0.5, label="w")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            x = fixed_point(lambda x: [(w * x[0] + 0.3).tanh()], [0.0])
+            y = x[0] * 2
+            y.backward()
+            a = Value(2.0)
+            s, p = custom_vjp("sp", [a, w], [a.data + w.data, a.data * w.data],
+                              lambda g, a=a.data: [g[0] + g[1] * w.data, g[0] + g[1] * a])
+            (s * p).backward()
+            del x, y, a, s, p
+        assert gc.collect() == 0  # nothing was left for the cycle collector
+    finally:
+        gc.enable()
+
+
+def test_frames_and_manual_steps_through_a_fixed_point():
+    from autograd import backward_frames
+
+    w, b = Value(0.5, label="w"), Value(0.3, label="b")
+    y = fixed_point(lambda x: [(w * x[0] + b).tanh()], [0.0])[0] * 2
+    y.label = "y"
+    frames = backward_frames(y)
+    y.backward()
+    last = frames[-1].source
+    assert f"{w.grad:.4f}" in last and f"{b.grad:.4f}" in last and "nan" not in last
+    group = y.parents[0].parents[0]
+    with pytest.raises(RuntimeError, match="several outputs"):
+        group._backward()

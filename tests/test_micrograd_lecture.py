@@ -386,3 +386,21 @@ def test_manual_backward_of_a_built_in_node_adds_into_its_operands():
     assert (a.grad, b.grad) == (15.0, 6.0)
     c._backward()  # micrograd's step adds, like its closures
     assert (a.grad, b.grad) == (30.0, 12.0)
+
+
+def test_a_closure_on_a_leaf_is_kept_and_numpy_gradients_are_numbers():
+    np = pytest.importorskip("numpy")
+    leaf = Value(1.0)
+    calls = []
+    leaf._backward = lambda: calls.append(1)  # micrograd gives every node a _backward
+    leaf._backward()
+    assert calls == [1]
+    x = Value(0.5, label="x")
+    out = Value(x.data * 2, (x,), "double")
+
+    def _backward():
+        x.grad += np.float32(2.0) * out.grad  # a NumPy number lands in .grad
+
+    out._backward = _backward
+    out.backward()
+    assert x.grad == 2.0

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from numbers import Real
 from typing import Any, NamedTuple
 
-from ..backward import current, operand_order, vjp_partials
-from ..engine import Value, is_constant, local_derivatives, topological_order, vjp_outputs
+from ..backward import current, operand_order, outputs_by_node, vjp_partials, vjp_upstream
+from ..engine import Value, is_constant, local_derivatives, topological_order
 from ..engine import rule as rule_of
 from .names import (
     TEXT_MAX_NODES,
@@ -108,6 +108,7 @@ def backward_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Val
     current([n for n in order if n.parents])  # no story of numbers that changed since
     grads = {root: float(seed)}
     steps = []
+    outputs = None
     for node in order:
         if not node.parents:
             continue
@@ -115,7 +116,9 @@ def backward_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Val
         parents = node.parents
         additions = []
         if rule_of(node).vjp:
-            sent = vjp_partials(node, [grads.get(y, 0.0) for y in vjp_outputs(node)])
+            outputs = outputs_by_node(order) if outputs is None else outputs
+            received = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
+            sent = vjp_partials(node, received)
             for i, (parent, added) in enumerate(zip(parents, sent)):
                 grads[parent] = grads.get(parent, 0.0) + added
                 if not is_constant(parent):

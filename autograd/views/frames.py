@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..backward import operand_order
-from ..engine import Value, local_derivatives, topological_order
+from ..engine import Value
+from .explanation import backward_steps
 from .layout import check_arrows, plan_arrows
 from .names import formula, graph_nodes, node_names, num, parameter_names
 from .picture import GradientGraph, build_graph
@@ -57,14 +57,10 @@ def backward_frames(
     grads: dict[Value, float | None] = dict.fromkeys(nodes)
     grads[root] = 1.0
     snapshots: list[tuple[dict, Value | None]] = [(dict(grads), None)]
-    for node in topological_order(root):
-        if not node.parents:
-            continue
-        upstream = grads[node] or 0.0
-        parents, locals_ = node.parents, local_derivatives(node)
-        for i in operand_order(node):  # backward's order, so the totals agree to the bit
-            grads[parents[i]] = (grads[parents[i]] or 0.0) + locals_[i] * upstream
-        snapshots.append((dict(grads), node))
+    for step in backward_steps(root)[0]:  # the story explain tells, one picture per step
+        for addition in step.additions:
+            grads[addition.parent] = addition.total
+        snapshots.append((dict(grads), step.node))
     widths = {n: max(len(num(s[n])) for s, _ in snapshots if s[n] is not None) for n in nodes
               if any(s[n] is not None for s, _ in snapshots)}
     widths = {n: widths.get(n, 1) for n in nodes}
