@@ -30,6 +30,7 @@ _GLOBALS = {
 }
 
 _files = count(1)
+_FOLD = 32  # terms per line of a long sum
 
 
 def literal(x: float) -> str:
@@ -67,7 +68,8 @@ class _Source:
 
     # -- forward -------------------------------------------------------------------------
 
-    def forward(self, n: int) -> str:
+    def forward(self, n: int) -> str | list[str]:
+        """Node n's value as an expression (a list of terms: their sum, left to right)."""
         prog, r = self.prog, self.ref
         op = prog.op[n]
         xs = [r[p] for p in prog.operands[n]]
@@ -103,11 +105,11 @@ class _Source:
                 return f"{a} ** {literal(k)}" if k.is_integer() else f"power({a}, {literal(k)})"
             if op is ops.POW:
                 return f"power({a}, {b})"
-            if op is ops.SUM:
-                return " + ".join(xs)
+            if op is ops.SUM:  # a left fold, as the op table adds
+                return xs
             if op is ops.DOT:
                 half = len(xs) // 2
-                return " + ".join(f"{x} * {w}" for x, w in zip(xs[:half], xs[half:]))
+                return [f"{x} * {w}" for x, w in zip(xs[:half], xs[half:])]
         f = self.function(op.forward, f"forward_{r[n]}")
         if op.arity == 0:
             return f"{f}([{', '.join(xs)}])"
@@ -196,7 +198,7 @@ class _Source:
             if prog.kind[n] != OP and n not in guards_at:
                 continue
             if prog.kind[n] == OP:
-                self.emit(f"{r[n]} = {self.forward(n)}")
+                self.assign(r[n], self.forward(n))
             for g in guards_at.get(n, ()):
                 right = r[g.right] if g.right_is_node else literal_number(g.right)
                 test = f"{r[g.left]} {g.cmp} {right}"
@@ -206,6 +208,14 @@ class _Source:
         outputs = ", ".join(self.grad[n] for n, _ in prog.outputs)
         self.emit(f"return {r[prog.root]}, ({outputs}{',' if len(prog.outputs) == 1 else ''})")
         return "\n".join(head + self.lines) + "\n"
+
+    def assign(self, name: str, expression: str | list[str]) -> None:
+        """`name = expression`; a sum of terms as a left fold over lines of `_FOLD` terms (the
+        same additions in the same order: one deep expression would overflow the compiler)."""
+        terms = [expression] if isinstance(expression, str) else expression
+        self.emit(f"{name} = {' + '.join(terms[:_FOLD])}")
+        for i in range(_FOLD, len(terms), _FOLD):
+            self.emit(f"{name} = {name} + {' + '.join(terms[i:i + _FOLD])}")
 
     def unpack(self, names: list[str], source: str) -> None:
         rows = [", ".join(names[i:i + 8]) for i in range(0, len(names), 8)]

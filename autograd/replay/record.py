@@ -26,7 +26,6 @@ from ..engine import (
     topological_order,
     watch_comparisons,
 )
-from ..ops import fmt
 from .arguments import unflatten
 from .program import ARG, CONST, OP, PARAM, Guard, Program
 
@@ -129,6 +128,13 @@ def _check_replayable(op: Any, run: _Run) -> None:
             "tape has no forward rule to replay it and no local derivatives to chain. Define it "
             "with autograd.custom_op (a forward and one derivative per operand) instead"
         )
+    if getattr(op, "vjp", False):
+        raise TapeError(
+            f"tape: fn uses {op.name!r}, a vector-Jacobian-product node (custom_vjp, "
+            "fixed_point): its backward is a Python function of all its outputs' gradients "
+            "and its forward ran outside the op table, so the tape has nothing to replay. "
+            "Differentiate such a function eagerly (fn(*args).backward())"
+        )
     if not callable(op.forward) or (op.arity and len(op.derivatives) != op.arity):
         raise TapeError(f"tape: the op {op.name!r} has no forward rule and derivatives a replay "
                         "could call")
@@ -188,7 +194,7 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
             continue
         what = "the constant" if is_constant(x) else "the Value made inside fn"
         raise TapeError(
-            f"tape: {what} {fmt(x.data)} used as {_describe(a, x)} changed to {fmt(y.data)} "
+            f"tape: {what} {x.data!r} used as {_describe(a, x)} changed to {y.data!r} "
             f"when {'the arguments moved slightly' if moved else 'fn ran again'}: " + hidden
         )
     for x, y in zip(a.seen, b.seen):
@@ -202,8 +208,8 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
                 raise _Branched
         elif not _same(_number(right_a), _number(right_b)):
             raise TapeError(
-                f"tape: fn compared a Value with {fmt(_number(right_a))}, then with "
-                f"{fmt(_number(right_b))} at nearby arguments: that number " + hidden
+                f"tape: fn compared a Value with {_number(right_a)!r}, then with "
+                f"{_number(right_b)!r} at nearby arguments: that number " + hidden
             )
 
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
+from ..engine import Value
 from . import interpret
 from .arguments import flatten, slot_names
 from .interpret import MISS
 from .program import Program
-from .pysource import compile_program
+from .pysource import compile_program, generate
 from .record import TapeError, record
 
 MAX_BRANCHES = 16
 """Recordings kept for one argument structure (one per branch fn takes); one more raises."""
 
-_data = attrgetter("data")
+_data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
 
 
 class Recording:
@@ -26,11 +26,27 @@ class Recording:
         self.key = key
         self.prog: Program = record(fn, key, floats, slot_names(fn, key))
         name = getattr(fn, "__name__", "fn")
-        name = name if name.isidentifier() and name != "<lambda>" else "replay"
-        self.fast, self.source = compile_program(self.prog, name)
+        self.name = name if name.isidentifier() and name != "<lambda>" else "replay"
+        self.floats = floats  # the recorded point: the compiled replay is checked there
+        self._fast: Callable[..., Any] | None = None
+        self._source = ""
         self.params = self.prog.params
         self.targets = [v for _, v in self.prog.outputs]
         self.batch: Any = None  # the NumPy plan, built on first use by Tape.mean
+
+    @property
+    def fast(self) -> Callable[..., Any]:
+        """The compiled per-sample replay (compiled on first use, and checked then)."""
+        if self._fast is None:
+            self._fast, self._source = compile_program(self.prog, self.name)
+            self.check(self.floats)
+        return self._fast
+
+    @property
+    def source(self) -> str:
+        if not self._source:
+            self._source = generate(self.prog, self.name)
+        return self._source
 
     def run(self, floats: list[float], seed: float = 1.0) -> tuple[float, Any] | None:
         """(fn's value, gradient of each target), or MISS if a guard fails; no .grad changes."""
@@ -85,7 +101,6 @@ class Tape:
                 f"keeps at most {MAX_BRANCHES}. Call fn directly for such data"
             )
         rec = Recording(self.fn, key, floats)
-        rec.check(floats)
         for v in rec.targets:
             if id(v) not in self._position:
                 self._position[id(v)] = len(self.params)
