@@ -482,7 +482,7 @@ class _Sums:
             held[1][:] = map(add, held[1], grads)
 
     def batch(self, rec: Any, value: float, grads: Any) -> None:
-        self.value += value
+        self.value += float(value)
         held = self.grads.get(id(rec))
         if held is None:
             self.grads[id(rec)] = (rec, grads)

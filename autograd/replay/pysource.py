@@ -134,9 +134,8 @@ class _Source:
             pw = f"{xs[0]} ** {literal(km1)}" if km1.is_integer() else \
                 f"power({xs[0]}, {literal(km1)})"
             return f"{literal(k)} * {pw}"
-        if op.arity == 0:
-            d = self.function(op.derivatives[0], f"derivatives_{y}")
-            return f"{d}([{', '.join(xs)}], {y})[{i}]"
+        if op.arity == 0:  # one rule gives the whole list: computed once, see `backward`
+            return f"d_{y}[{i}]"
         d = self.function(op.derivatives[i], f"derivative_{y}_{i}")
         extra = f", {literal(prog.arg[n])}" if op.has_arg else ""
         return f"{d}({', '.join(xs)}, {y}{extra})"
@@ -235,6 +234,12 @@ class _Source:
         if order:
             body.append(f"{self.grad[prog.root]} = seed")
             started[prog.root] = True
+        lists = [n for n in order if prog.needs_grad[n] and prog.op[n].arity == 0
+                 and prog.op[n] not in (ops.SUM, ops.DOT)]
+        for n in lists:  # an n-ary rule's list of local derivatives, for `derivative`
+            d = self.function(prog.op[n].derivatives[0], f"derivatives_{self.ref[n]}")
+            xs = ", ".join(self.ref[p] for p in prog.operands[n])
+            body.append(f"d_{self.ref[n]} = {d}([{xs}], {self.ref[n]})")
         for n in order:
             if not prog.needs_grad[n]:
                 continue
