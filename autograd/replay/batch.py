@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import ops
 from ..engine import Value
-from .arguments import FLOAT, flatten
+from .arguments import END, FLOAT, LIST, TUPLE, flatten
 from .program import ARG, CONST, PARAM, Program, known
 
 try:
@@ -63,8 +63,8 @@ _EW2 = {  # binary ops (operands `a`, `b`)
 
 
 def _sigmoid(x: Any) -> Any:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # exp overflows (and the exact replay takes over) only for x < -709
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _check(x: Any, ok: Any) -> Any:
@@ -73,10 +73,13 @@ def _check(x: Any, ok: Any) -> Any:
     return x
 
 
+_BCE_SAFE = (3.8e-44, 1.0)  # e**-100 < p < 1: no log is clamped, PyTorch's clamps aside
+
+
 def _bce(p: Any, t: Any) -> Any:
-    _check(p, (p > 0.0) & (p < 1.0))  # saturated probabilities: the exact replay clamps them
-    floor = ops._BCE_LOG_FLOOR
-    return (t - 1.0) * np.maximum(np.log1p(-p), floor) - t * np.maximum(np.log(p), floor)
+    if not (p.min() > _BCE_SAFE[0] and p.max() < _BCE_SAFE[1]):
+        raise Numeric  # a clamped log, or p outside [0, 1]: the exact replay
+    return (t - 1.0) * np.log1p(-p) - t * np.log(p)
 
 
 def _bce_dp(p: Any, t: Any) -> Any:
@@ -205,42 +208,52 @@ class _Plan:
         return joined if perm == list(range(len(perm))) else f"{joined}[:, {self._index(perm)}]"
 
     def scatter(self, locs: list[tuple[int, int]], contribution: str, batch: bool) -> None:
-        """Add the columns of `contribution` into the gradients of the nodes at `locs`. A
-        gradient array is made by its first contribution when that covers it whole."""
+        """Send the columns of `contribution` to the gradients of the nodes at `locs`: each
+        part is kept as a piece, and a gradient is assembled from its pieces once, when it is
+        complete (`assemble`), so no array is ever changed in place."""
         gids = [g for g in dict.fromkeys(g for g, _ in locs) if self.needs[g]]
         if not gids:
             return
-        self.emit(f"c = {contribution}")
-        fresh = not contribution.isidentifier()  # else c is another group's array: copy it
+        name = f"c{len(self.lines)}"
+        self.emit(f"{name} = {contribution}")
         for gid in gids:
             positions = [i for i, (g, _) in enumerate(locs) if g == gid]
             cols = [locs[i][1] for i in positions]
-            whole = positions == list(range(len(locs)))
-            part = "c" if whole else f"c[:, {self._index(positions)}]"
+            part = name if positions == list(range(len(locs))) else \
+                f"{name}[:, {self._index(positions)}]"
             if batch and not self.is_batch[gid]:
                 part = f"{part}.sum(axis=0, keepdims=True)"
-                whole_fresh = True
-            else:
-                whole_fresh = fresh or not whole
-            if cols == list(range(self.widths[gid])):
-                if not self.started[gid]:
-                    self.started[gid] = True
-                    self.emit(f"g{gid} = {part}" if whole_fresh else f"g{gid} = {part}.copy()")
-                else:
-                    self.emit(f"g{gid} += {part}")
-                continue
-            self.start(gid)
+            self.pieces[gid].append((cols, part))
+
+    def assemble(self, gid: int) -> None:
+        """`g{gid}` from its pieces: their sum where each covers every node of the group, one
+        concatenation and one permutation where they cover the nodes once between them,
+        else zeros and additions."""
+        pieces = self.pieces[gid]
+        width = self.widths[gid]
+        every = list(range(width))
+        whole = [part for cols, part in pieces if cols == every]
+        parts = [(cols, part) for cols, part in pieces if cols != every]
+        covered = [c for cols, _ in parts for c in cols]
+        rows = "nb" if self.is_batch[gid] else "1"
+        if parts and sorted(covered) == every:
+            joined = f"np.concatenate(({', '.join(p for _, p in parts)},), axis=1)"
+            where = [0] * width
+            for position, c in enumerate(covered):
+                where[c] = position
+            whole.insert(0, joined if where == every else f"{joined}[:, {self._index(where)}]")
+            parts = []
+        if not parts:
+            self.emit(f"g{gid} = {' + '.join(whole) if whole else f'np.zeros(({rows}, {width}))'}")
+            return
+        self.emit(f"g{gid} = np.zeros(({rows}, {width}))")
+        for part in whole:
+            self.emit(f"g{gid} += {part}")
+        for cols, part in parts:
             if len(set(cols)) == len(cols):
                 self.emit(f"g{gid}[:, {self._index(cols)}] += {part}")
             else:
                 self.emit(f"np.add.at(g{gid}, (slice(None), {self._index(cols)}), {part})")
-
-    def start(self, gid: int) -> None:
-        """Zeros for a gradient array before its first partial contribution."""
-        if not self.started[gid]:
-            self.started[gid] = True
-            rows = "nb" if self.is_batch[gid] else "1"
-            self.emit(f"g{gid} = np.zeros(({rows}, {self.widths[gid]}))")
 
     def emit(self, line: str) -> None:
         self.lines.append("    " + line)
@@ -278,17 +291,20 @@ class _Plan:
         if not prog.outputs or not prog.needs_grad[prog.root]:
             self.emit("return None, value, np.zeros(0)")
             return self._function()
-        self.started = [False] * len(self.widths)
-        self.start(root_gid)
+        self.pieces: list[list[tuple[list[int], str]]] = [[] for _ in self.widths]
         seed = "seed" if self.is_batch[root_gid] else "seed * nb"
-        self.emit(f"g{root_gid}[:, {root_col}] = {seed}")
+        self.emit(f"seed_{root_gid} = np.full(({'nb' if self.is_batch[root_gid] else 1}, 1), "
+                  f"{seed})")
+        self.pieces[root_gid].append(([root_col], f"seed_{root_gid}"))
         for gid in reversed(range(3, len(self.widths))):
-            if self.needs[gid] and self.started[gid]:  # else no gradient reached it
+            if self.needs[gid] and self.pieces[gid]:  # else no gradient reached it
+                self.assemble(gid)
                 key, nodes = self.groups[gid - 3]
                 self._backward(gid, key, nodes)
         out = [self.loc[n] for n, _ in prog.outputs]
-        for gid, _ in out:
-            self.start(gid)
+        for gid in dict.fromkeys(g for g, _ in out):
+            if gid < 3 or not self.pieces[gid]:
+                self.assemble(gid)
         self.emit(f"return None, value, {self.fetch(out, False, 'g')}[0]")
         return self._function()
 
@@ -370,6 +386,9 @@ class _Plan:
             else:
                 rule = _EW1[op][1]
             self.scatter(self._operands(nodes, 0), fill(rule), batch)
+        elif op is ops.MUL and self._operands(nodes, 0) == self._operands(nodes, 1):
+            # x * x: both operands' terms at once (2 * (x * G) is exact: doubling rounds not)
+            self.scatter(self._operands(nodes, 0), fill("2.0 * a * G"), batch)
         elif op in _EW2:
             for j in (0, 1):
                 self.scatter(self._operands(nodes, j), fill(_EW2[op][1 + j]), batch)
@@ -390,7 +409,9 @@ class _Plan:
             m = rest[1]
             locs = [self.loc[p] for n in nodes for p in prog.operands[n]]
             if op is ops.SUM:
-                self.scatter(locs, f"np.repeat(g{gid}, {m}, axis=1)", batch)
+                spread = (f"np.repeat(g{gid}, {m}, axis=1)" if k > 1 else
+                          f"np.broadcast_to(g{gid}, (g{gid}.shape[0], {m}))")
+                self.scatter(locs, spread, batch)
             else:
                 self.scatter(locs, f"(d{gid} * g{gid}[:, :, None]).reshape(-1, {k * m})",
                              batch)
@@ -557,22 +578,18 @@ _INTS = {int, np.int64} if np is not None else {int}
 def _split(batched: tuple[Any, ...], size: int) -> Any:
     """(rows, [(key, index of the rows with that key or None for all)]), or None when the
     batch is not regular (then each sample is flattened on its own)."""
-    template, _ = flatten(tuple(arg[0] for arg in batched))
-    traced, static = [], []
-    for arg in batched:
-        kind, array = _column(arg, size)
-        if kind is None:
-            return None
-        (traced if kind == "f" else static).append(array.reshape(size, -1))
-    rows = np.concatenate(traced, axis=1) if traced else np.zeros((size, 0))
-    if len(rows.shape) != 2:
+    columns = [_column(arg, size) for arg in batched]
+    if any(kind is None for kind, _ in columns):
         return None
-    slots = [i for i, t in enumerate(template) if t.__class__ is int]
+    template = _template(tuple((kind, array.shape[1:]) for kind, array in columns))
+    traced = [a.reshape(size, -1) for kind, a in columns if kind == "f"]
+    static = [a.reshape(size, -1) for kind, a in columns if kind == "i"]
+    rows = np.concatenate(traced, axis=1) if len(traced) > 1 else \
+        traced[0] if traced else np.zeros((size, 0))
     if not static:
         return rows, [(template, None)]
-    ints = np.concatenate(static, axis=1)
-    if ints.shape[1] != len(slots) or rows.shape[1] != template.count(FLOAT):
-        return None
+    slots = [i for i, t in enumerate(template) if t.__class__ is int]
+    ints = np.concatenate(static, axis=1) if len(static) > 1 else static[0]
     if ints.shape[1] == 1:
         values, inverse = np.unique(ints[:, 0], return_inverse=True)
         values = values.reshape(-1, 1)
@@ -587,6 +604,32 @@ def _split(batched: tuple[Any, ...], size: int) -> Any:
         index = None if len(values) == 1 else np.flatnonzero(inverse == g)
         groups.append((tuple(key), index))
     return rows, groups
+
+
+_TEMPLATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _template(shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[Any, ...]:
+    """The structure key of one sample whose arguments have these kinds and shapes (ints
+    shown as 0, to be filled in): what `flatten` gives for one sample of the batch."""
+    key = _TEMPLATES.get(shapes)
+    if key is None:
+        tokens: list[Any] = [TUPLE]
+        for kind, shape in shapes:
+            _nest(tokens, FLOAT if kind == "f" else 0, shape)
+        tokens.append(END)
+        key = _TEMPLATES[shapes] = tuple(tokens)
+    return key
+
+
+def _nest(tokens: list[Any], leaf: Any, shape: tuple[int, ...]) -> None:
+    if not shape:
+        tokens.append(leaf)
+        return
+    tokens.append(LIST)
+    for _ in range(shape[0]):
+        _nest(tokens, leaf, shape[1:])
+    tokens.append(END)
 
 
 def _column(arg: Any, size: int) -> tuple[str | None, Any]:

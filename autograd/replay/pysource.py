@@ -240,6 +240,12 @@ class _Source:
             d = self.function(prog.op[n].derivatives[0], f"derivatives_{self.ref[n]}")
             xs = ", ".join(self.ref[p] for p in prog.operands[n])
             body.append(f"d_{self.ref[n]} = {d}([{xs}], {self.ref[n]})")
+        terms = [0] * len(prog)
+        for n in order:
+            if prog.needs_grad[n]:
+                for p in prog.operands[n]:
+                    terms[p] += prog.needs_grad[p]
+        outputs = {n for n, _ in prog.outputs}
         for n in order:
             if not prog.needs_grad[n]:
                 continue
@@ -251,6 +257,10 @@ class _Source:
                     continue
                 done.add((n, i))
                 t = self.term(n, i, g)
+                if terms[p] == 1 and t.isidentifier() and p not in outputs:
+                    self.grad[p] = t  # its whole gradient is the consumer's: no line
+                    started[p] = True
+                    continue
                 if started[p]:
                     body.append(f"{self.grad[p]} += {t}")
                 else:
