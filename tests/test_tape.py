@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 import autograd.replay.batch as batch
 from autograd import Value, custom_op, dot, fixed_point, no_grad, sum_, tape
 from autograd.replay import TapeError
-from autograd.testing import well_conditioned
 from autograd.testing.strategies import expression_graphs, points
 from nn import MLP
 from nn.losses import bce, cross_entropy, hinge, mse
