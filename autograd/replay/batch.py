@@ -21,6 +21,7 @@ from .. import ops
 from ..engine import Value
 from .arguments import END, FLOAT, LIST, TUPLE, flatten
 from .program import ARG, CONST, PARAM, Program, known
+from .record import TapeError
 
 try:
     import numpy as np
@@ -439,13 +440,37 @@ def _tokens(rule: str) -> list[str]:
 
 
 def plan_of(rec: Any) -> _Plan | None:
-    """The recording's NumPy plan (built once), or None if some op has no NumPy form."""
+    """The recording's NumPy plan (built once, and checked against the engine's backward pass
+    at the recorded point), or None if some op has no NumPy form."""
     if rec.batch is None:
         try:
             rec.batch = _Plan(rec.prog)
         except Numeric:
             rec.batch = False
+        else:
+            _check_plan(rec)
     return rec.batch or None
+
+
+def _check_plan(rec: Any) -> None:
+    prog = rec.prog
+    if prog.reference is None:
+        return
+    data = [0.0] * len(prog.params)
+    for n, kind in enumerate(prog.kind):
+        if kind == PARAM:
+            data[prog.slot[n]] = prog.value[n]
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            ok, value, grads = rec.batch.run(np.array([rec.floats]), np.array([data]), 1.0)
+    except (Numeric, FloatingPointError):
+        return  # the exact replay would take these numbers over
+    want_value, want = prog.reference
+    scale = max([1.0, abs(want_value), *map(abs, want)])
+    if ok is not None or any(abs(a - b) > 1e-9 * scale
+                             for a, b in zip([value, *grads.tolist()], [want_value, *want])):
+        raise TapeError("tape: internal check failed: the batch replay differs from what "
+                        "backward() computes at the recorded point")
 
 
 # --- the mean over a batch ------------------------------------------------------------------
@@ -462,10 +487,34 @@ def mean(tape: Any, batched: tuple[Any, ...]) -> float:
             acc.sample(*tape.find(key, floats))
     else:
         rows, groups = split
+        data = _Data(tape)
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             for key, index in groups:
-                _group(tape, key, rows if index is None else rows[index], acc)
+                _group(tape, key, rows if index is None else rows[index], acc, data)
     return acc.finish(size)
+
+
+class _Data:
+    """The parameters' data, read once per batch for every recording."""
+
+    def __init__(self, tape: Any) -> None:
+        self.tape = tape
+        self.values: Any = None
+        self.rows: dict[int, Any] = {}
+
+    def row(self, rec: Any) -> Any:
+        row = self.rows.get(id(rec))
+        if row is None:
+            inputs = self.tape.inputs
+            if self.values is None or len(self.values) < len(inputs):  # a new recording
+                self.values = np.fromiter(map(_data, inputs), float, len(inputs))
+            index = _indices(rec)[1]
+            if index is None:  # it reads the first inputs, in order
+                row = self.values[: len(rec.input_index)].reshape(1, -1)
+            else:
+                row = self.values[index].reshape(1, -1)
+            self.rows[id(rec)] = row
+        return row
 
 
 def _batch_size(batched: tuple[Any, ...]) -> int:
@@ -499,8 +548,10 @@ class _Sums:
         held = self.grads.get(id(rec))
         if held is None:
             self.grads[id(rec)] = (rec, list(grads))
-        else:
+        elif isinstance(held[1], list):
             held[1][:] = map(add, held[1], grads)
+        else:
+            self.grads[id(rec)] = (rec, np.add(held[1], grads))
 
     def batch(self, rec: Any, value: float, grads: Any) -> None:
         self.value += float(value)
@@ -521,31 +572,47 @@ class _Sums:
             for v, g in zip(rec.targets, scaled):
                 v.grad += g
             return self.value / size
+        params = self.tape.params
+        if np is not None:  # several recordings (branches, static ints): summed by position
+            total = np.zeros(len(params))
+            touched = np.zeros(len(params), dtype=bool)
+            for rec, grads in held:
+                index = _indices(rec)[0]
+                total[index] += grads  # a recording's targets are distinct
+                touched[index] = True
+            where = np.flatnonzero(touched)
+            for j, g in zip(where.tolist(), np.divide(total[where], size).tolist()):
+                params[j].grad += g
+            return self.value / size
         totals: dict[int, float] = {}
         for rec, grads in held:
-            values = grads.tolist() if np is not None and isinstance(grads, np.ndarray) \
-                else grads
-            for j, g in zip(rec.index, values):
+            for j, g in zip(rec.index, grads):
                 totals[j] = totals.get(j, 0.0) + g
-        params = self.tape.params
         for j, g in totals.items():
             params[j].grad += g / size
         return self.value / size
 
 
-def _group(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums) -> None:
+def _indices(rec: Any) -> tuple[Any, Any]:
+    """A recording's targets and inputs as positions in its tape's lists (NumPy arrays, made
+    once; None for inputs that are the first of the tape's, in order)."""
+    cached = getattr(rec, "_positions", None)
+    if cached is None or len(cached[0]) != len(rec.index):
+        inputs = None if rec.input_index == list(range(len(rec.input_index))) else \
+            np.array(rec.input_index, dtype=np.intp)
+        cached = rec._positions = (np.array(rec.index, dtype=np.intp), inputs)
+    return cached
+
+
+def _group(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums, data: _Data) -> None:
     """Replay the samples `rows` (their floats, one row each) of one structure `key`."""
     pending = rows
-    data: dict[int, Any] = {}
     while len(pending):
         for rec in tape.recordings.get(key, ()):
             plan = plan_of(rec)
             if plan is None:
                 return _one_by_one(tape, key, pending, acc)
-            p = data.get(id(rec))
-            if p is None:
-                p = data[id(rec)] = np.fromiter(map(_data, rec.params), float,
-                                                len(rec.params)).reshape(1, -1)
+            p = data.row(rec)
             try:
                 ok, value, grads = plan.run(pending, p, 1.0)
                 if ok is None:
@@ -558,9 +625,7 @@ def _group(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums) -> None:
             except (Numeric, FloatingPointError):
                 return _one_by_one(tape, key, pending, acc)
         if len(pending):  # a branch no recording took yet: record it at the first such sample
-            rec, value, grads = tape.find(key, pending[0].tolist())
-            acc.sample(rec, value, grads)
-            pending = pending[1:]
+            tape.record(key, pending[0].tolist())
     return None
 
 

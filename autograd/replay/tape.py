@@ -88,11 +88,14 @@ class Tape:
         self.fn = fn
         self.recordings: dict[tuple[Any, ...], list[Recording]] = {}
         self.params: list[Any] = []  # every Value any recording writes a gradient to
+        self.inputs: list[Any] = []  # every Value any recording reads the .data of
         self._position: dict[int, int] = {}
+        self._input_position: dict[int, int] = {}
         key, floats = flatten(example_args)
-        self._latest = self._record(key, floats)
+        self._latest = self.record(key, floats)
 
-    def _record(self, key: tuple[Any, ...], floats: list[float]) -> Recording:
+    def record(self, key: tuple[Any, ...], floats: list[float]) -> Recording:
+        """Record fn once more, at these arguments (a new structure, or a new branch)."""
         kept = self.recordings.setdefault(key, [])
         if len(kept) >= MAX_BRANCHES:
             raise TapeError(
@@ -106,6 +109,11 @@ class Tape:
                 self._position[id(v)] = len(self.params)
                 self.params.append(v)
         rec.index = [self._position[id(v)] for v in rec.targets]
+        for v in rec.params:
+            if id(v) not in self._input_position:
+                self._input_position[id(v)] = len(self.inputs)
+                self.inputs.append(v)
+        rec.input_index = [self._input_position[id(v)] for v in rec.params]
         kept.append(rec)
         return rec
 
@@ -117,7 +125,7 @@ class Tape:
             out = rec.run(floats, seed)
             if out is not MISS:
                 return rec, out[0], out[1]
-        rec = self._record(key, floats)
+        rec = self.record(key, floats)
         out = rec.run(floats, seed)
         if out is MISS:
             raise TapeError("tape: a fresh recording's guards fail at its own arguments: fn "
