@@ -6,12 +6,13 @@ import random
 import struct
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autograd.replay.batch as batch
 from autograd import Value, custom_op, dot, fixed_point, no_grad, sum_, tape
 from autograd.replay import TapeError
+from autograd.testing import well_conditioned
 from autograd.testing.strategies import expression_graphs, points
 from nn import MLP
 from nn.losses import bce, cross_entropy, hinge, mse
@@ -535,3 +536,41 @@ def test_a_wrong_summation_order_is_caught(monkeypatch):
             assert "internal check failed" in str(exc)
             found += 1
     assert found
+
+
+def test_the_readme_shows_the_source_a_neuron_really_gets():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Record once, replay fast: `tape`", 1)[1]
+    example, shown = [block.split("\n", 1)[1] for block in section.split("```python")[1:3]]
+    example, shown = example.split("```")[0], shown.split("```")[0]
+    scope: dict = {}
+    exec(example.replace("print(", "(lambda *a: None)("), scope)  # the README's own code
+    assert scope["t"].source == shown
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_random_graphs_mean_equals_the_eager_mean(data):
+    """Drawn graphs over the whole op table (every op's NumPy form), a batch of drawn points:
+    parameters at the first, the other inputs varying by sample."""
+    expr = data.draw(expression_graphs(max_steps=7))
+    batch_points = [data.draw(points(expr)) for _ in range(4)]
+    is_param = [data.draw(st.booleans()) for _ in range(expr.n_inputs)]
+    params = [Value(x) for i, x in enumerate(batch_points[0]) if is_param[i]]
+
+    def fn(*xs):
+        it, ps = iter(xs), iter(params)
+        return expr(*[next(ps) if is_param[i] else next(it) for i in range(expr.n_inputs)])
+
+    samples = []
+    for p in batch_points:  # the parameters of the first point, the arguments of each
+        point = [batch_points[0][i] if is_param[i] else x for i, x in enumerate(p)]
+        if well_conditioned(expr, tuple(point)):
+            samples.append([x for i, x in enumerate(p) if not is_param[i]])
+    assume(samples and samples[0])  # something varies by sample
+    batched = tuple(map(list, zip(*samples)))
+    t = tape(fn, *samples[0])
+    want = eager_mean(fn, batched, params)
+    assert_close(taped_mean(t, batched, params), want)

@@ -31,6 +31,7 @@ _GLOBALS = {
 
 _files = count(1)
 _FOLD = 32  # terms per line of a long sum
+_REUSE = 2000  # nodes from which gradients share names (see `_Slots`)
 
 
 def literal(x: float) -> str:
@@ -231,8 +232,10 @@ class _Source:
         done: set[tuple[int, int]] = set()
         started = [False] * len(prog)
         body: list[str] = []
+        outputs = {n for n, _ in prog.outputs}
+        names = _Slots(self.grad, len(prog) > _REUSE, {n for n in outputs})
         if order:
-            body.append(f"{self.grad[prog.root]} = seed")
+            body.append(f"{names.start(prog.root)} = seed")
             started[prog.root] = True
         lists = [n for n in order if prog.needs_grad[n] and prog.op[n].arity == 0
                  and prog.op[n] not in (ops.SUM, ops.DOT)]
@@ -245,7 +248,6 @@ class _Source:
             if prog.needs_grad[n]:
                 for p in prog.operands[n]:
                     terms[p] += prog.needs_grad[p]
-        outputs = {n for n, _ in prog.outputs}
         for n in order:
             if not prog.needs_grad[n]:
                 continue
@@ -258,14 +260,15 @@ class _Source:
                 done.add((n, i))
                 t = self.term(n, i, g)
                 if terms[p] == 1 and t.isidentifier() and p not in outputs:
-                    self.grad[p] = t  # its whole gradient is the consumer's: no line
+                    names.alias(p, n)  # its whole gradient is the consumer's: no line
                     started[p] = True
                     continue
                 if started[p]:
                     body.append(f"{self.grad[p]} += {t}")
                 else:
-                    body.append(f"{self.grad[p]} = {t}")
+                    body.append(f"{names.start(p)} = {t}")
                     started[p] = True
+            names.done(n)
         checks = [
             self.derivative(n, i)
             for n in prog.backward_order()
@@ -279,10 +282,44 @@ class _Source:
             for c in checks:
                 self.emit(c)
         if body:
-            self.emit("# backward: each gradient is the sum of (local derivative * the "
-                      "consumer's gradient), in backward()'s order")
+            self.emit("# backward: each gradient sums (local derivative * consumer's gradient), "
+                      "in backward()'s order")
             for line in body:
                 self.emit(line)
+
+
+class _Slots:
+    """Names for the gradients. A small program gets one per node (`g_v3`, `g_w1`), to read; a
+    large one reuses the name of a gradient no line needs any more (`g1`, `g2`, ...), so the
+    floats of finished gradients are freed as the pass goes and the memory it touches stays
+    small (a replay that keeps every gradient alive to the end runs markedly slower)."""
+
+    def __init__(self, grad: list[str], reuse: bool, pinned: set[int]) -> None:
+        self.grad = grad
+        self.reuse = reuse
+        self.pinned = pinned  # the outputs: returned at the end
+        self.free: list[str] = []
+        self.count = count(1)
+        self.holders: dict[str, int] = {}
+
+    def start(self, n: int) -> str:
+        if self.reuse and n not in self.pinned:
+            self.grad[n] = self.free.pop() if self.free else f"g{next(self.count)}"
+        name = self.grad[n]
+        self.holders[name] = self.holders.get(name, 0) + 1
+        return name
+
+    def alias(self, n: int, consumer: int) -> None:
+        name = self.grad[n] = self.grad[consumer]
+        self.holders[name] += 1
+
+    def done(self, n: int) -> None:
+        """Node n's terms are all out: its gradient's name is free once no node holds it."""
+        name = self.grad[n]
+        self.holders[name] -= 1
+        if self.reuse and not self.holders[name] and n not in self.pinned and \
+                name.startswith("g") and name[1:].isdigit():
+            self.free.append(name)
 
 
 def literal_number(x: Any) -> str:

@@ -80,7 +80,7 @@ def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
     """Run fn on Values made from `floats` (in the structure `key`) and return its program."""
     first = _Run(fn, key, floats)
     for op in {id(rule(v)): rule(v) for v in first.nodes if v.parents}.values():
-        _check_replayable(op, first)
+        _check_replayable(op)
     second = None
     for moved in (True, False):
         try:
@@ -120,7 +120,7 @@ def _nearby(floats: list[float]) -> list[float]:
     return [x + (abs(x) + 1.0) * 2.0**-20 if math.isfinite(x) else x for x in floats]
 
 
-def _check_replayable(op: Any, run: _Run) -> None:
+def _check_replayable(op: Any) -> None:
     if op.external:
         raise TapeError(
             f"tape: fn uses the op {op.name!r}, defined micrograd's way (a Value built with "
