@@ -397,12 +397,13 @@ def engine(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize("labels", ["float", "int"])
-def test_mean_equals_the_eager_mean(engine, labels):
+@pytest.mark.parametrize("labels, activation", [("float", "relu"), ("int", "relu"),
+                                               ("float", "tanh"), ("int", "sigmoid")])
+def test_mean_equals_the_eager_mean(engine, labels, activation):
     X, y = moons(50)
     if labels == "float":
         y = [float(v) for v in y]
-    model = MLP(2, [8, 8, 1], seed=4)
+    model = MLP(2, [8, 8, 1], activation=activation, seed=4)
     params = model.parameters()
 
     def fn(x, t):
@@ -574,3 +575,16 @@ def test_random_graphs_mean_equals_the_eager_mean(data):
     t = tape(fn, *samples[0])
     want = eager_mean(fn, batched, params)
     assert_close(taped_mean(t, batched, params), want)
+
+
+def test_a_gradient_of_negative_zero_lands_as_backward_lands_it():
+    """backward() sums each gradient from 0.0, so an all -0.0 sum arrives as 0.0 even on a
+    .grad of -0.0; the replay's sums start at their first term and must end the same."""
+    w = Value(2.0)
+    t = tape(lambda x: (x * w).relu(), -1.0)  # relu is off: w's term is -1 * (0 * 1) = -0.0
+    w.grad = -0.0
+    t(-1.0)
+    taped_bits = bits(w.grad)
+    w.grad = -0.0
+    (Value(-1.0) * w).relu().backward()
+    assert taped_bits == bits(w.grad) == bits(0.0)
