@@ -384,6 +384,8 @@ def text(results: dict) -> str:
     meta = results.get("meta", {})
     out = [f"gradwalk benchmark, {meta.get('date')}, {meta.get('cpu')} ({meta.get('cores')} "
            f"cores), Python {meta.get('python')}, {meta.get('elapsed')} s"]
+    if results.get("plan", {}).get("cpu"):
+        out.append("Step times are the worker thread's CPU time (--cpu), not the wall clock.")
     for title, rows in _sections(results):
         out += ["", title, _plain(rows)]
     lines = _target_lines(results)
@@ -415,6 +417,9 @@ def markdown(results: dict) -> str:
         "",
         "![speed-up over micrograd](bench.png)",
     ]
+    if results.get("plan", {}).get("cpu"):
+        out[-2:-2] = ["Step times here are the worker thread's CPU time (`--cpu`), not the wall "
+                      "clock: other jobs on the machine do not inflate them.", ""]
     for title, rows in _sections(results):
         out += ["", f"## {title}", "", _md(rows)]
     lines = _target_lines(results)

@@ -151,7 +151,8 @@ class Bench:
                 if "error" in out[row.key] or (not gc_on and row.impl in ("floats", "vector")):
                     continue
                 answer = self.procs[row.engine].ask(
-                    cmd="run", workload=workload, impl=row.impl, gc_on=gc_on, steps=steps
+                    cmd="run", workload=workload, impl=row.impl, gc_on=gc_on, steps=steps,
+                    cpu=self.plan.get("cpu", False),
                 )
                 if failure(answer):
                     out[row.key]["error"] = failure(answer)
@@ -185,7 +186,7 @@ class Bench:
                 for row in _rotated(rows, r):
                     answer = self.procs[row.engine].ask(
                         cmd="run", workload="moons", impl=row.impl, width=width,
-                        steps=self.plan["tape_steps"],
+                        steps=self.plan["tape_steps"], cpu=self.plan.get("cpu", False),
                     )
                     if failure(answer):
                         cell[row.key]["error"] = failure(answer)
@@ -286,6 +287,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="a short run to check a change: fewer rounds, chains up to 10^5")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--cpu", action="store_true",
+                   help="time steps by the worker thread's CPU time instead of the wall clock "
+                        "(steadier on a machine other jobs share)")
     p.add_argument("--only", default="", help=f"comma-separated workloads of {','.join(WORKLOADS)}")
     p.add_argument("--engines", default="",
                    help="comma-separated engines (default: all of " + ",".join(CHAIN_ENGINES) + ")")
@@ -342,10 +346,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     with open(results_dir / "workers.log", "w") as worker_log:
-        bench = Bench([e for e in args.engine_list if e not in skipped], PLANS[mode], log,
+        plan = {**PLANS[mode], "cpu": args.cpu}
+        bench = Bench([e for e in args.engine_list if e not in skipped], plan, log,
                       worker_log)
         bench.skipped.update(skipped)
-        bench.results["plan"] = {"mode": mode, **PLANS[mode]}
+        bench.results["plan"] = {"mode": mode, **plan}
         bench.results["rows"] = {r.key: {"label": r.label, "engine": r.engine} for r in ROWS}
         try:
             for w in args.workloads:
