@@ -223,7 +223,7 @@ def _tape_table(results: dict) -> list[list[str]]:
     head = ["hidden width", *[r for r in ("PyTorch, vectorized step", "t.mean + nn.optim SGD",
                                           "t.mean alone")], "t.mean alone / PyTorch",
             "record + batch plan", "compile per-sample Python (source size)",
-            "peak traced memory"]
+            "peak traced memory, record + plan"]
     lines = [head]
     keys = ("torch-vector", "gradwalk-tape-mean", "gradwalk-tape-mean-only")
     for width, cell in tape.get("widths", {}).items():
@@ -236,7 +236,8 @@ def _tape_table(results: dict) -> list[list[str]]:
                   else cost.get("error", "-")[:40])
         compiled = (f"{cost['compile'] * 1e3:.0f} ms ({cost['source_bytes'] / 1e6:.2g} MB)"
                     if "compile" in cost else "-")
-        peak = f"{cost['peak'] / 1e6:.0f} MB" if "peak" in cost else "-"
+        peak = (f"{cost['peak'] / 1e6:.0f} MB (compiling: {cost['peak_compile'] / 1e6:.0f} MB)"
+                if "peak" in cost else "-")
         lines.append([width, *cells, ratio, record, compiled, peak])
     return lines
 

@@ -15,7 +15,7 @@ from autograd.replay import TapeError
 from autograd.testing import well_conditioned
 from autograd.testing.strategies import expression_graphs, points
 from nn import MLP
-from nn.losses import bce, cross_entropy, hinge, mse
+from nn.losses import bce, bce_with_logits, cross_entropy, hinge, mse
 from nn.optim import SGD, Adam
 
 
@@ -104,7 +104,7 @@ def test_the_gradient_is_added_like_backward():
     assert first == 2 * w.grad  # a second call adds the same amount again
 
 
-@pytest.mark.parametrize("loss", ["mse", "bce", "cross_entropy", "hinge"])
+@pytest.mark.parametrize("loss", ["mse", "bce", "bce_with_logits", "cross_entropy", "hinge"])
 def test_losses_replay_to_the_bit(loss):
     model = MLP(3, [5, 4], activation="tanh", seed=2)
     params = model.parameters()
@@ -117,6 +117,8 @@ def test_losses_replay_to_the_bit(loss):
             return mse([o[0] for o in outs], [0.5] * len(outs))
         if loss == "bce":
             return bce([o[1].sigmoid() for o in outs], [1, 0, 1, 0, 0, 1])
+        if loss == "bce_with_logits":
+            return bce_with_logits([o[3] * 3.0 for o in outs], [1, 0, 1, 0, 0, 1])
         if loss == "hinge":
             return hinge([o[2] for o in outs], [1, -1, 1, -1, -1, 1])
         return cross_entropy(outs, [0, 1, 2, 3, 1, 0])
