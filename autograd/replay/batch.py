@@ -237,13 +237,14 @@ class _Plan:
         parts = [(cols, part) for cols, part in pieces if cols != every]
         covered = [c for cols, _ in parts for c in cols]
         rows = "nb" if self.is_batch[gid] else "1"
-        if parts and sorted(covered) == every:
-            joined = f"np.concatenate(({', '.join(p for _, p in parts)},), axis=1)"
-            where = [0] * width
-            for position, c in enumerate(covered):
-                where[c] = position
-            whole.insert(0, joined if where == every else f"{joined}[:, {self._index(where)}]")
-            parts = []
+        if parts and sorted(covered) == every:  # each node once: written into place
+            self.emit(f"g{gid} = np.empty(({rows}, {width}))")
+            for cols, part in parts:
+                place, shape = self._place(gid, cols)
+                self.emit(f"{place} = {part}{shape}")
+            for part in whole:
+                self.emit(f"g{gid} += {part}")
+            return
         if not parts:
             self.emit(f"g{gid} = {' + '.join(whole) if whole else f'np.zeros(({rows}, {width}))'}")
             return
@@ -255,6 +256,21 @@ class _Plan:
                 self.emit(f"g{gid}[:, {self._index(cols)}] += {part}")
             else:
                 self.emit(f"np.add.at(g{gid}, (slice(None), {self._index(cols)}), {part})")
+
+    def _place(self, gid: int, cols: list[int]) -> tuple[str, str]:
+        """The columns `cols` of g{gid} as an assignable expression, and the reshape the
+        assigned piece needs: a slice, a strided block of the one row of a group computed
+        once (a layer's weights, neuron after neuron, each followed by its bias) or an index."""
+        block = _block(cols)
+        if block is None:
+            return f"g{gid}[:, {self._index(cols)}]", ""
+        base, k, stride, n = block
+        if stride == n:
+            return f"g{gid}[:, {base}:{base + k * n}]", ""
+        if self.is_batch[gid] or base + k * stride > self.widths[gid]:
+            return f"g{gid}[:, {self._index(cols)}]", ""
+        return f"g{gid}[0, {base}:{base + k * stride}].reshape({k}, {stride})[:, :{n}]", \
+            f".reshape({k}, {n})"
 
     def emit(self, line: str) -> None:
         self.lines.append("    " + line)
@@ -351,7 +367,15 @@ class _Plan:
             matrix = [self.loc[prog.operands[n][i + (half if side == 0 else 0)]]
                       for n in nodes for i in range(half)]
             self.emit(f"a{gid} = {self.fetch(shared, batch)}")
-            self.emit(f"m{gid} = {self.fetch(matrix, False)}.reshape({k}, {half})")
+            source = matrix[0][0]
+            block = _block([c for _, c in matrix]) if len({g for g, _ in matrix}) == 1 else None
+            if block is not None and block[1] == k and block[3] == half and \
+                    block[0] + k * block[2] <= self.widths[source]:
+                base, _, stride, _ = block  # a strided view of the parameters: no copy
+                self.emit(f"m{gid} = s{source}[0, {base}:{base + k * stride}]"
+                          f".reshape({k}, {stride})[:, :{half}]")
+            else:
+                self.emit(f"m{gid} = {self.fetch(matrix, False)}.reshape({k}, {half})")
             self.emit(f"s{gid} = a{gid} @ m{gid}.T")
         elif op is ops.DOT:
             half = rest[0]
@@ -416,6 +440,28 @@ class _Plan:
             else:
                 self.scatter(locs, f"(d{gid} * g{gid}[:, :, None]).reshape(-1, {k * m})",
                              batch)
+
+
+def _block(cols: list[int]) -> tuple[int, int, int, int] | None:
+    """(base, k, stride, n) when `cols` are k runs of n consecutive columns, each run
+    `stride` after the one before (stride >= n), else None."""
+    if not cols:
+        return None
+    base = cols[0]
+    n = 1
+    while n < len(cols) and cols[n] == base + n:
+        n += 1
+    if len(cols) % n:
+        return None
+    k = len(cols) // n
+    stride = cols[n] - base if k > 1 else n
+    if stride < n:
+        return None
+    for j in range(k):
+        start = base + j * stride
+        if cols[j * n:(j + 1) * n] != list(range(start, start + n)):
+            return None
+    return base, k, stride, n
 
 
 def _fill(rule: str, names: dict[str, str]) -> str:
