@@ -16,6 +16,7 @@ from .engine import Value, dot, enable_grad, is_recording, no_grad, sum_, topolo
 from .fixedpoint import FixedPointError, fixed_point
 from .functional import grad, value_and_grad
 from .ops import OPS
+from .replay import tape
 from .sympy_bridge import leaf_symbols, to_sympy
 from .views import (
     backward_frames,
@@ -46,6 +47,7 @@ __all__ = [
     "leaf_symbols",
     "no_grad",
     "sum_",
+    "tape",
     "text_tree",
     "to_sympy",
     "topological_order",

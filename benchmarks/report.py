@@ -21,7 +21,8 @@ RUST_REFERENCE = [
     ("micrograd-rust, Values driven from Python" + REFERENCE_MARK, 57e-3, 650e-3),
 ]
 TARGETS = {"moons_ops": 8.0, "moons_nn": 25.0, "moons_nn_floats": 6.0, "seed_nn": 25.0,
-           "bytes": 300.0, "chain_flat": 1.5}
+           "bytes": 300.0, "chain_flat": 1.5, "tape_over_nn": 5.0, "tape_floats": 1.5,
+           "tape_record_seconds": 0.3, "tape_record_bytes": 100e6}
 
 
 def machine(elapsed: float, args: str) -> dict[str, Any]:
@@ -170,6 +171,7 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
                     (f"spread {worst:.2f}x up to {top:,}" if worst else "-")
                     + (f"; breaks at {c['breaks']['n']:,}" if c["breaks"] else ""),
                     (ok and worst <= TARGETS["chain_flat"]) if top >= 10**6 else None))
+    out.extend(tape_targets(results))
     for key in ("gradwalk", "gradwalk-nn"):
         m = memory_summary(results, key)
         if m and "flat" in m:
@@ -177,6 +179,67 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
                         f"RSS {m['rss0'] / MB:.0f} -> {m['rss1'] / MB:.0f} MB, "
                         f"GC objects {m['objs0']:,} -> {m['objs1']:,}", m["flat"]))
     return out
+
+
+def tape_targets(results: dict) -> list[tuple[str, str, bool | None]]:
+    """The tape's targets: its replayed step against nn and the float floor, t.mean against
+    PyTorch at each width and on the seed epoch, and what a recording costs at width 64."""
+    out: list[tuple[str, str, bool | None]] = []
+
+    def on(workload: str, key: str) -> float | None:
+        return median(results.get(workload, {}).get(key, {}).get("on"))
+
+    tape, nn_, floats = on("moons", "gradwalk-tape"), on("moons", "gradwalk-nn"), \
+        on("moons", "floats")
+    if tape and nn_:
+        out.append(("moons, tape step: >= 5x faster than the nn step", _fmt_x(nn_ / tape),
+                    nn_ / tape >= TARGETS["tape_over_nn"]))
+    if tape and floats:
+        out.append(("moons, tape step: <= 1.5x the plain-float forward pass",
+                    _fmt_x(tape / floats), tape / floats <= TARGETS["tape_floats"]))
+    for width, cell in results.get("tape", {}).get("widths", {}).items():
+        torch_, alone = median(cell.get("torch-vector", {}).get("on")), \
+            median(cell.get("gradwalk-tape-mean-only", {}).get("on"))
+        if torch_ and alone:
+            out.append((f"moons at width {width}: t.mean faster than PyTorch's vectorized step",
+                        f"{_fmt_time(alone)} vs {_fmt_time(torch_)}", alone < torch_))
+    mean, torch_ = on("seed", "gradwalk-tape-mean"), on("seed", "torch-vector")
+    if mean and torch_:
+        out.append(("seed epoch: t.mean step faster than PyTorch's vectorized epoch",
+                    f"{_fmt_time(mean)} vs {_fmt_time(torch_)}", mean < torch_))
+    cost = results.get("tape", {}).get("cost", {}).get("64")
+    if cost and "record" in cost and "peak" in cost:
+        seconds = cost["record"] + cost["plan"]
+        out.append(("width 64: recording + batch plan <= 0.3 s and <= 100 MB",
+                    f"{seconds:.3g} s, {cost['peak'] / 1e6:.0f} MB (compiling the per-sample "
+                    f"Python as well: +{cost['compile']:.2g} s)",
+                    seconds <= TARGETS["tape_record_seconds"]
+                    and cost["peak"] <= TARGETS["tape_record_bytes"]))
+    return out
+
+
+def _tape_table(results: dict) -> list[list[str]]:
+    tape = results.get("tape", {})
+    head = ["hidden width", *[r for r in ("PyTorch, vectorized step", "t.mean + nn.optim SGD",
+                                          "t.mean alone")], "t.mean alone / PyTorch",
+            "record + batch plan", "compile per-sample Python (source size)",
+            "peak traced memory, record + plan"]
+    lines = [head]
+    keys = ("torch-vector", "gradwalk-tape-mean", "gradwalk-tape-mean-only")
+    for width, cell in tape.get("widths", {}).items():
+        times = [median(cell.get(k, {}).get("on")) for k in keys]
+        notes = [cell.get(k, {}).get("skip") or cell.get(k, {}).get("error") for k in keys]
+        cells = [_fmt_time(t) if t else (n or "-")[:40] for t, n in zip(times, notes)]
+        ratio = _fmt_x(times[2] / times[0]) if times[0] and times[2] else "-"
+        cost = tape.get("cost", {}).get(width, {})
+        record = (f"{(cost['record'] + cost['plan']) * 1e3:.0f} ms" if "record" in cost
+                  else cost.get("error", "-")[:40])
+        compiled = (f"{cost['compile'] * 1e3:.0f} ms ({cost['source_bytes'] / 1e6:.2g} MB)"
+                    if "compile" in cost else "-")
+        peak = (f"{cost['peak'] / 1e6:.0f} MB (compiling: {cost['peak_compile'] / 1e6:.0f} MB)"
+                if "peak" in cost else "-")
+        lines.append([width, *cells, ratio, record, compiled, peak])
+    return lines
 
 
 # --- text and Markdown ------------------------------------------------------------------------
@@ -271,6 +334,10 @@ def _sections(results: dict) -> list[tuple[str, list[list[str]]]]:
     if "seed" in results:
         s.append(("Workload 2: one epoch of the seed program (10-5-1 sigmoid, 800 x 10, BCE, SGD)",
                   _training_table(results, "seed")))
+    if results.get("tape", {}).get("widths"):
+        s.append(("The tape: the moons step (100 points, hinge + L2) at several hidden widths, "
+                  "t.mean over the batch beside PyTorch (one thread); what recording costs",
+                  _tape_table(results)))
     if "chains" in results:
         s.append(("Workload 3: a chain y = y + x of depth n (ns per node)", _chain_table(results)))
     if "per_op" in results:
@@ -318,6 +385,8 @@ def text(results: dict) -> str:
     meta = results.get("meta", {})
     out = [f"gradwalk benchmark, {meta.get('date')}, {meta.get('cpu')} ({meta.get('cores')} "
            f"cores), Python {meta.get('python')}, {meta.get('elapsed')} s"]
+    if results.get("plan", {}).get("cpu"):
+        out.append("Step times are the worker thread's CPU time (--cpu), not the wall clock.")
     for title, rows in _sections(results):
         out += ["", title, _plain(rows)]
     lines = _target_lines(results)
@@ -349,6 +418,9 @@ def markdown(results: dict) -> str:
         "",
         "![speed-up over micrograd](bench.png)",
     ]
+    if results.get("plan", {}).get("cpu"):
+        out[-2:-2] = ["Step times here are the worker thread's CPU time (`--cpu`), not the wall "
+                      "clock: other jobs on the machine do not inflate them.", ""]
     for title, rows in _sections(results):
         out += ["", f"## {title}", "", _md(rows)]
     lines = _target_lines(results)

@@ -26,7 +26,7 @@ from benchmarks import peers, report  # noqa: E402
 from benchmarks.processes import ROOT, EngineProcess, failure  # noqa: E402
 from benchmarks.workloads import OPS  # noqa: E402
 
-WORKLOADS = ("moons", "seed", "chains", "ops", "memory")
+WORKLOADS = ("moons", "seed", "tape", "chains", "ops", "memory")
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,20 @@ ROWS = [
     Row("gradwalk", "gradwalk, Value ops", "gradwalk", "ops"),
     Row("gradwalk-nn", "gradwalk, nn", "gradwalk", "nn"),
     Row("torch-scalar", "PyTorch, 0-d tensors", "torch", "ops"),
+    Row("gradwalk-tape", "gradwalk, tape (the nn loss recorded once, replayed)", "gradwalk",
+        "tape"),
+    Row("gradwalk-tape-mean", "gradwalk, tape.mean (one sample recorded, the batch in NumPy)",
+        "gradwalk", "tape-mean"),
     Row("torch-vector", "PyTorch, vectorized", "torch", "vector"),
     Row("floats", "plain floats, forward only", "floats", "floats"),
+    Row("floats-train", "plain floats, forward + backward + update by hand", "floats",
+        "floats-train"),
+]
+# The tape's sweep over the moons network's hidden width: PyTorch's step beside t.mean's.
+SWEEP_ROWS = [
+    Row("torch-vector", "PyTorch, vectorized step", "torch", "vector"),
+    Row("gradwalk-tape-mean", "t.mean + nn.optim SGD step", "gradwalk", "tape-mean"),
+    Row("gradwalk-tape-mean-only", "t.mean alone", "gradwalk", "tape-mean-only"),
 ]
 CHAIN_ENGINES = ["micrograd", "micrograd-cpp-engine", "gradwalk", "torch", "floats"]
 
@@ -52,20 +64,23 @@ CHAIN_ENGINES = ["micrograd", "micrograd-cpp-engine", "gradwalk", "torch", "floa
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
         "warmup": ["moons", "seed"], "rounds": {"moons": 7, "seed": 5},
-        "gc_off_rounds": {"moons": 3, "seed": 2},
+        "gc_off_rounds": {"moons": 3, "seed": 2}, "steps": {"moons": 5, "seed": 3},
+        "tape_widths": [8, 16, 32, 64], "tape_rounds": 5, "tape_steps": 20,
         "chain_sizes": [10**3, 10**4, 10**5, 10**6], "chain_rounds": 3, "chain_rounds_large": 1,
         "op_depth": 500, "op_chains": 40, "op_rounds": 3,
         "memory": {"gradwalk": (1000, 100), "gradwalk-nn": (1000, 100), "cpp": (50, 10)},
     },
     "quick": {
         "warmup": ["moons"], "rounds": {"moons": 3, "seed": 1},
-        "gc_off_rounds": {"moons": 1, "seed": 0},
+        "gc_off_rounds": {"moons": 1, "seed": 0}, "steps": {"moons": 3, "seed": 1},
+        "tape_widths": [8, 16, 32, 64], "tape_rounds": 2, "tape_steps": 10,
         "chain_sizes": [10**3, 10**4, 10**5], "chain_rounds": 1, "chain_rounds_large": 1,
         "op_depth": 500, "op_chains": 10, "op_rounds": 1,
         "memory": {"gradwalk": (100, 20), "gradwalk-nn": (100, 20)},
     },
     "smoke": {
         "warmup": [], "rounds": {"moons": 1, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
+        "steps": {"moons": 1, "seed": 1}, "tape_widths": [8], "tape_rounds": 1, "tape_steps": 1,
         "chain_sizes": [100, 1000], "chain_rounds": 1, "chain_rounds_large": 1,
         "op_depth": 20, "op_chains": 2, "op_rounds": 1,
         "memory": {"gradwalk": (4, 2), "gradwalk-nn": (4, 2)},
@@ -127,21 +142,65 @@ class Bench:
                 rows.append(row)
         rounds = self.plan["rounds"][workload]
         gc_off = self.plan["gc_off_rounds"][workload]
-        for r in range(max(rounds, gc_off)):
-            for gc_on, wanted in ((True, rounds), (False, gc_off)):
-                if r >= wanted:
+        steps = self.plan["steps"][workload]
+        # Every round with the collector on first, then those with it off: nothing is
+        # collected by force before a step that is timed with it on.
+        schedule = [(r, True) for r in range(rounds)] + [(r, False) for r in range(gc_off)]
+        for r, gc_on in schedule:
+            for row in _rotated(rows, r):
+                if "error" in out[row.key] or (not gc_on and row.impl in ("floats", "vector")):
                     continue
+                answer = self.procs[row.engine].ask(
+                    cmd="run", workload=workload, impl=row.impl, gc_on=gc_on, steps=steps,
+                    cpu=self.plan.get("cpu", False),
+                )
+                if failure(answer):
+                    out[row.key]["error"] = failure(answer)
+                else:
+                    out[row.key]["on" if gc_on else "off"].extend(answer["seconds"])
+            self.log(f"  round {r + 1}/{rounds if gc_on else gc_off} "
+                     f"(GC {'on' if gc_on else 'off'}) done")
+
+    # -- the tape: t.mean beside PyTorch across widths, and what recording costs ------------
+
+    def tape(self) -> None:
+        out = self.results.setdefault("tape", {"widths": {}, "cost": {}})
+        engines = {r.engine for r in SWEEP_ROWS}
+        if "gradwalk" not in self.engines:
+            return
+        for width in self.plan["tape_widths"]:
+            cell = out["widths"].setdefault(str(width), {})
+            rows = []
+            for row in SWEEP_ROWS:
+                if row.engine not in self.engines or row.engine not in engines:
+                    continue
+                answer = self.procs[row.engine].ask(
+                    cmd="setup", workload="moons", impl=row.impl, width=width
+                )
+                if failure(answer):
+                    cell[row.key] = {"skip": failure(answer)}
+                    continue
+                cell[row.key] = {"on": []}
+                rows.append(row)
+            for r in range(self.plan["tape_rounds"]):
                 for row in _rotated(rows, r):
-                    if "error" in out[row.key] or (not gc_on and row.impl in ("floats", "vector")):
-                        continue
                     answer = self.procs[row.engine].ask(
-                        cmd="run", workload=workload, impl=row.impl, gc_on=gc_on
+                        cmd="run", workload="moons", impl=row.impl, width=width,
+                        steps=self.plan["tape_steps"], cpu=self.plan.get("cpu", False),
                     )
                     if failure(answer):
-                        out[row.key]["error"] = failure(answer)
+                        cell[row.key]["error"] = failure(answer)
                     else:
-                        out[row.key]["on" if gc_on else "off"].append(answer["seconds"])
-            self.log(f"  round {r + 1}/{max(rounds, gc_off)} done")
+                        cell[row.key]["on"].extend(answer["seconds"])
+            cost: dict[str, Any] = {}
+            for memory in (False, True):  # tracemalloc slows recording: measured apart
+                fresh = EngineProcess("gradwalk", None, self.stderr)
+                answer = fresh.ask(cmd="tape_cost", width=width, memory=memory)
+                fresh.close()
+                cost.update({"error": failure(answer)} if failure(answer) else
+                            {k: v for k, v in answer.items() if k != "ok"})
+            out["cost"][str(width)] = cost
+            self.log(f"  width {width} done")
 
     # -- workload 3: chains ------------------------------------------------------------------
 
@@ -228,6 +287,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="a short run to check a change: fewer rounds, chains up to 10^5")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--cpu", action="store_true",
+                   help="time steps by the worker thread's CPU time instead of the wall clock "
+                        "(steadier on a machine other jobs share)")
     p.add_argument("--only", default="", help=f"comma-separated workloads of {','.join(WORKLOADS)}")
     p.add_argument("--engines", default="",
                    help="comma-separated engines (default: all of " + ",".join(CHAIN_ENGINES) + ")")
@@ -284,16 +346,18 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     with open(results_dir / "workers.log", "w") as worker_log:
-        bench = Bench([e for e in args.engine_list if e not in skipped], PLANS[mode], log,
+        plan = {**PLANS[mode], "cpu": args.cpu}
+        bench = Bench([e for e in args.engine_list if e not in skipped], plan, log,
                       worker_log)
         bench.skipped.update(skipped)
-        bench.results["plan"] = {"mode": mode, **PLANS[mode]}
+        bench.results["plan"] = {"mode": mode, **plan}
         bench.results["rows"] = {r.key: {"label": r.label, "engine": r.engine} for r in ROWS}
         try:
             for w in args.workloads:
                 log(f"workload {w} ...")
                 {"moons": lambda: bench.training("moons"), "seed": lambda: bench.training("seed"),
-                 "chains": bench.chains, "ops": bench.per_op, "memory": bench.memory}[w]()
+                 "tape": bench.tape, "chains": bench.chains, "ops": bench.per_op,
+                 "memory": bench.memory}[w]()
         finally:
             bench.close()
     results = bench.results

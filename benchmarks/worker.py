@@ -63,26 +63,40 @@ class Worker:
         added = getattr(self.kit, "added", [])
         return {"version": version, "python": sys.version.split()[0], "added_ops": added}
 
-    def setup(self, workload: str, impl: str, warmup: bool = True) -> dict[str, Any]:
-        step = self.workloads.make_program(workload, impl, self.kit)
+    def setup(self, workload: str, impl: str, warmup: bool = True,
+              width: int | None = None) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        step = self.workloads.make_program(workload, impl, self.kit, width)
+        seconds = time.perf_counter() - t0
         if warmup:
             step()  # untimed
-        self.programs[workload, impl] = step
-        return {}
+        self.programs[workload, impl, width] = step
+        return {"setup_seconds": seconds}
 
-    def run(self, workload: str, impl: str, gc_on: bool = True) -> dict[str, Any]:
-        step = self.programs[workload, impl]
+    def run(self, workload: str, impl: str, gc_on: bool = True, steps: int = 1,
+            width: int | None = None, cpu: bool = False) -> dict[str, Any]:
+        """Time `steps` steps run back to back, each on its own. With the collector on
+        nothing else happens between them: each step pays for freeing what the one before
+        left (for an engine with reference cycles, its cyclic garbage). With `cpu`, the time
+        is this thread's CPU time, which other jobs on a busy machine do not inflate."""
+        step = self.programs[workload, impl, width]
+        clock = time.thread_time if cpu else time.perf_counter
+        times = []
         if not gc_on:
             gc.disable()
         try:
-            t0 = time.perf_counter()
-            loss = step()
-            seconds = time.perf_counter() - t0
+            for _ in range(steps):
+                t0 = clock()
+                loss = step()
+                times.append(clock() - t0)
         finally:
             if not gc_on:
                 gc.enable()
-                gc.collect()  # what piled up while off, outside the timing
-        return {"seconds": seconds, "loss": loss}
+        return {"seconds": times, "loss": loss}
+
+    def tape_cost(self, width: int, memory: bool = False) -> dict[str, Any]:
+        """What recording the moons step for a tape costs at `width` (run in a fresh worker)."""
+        return self.workloads.tape_cost(width, memory)
 
     def chain(self, n: int, gc_on: bool = True) -> dict[str, Any]:
         if self.engine == "floats":

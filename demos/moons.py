@@ -18,12 +18,14 @@ import argparse
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import import_torch  # noqa: E402
+from _common import as_batch, import_torch  # noqa: E402
 
-from autograd import Value, no_grad, sum_  # noqa: E402
+from autograd import Value, no_grad, sum_, tape  # noqa: E402
 from nn import MLP, Progress, Recorder, to_torch  # noqa: E402
 from nn.losses import hinge  # noqa: E402
 
@@ -65,21 +67,57 @@ def sgd_step(
     return loss.data, acc
 
 
+def tape_steps(model: MLP, X: list, y: list[int], steps: int) -> Iterator[tuple[float, Any]]:
+    """The same training through a tape: the loss of one point (its hinge term plus the whole
+    L2 term) is recorded once, and each step replays it over the batch (`t.mean`), giving
+    `sgd_step`'s loss and gradient to 1e-12 without building a graph. Yields (loss, accuracy)
+    per step; the accuracy (a forward pass of its own) only on the steps that print it."""
+    params = model.parameters()
+
+    def point_loss(x: list, target: int) -> Value:
+        return hinge(model(x), target) + ALPHA * sum_([p * p for p in params])
+
+    t = tape(point_loss, X[0], y[0])
+    batch = as_batch(X, y)
+    for k in range(steps):
+        for p in params:
+            p.grad = 0.0
+        loss = t.mean(*batch)
+        acc = accuracy(model, X, y) if k % 10 == 0 or k == steps - 1 else None
+        lr = learning_rate(k)
+        for p in params:
+            p.data -= lr * p.grad
+        yield loss, acc
+
+
+def accuracy(model: MLP, X: list, y: list[int]) -> float:
+    """The fraction of points on the right side of the decision boundary."""
+    with no_grad():
+        return sum((model(x).data > 0) == (t > 0) for x, t in zip(X, y, strict=True)) / len(y)
+
+
 def train(steps: int = 100, samples: int = 100, seed: int = 1337,
           record: bool = False) -> tuple[MLP, list, list, dict]:
     """Train as micrograd's notebook does; returns the model, the data and a summary (with
-    `summary["recorder"]`, a snapshot of every step, when `record`)."""
+    `summary["recorder"]`, a snapshot of every step, when `record`). Without `record` the
+    steps run through a tape (`tape_steps`); a recorded step needs the loss's graph."""
     X, y = make_data(samples, seed)
     random.seed(seed)
     model = MLP(2, [16, 16, 1])  # micrograd's defaults: ReLU hidden, linear out, global random
     recorder = Recorder(model, inputs=X, targets=y, title="two moons: MLP(2, [16, 16, 1])")
     inputs = [[Value(v) for v in row] for row in X]
+    if record:
+        run = (sgd_step(model, inputs, y, k, recorder) for k in range(steps))
+    else:
+        run = tape_steps(model, X, y, steps)
     history = []
     with Progress(steps, "training", unit="steps") as bar:
-        for k in range(steps):
-            loss, acc = sgd_step(model, inputs, y, k, recorder if record else None)
+        for loss, acc in run:
             history.append((loss, acc))
-            bar.update(1, loss=loss, acc=acc)
+            if acc is None:
+                bar.update(1, loss=loss)
+            else:
+                bar.update(1, loss=loss, acc=acc)
     summary = {"loss": history[-1][0], "accuracy": history[-1][1], "history": history,
                "recorder": recorder if record else None}
     return model, X, y, summary

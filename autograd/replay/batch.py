@@ -1,0 +1,772 @@
+"""`Tape.mean`: one sample's recording replayed over a whole batch at once.
+
+With NumPy, the recorded nodes are grouped: nodes of one op at one depth become one array
+operation over (samples x nodes), and the dots of a layer, which read the same inputs, become
+one matrix product. The plan is generated as NumPy code (a few lines per group, whatever the
+batch size) and compiled once per recording. Anything NumPy flags (a domain error, an
+overflow, a nan or an infinity the engine would treat its own way) sends those samples
+through the exact per-sample replay instead, which raises the engine's errors. Without NumPy
+every sample goes through the per-sample replay.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from itertools import chain, count
+from operator import add
+from typing import Any
+
+from .. import ops
+from ..engine import Value
+from .arguments import END, FLOAT, LIST, TUPLE, flatten
+from .program import ARG, CONST, PARAM, Program, known
+from .record import TapeError
+
+try:
+    import numpy as np
+except ImportError:  # an optional extra: the per-sample replay does the work
+    np = None
+
+_data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
+_files = count(1)
+
+
+class Numeric(Exception):
+    """NumPy met something the engine handles its own way: replay those samples one by one."""
+
+
+# --- the plan: groups of nodes, each one NumPy operation ------------------------------------
+
+_EW1 = {  # unary ops: forward, then d out / d x * G (operand `a`, output `s`, gradient `G`)
+    ops.NEG: ("-a", "-G"),
+    ops.IDENTITY: ("a", "G"),
+    ops.ABS: ("np.abs(a)", "np.sign(a) * G"),
+    ops.RELU: ("np.where(a <= 0, 0.0, a)", "np.where(a <= 0, 0.0, G)"),
+    ops.TANH: ("np.tanh(a)", "(1.0 - s * s) * G"),
+    ops.SIGMOID: ("_sigmoid(a)", "s * (1.0 - s) * G"),
+    ops.EXP: ("np.exp(a)", "s * G"),
+    ops.LOG: ("np.log(_check(a, a > 0))", "(1.0 / a) * G"),
+    ops.SQRT: ("np.sqrt(_check(a, a >= 0))", "(0.5 / s) * G"),
+    ops.SIN: ("np.sin(a)", "np.cos(a) * G"),
+    ops.COS: ("np.cos(a)", "-np.sin(a) * G"),
+    ops.SOFTPLUS: ("np.logaddexp(0.0, a)", "_sigmoid(a) * G"),
+}
+_EW2 = {  # binary ops (operands `a`, `b`)
+    ops.ADD: ("a + b", "G", "G"),
+    ops.SUB: ("a - b", "G", "-G"),
+    ops.MUL: ("a * b", "b * G", "a * G"),
+    ops.DIV: ("a / b", "(1.0 / b) * G", "(-s / b) * G"),
+    ops.POW: ("np.power(_check(a, a > 0), b)", "b * np.power(a, b - 1.0) * G",
+              "s * np.log(a) * G"),
+    ops.BCE: ("_bce(a, b)", "_bce_dp(a, b) * G", "(np.log(1.0 - a) - np.log(a)) * G"),
+}
+
+
+def _sigmoid(x: Any) -> Any:
+    # exp overflows (and the exact replay takes over) only for x < -709
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _check(x: Any, ok: Any) -> Any:
+    if not ok.all():
+        raise Numeric
+    return x
+
+
+_BCE_SAFE = (3.8e-44, 1.0)  # e**-100 < p < 1: no log is clamped, PyTorch's clamps aside
+
+
+def _bce(p: Any, t: Any) -> Any:
+    if not (p.min() > _BCE_SAFE[0] and p.max() < _BCE_SAFE[1]):
+        raise Numeric  # a clamped log, or p outside [0, 1]: the exact replay
+    return (t - 1.0) * np.log1p(-p) - t * np.log(p)
+
+
+def _bce_dp(p: Any, t: Any) -> Any:
+    q = (1.0 - p) * p
+    return (p - t) / np.where(q > ops._BCE_EPS, q, ops._BCE_EPS)
+
+
+def _cross_entropy(x: Any) -> tuple[Any, Any]:
+    """Loss and local derivatives of cross_entropy over the last axis (target logit first)."""
+    _check(x, np.isfinite(x))
+    m = x.max(axis=-1, keepdims=True)
+    e = np.exp(x - m)
+    total = e.sum(axis=-1)
+    y = np.log(total) + (m[..., 0] - x[..., 0])
+    d = e / total[..., None]
+    d[..., 0] = -d[..., 1:].sum(axis=-1)
+    return y, d
+
+
+_NARY = (ops.SUM, ops.DOT, ops.CROSS_ENTROPY)
+
+
+class _Plan:
+    """The NumPy code of one recording over a batch: `run(A, P, seed)` with A the samples'
+    floats (rows), P the parameters' data (one row) and seed the gradient of each sample's
+    value; returns (mask, value sum, output gradients): mask is None when every sample passed
+    every guard, else the samples that did (and nothing is computed further)."""
+
+    def __init__(self, prog: Program) -> None:
+        self.prog = prog
+        size = len(prog)
+        self.batch = batch = [False] * size
+        level = [0] * size
+        consts: list[float] = []
+        self.loc: list[tuple[int, int]] = [(0, 0)] * size
+        n_params = len(prog.params)
+        for n, kind in enumerate(prog.kind):
+            if kind == ARG:
+                batch[n] = True
+                self.loc[n] = (0, prog.slot[n])
+            elif kind == PARAM:
+                self.loc[n] = (1, prog.slot[n])
+            elif kind == CONST:
+                self.loc[n] = (2, len(consts))
+                consts.append(prog.value[n])
+            else:
+                operands = prog.operands[n]
+                batch[n] = any(batch[p] for p in operands)
+                level[n] = 1 + max(level[p] for p in operands)
+        self.widths = [prog.n_args, n_params, len(consts)]
+        self.is_batch = [True, False, False]
+        self.globals: dict[str, Any] = {
+            "np": np, "_sigmoid": _sigmoid, "_check": _check, "_bce": _bce,
+            "_bce_dp": _bce_dp, "_cross_entropy": _cross_entropy, "CONSTS":
+            np.array([consts]) if consts else np.zeros((1, 0)),
+        }
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for n in prog.op_nodes():
+            groups.setdefault((level[n], *self._kind(n)), []).append(n)
+        self.groups = sorted(groups.items(), key=lambda item: (item[0][0], item[1][0]))
+        for gid, (_, nodes) in enumerate(self.groups, start=3):
+            for j, n in enumerate(nodes):
+                self.loc[n] = (gid, j)
+            self.widths.append(len(nodes))
+            self.is_batch.append(batch[nodes[0]])
+        self.needs = [False] * len(self.widths)
+        for n in range(size):
+            if prog.needs_grad[n]:
+                self.needs[self.loc[n][0]] = True
+        self.lines: list[str] = []
+        self.source = self._build()
+        filename = f"<tape batch {next(_files)}>"
+        linecache.cache[filename] = (len(self.source), None,
+                                     self.source.splitlines(True), filename)
+        scope = dict(self.globals)
+        exec(compile(self.source, filename, "exec"), scope)  # generated here, never user text
+        self.run: Callable[..., Any] = scope["plan"]
+
+    def _kind(self, n: int) -> tuple[Any, ...]:
+        prog = self.prog
+        op, operands = prog.op[n], prog.operands[n]
+        if not known(op) or (op not in _EW1 and op not in _EW2 and op not in _NARY
+                             and op is not ops.POWC):
+            raise Numeric(op.name)  # no NumPy form: the per-sample replay does it
+        if op is ops.DOT:
+            half = len(operands) // 2
+            xs, ws = operands[:half], operands[half:]
+            xb = any(self.batch[p] for p in xs)
+            wb = any(self.batch[p] for p in ws)
+            if xb != wb:  # one side varies by sample, the other is the same: a matrix product
+                return (op, half, "matmul", 0 if xb else 1, xs if xb else ws, self.batch[n])
+            return (op, half, "each", self.batch[n])
+        return (op, prog.arg[n], len(operands), self.batch[n])
+
+    # -- gathering operands and scattering gradients ---------------------------------------
+
+    def _index(self, cols: list[int]) -> str:
+        name = f"I{len(self.globals)}"
+        self.globals[name] = np.array(cols, dtype=np.intp)
+        return name
+
+    def fetch(self, locs: list[tuple[int, int]], batch: bool, prefix: str = "s") -> str:
+        """An expression for the values (or with prefix "g", the gradients) at `locs`, as
+        columns."""
+        gids = list(dict.fromkeys(g for g, _ in locs))
+        if len(gids) == 1:
+            gid = gids[0]
+            cols = [c for _, c in locs]
+            if cols == list(range(self.widths[gid])):
+                return f"{prefix}{gid}"
+            if cols == list(range(cols[0], cols[0] + len(cols))):
+                return f"{prefix}{gid}[:, {cols[0]}:{cols[0] + len(cols)}]"
+            return f"{prefix}{gid}[:, {self._index(cols)}]"
+        parts, order = [], []
+        for gid in gids:
+            cols = [c for g, c in locs if g == gid]
+            part = f"{prefix}{gid}[:, {self._index(cols)}]"
+            if batch and not self.is_batch[gid]:
+                part = f"np.broadcast_to({part}, (nb, {len(cols)}))"
+            parts.append(part)
+            order.extend(i for i, (g, _) in enumerate(locs) if g == gid)
+        joined = f"np.concatenate(({', '.join(parts)},), axis=1)"
+        perm = [0] * len(order)
+        for position, i in enumerate(order):
+            perm[i] = position
+        return joined if perm == list(range(len(perm))) else f"{joined}[:, {self._index(perm)}]"
+
+    def scatter(self, locs: list[tuple[int, int]], contribution: str, batch: bool) -> None:
+        """Send the columns of `contribution` to the gradients of the nodes at `locs`: each
+        part is kept as a piece, and a gradient is assembled from its pieces once, when it is
+        complete (`assemble`), so no array is ever changed in place."""
+        gids = [g for g in dict.fromkeys(g for g, _ in locs) if self.needs[g]]
+        if not gids:
+            return
+        name = f"c{len(self.lines)}"
+        self.emit(f"{name} = {contribution}")
+        for gid in gids:
+            positions = [i for i, (g, _) in enumerate(locs) if g == gid]
+            cols = [locs[i][1] for i in positions]
+            part = name if positions == list(range(len(locs))) else \
+                f"{name}[:, {self._index(positions)}]"
+            if batch and not self.is_batch[gid]:
+                part = f"{part}.sum(axis=0, keepdims=True)"
+            self.pieces[gid].append((cols, part))
+
+    def assemble(self, gid: int) -> None:
+        """`g{gid}` from its pieces: their sum where each covers every node of the group, one
+        concatenation and one permutation where they cover the nodes once between them,
+        else zeros and additions."""
+        pieces = self.pieces[gid]
+        width = self.widths[gid]
+        every = list(range(width))
+        whole = [part for cols, part in pieces if cols == every]
+        parts = [(cols, part) for cols, part in pieces if cols != every]
+        covered = [c for cols, _ in parts for c in cols]
+        rows = "nb" if self.is_batch[gid] else "1"
+        if parts and sorted(covered) == every:  # each node once: written into place
+            self.emit(f"g{gid} = np.empty(({rows}, {width}))")
+            for cols, part in parts:
+                place, shape = self._place(gid, cols)
+                self.emit(f"{place} = {part}{shape}")
+            for part in whole:
+                self.emit(f"g{gid} += {part}")
+            return
+        if not parts:
+            self.emit(f"g{gid} = {' + '.join(whole) if whole else f'np.zeros(({rows}, {width}))'}")
+            return
+        self.emit(f"g{gid} = np.zeros(({rows}, {width}))")
+        for part in whole:
+            self.emit(f"g{gid} += {part}")
+        for cols, part in parts:
+            if len(set(cols)) == len(cols):
+                self.emit(f"g{gid}[:, {self._index(cols)}] += {part}")
+            else:
+                self.emit(f"np.add.at(g{gid}, (slice(None), {self._index(cols)}), {part})")
+
+    def _place(self, gid: int, cols: list[int]) -> tuple[str, str]:
+        """The columns `cols` of g{gid} as an assignable expression, and the reshape the
+        assigned piece needs: a slice, a strided block of the one row of a group computed
+        once (a layer's weights, neuron after neuron, each followed by its bias) or an index."""
+        block = _block(cols)
+        if block is None:
+            return f"g{gid}[:, {self._index(cols)}]", ""
+        base, k, stride, n = block
+        if stride == n:
+            return f"g{gid}[:, {base}:{base + k * n}]", ""
+        if self.is_batch[gid] or base + k * stride > self.widths[gid]:
+            return f"g{gid}[:, {self._index(cols)}]", ""
+        return f"g{gid}[0, {base}:{base + k * stride}].reshape({k}, {stride})[:, :{n}]", \
+            f".reshape({k}, {n})"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " + line)
+
+    # -- the code --------------------------------------------------------------------------
+
+    def _build(self) -> str:
+        prog = self.prog
+        self.emit("nb = A.shape[0]")
+        self.emit("s0, s1, s2 = A, P, CONSTS")
+        guards_after: dict[int, list[Any]] = {}
+        for g in prog.guards:
+            gid = max(self.loc[g.left][0], self.loc[g.right][0] if g.right_is_node else 0)
+            guards_after.setdefault(gid, []).append(g)
+        mask = False
+        if guards_after.get(0) or guards_after.get(1) or guards_after.get(2):
+            mask = True
+            self.emit("ok = np.ones(nb, dtype=bool)")
+            for gid in (0, 1, 2):
+                for g in guards_after.get(gid, ()):
+                    self._guard(g)
+        for gid, (key, nodes) in enumerate(self.groups, start=3):
+            self._forward(gid, key, nodes)
+            for g in guards_after.get(gid, ()):
+                if not mask:
+                    mask = True
+                    self.emit("ok = np.ones(nb, dtype=bool)")
+                self._guard(g)
+        if mask:
+            self.emit("if not ok.all(): return ok, 0.0, None")
+        root_gid, root_col = self.loc[prog.root]
+        value = f"s{root_gid}[:, {root_col}]"
+        self.emit(f"value = {value}.sum()" if self.is_batch[root_gid] else
+                  f"value = {value}.sum() * nb")
+        if not prog.outputs or not prog.needs_grad[prog.root]:
+            self.emit("return None, value, np.zeros(0)")
+            return self._function()
+        self.pieces: list[list[tuple[list[int], str]]] = [[] for _ in self.widths]
+        seed = "seed" if self.is_batch[root_gid] else "seed * nb"
+        self.emit(f"seed_{root_gid} = np.full(({'nb' if self.is_batch[root_gid] else 1}, 1), "
+                  f"{seed})")
+        self.pieces[root_gid].append(([root_col], f"seed_{root_gid}"))
+        for gid in reversed(range(3, len(self.widths))):
+            if self.needs[gid] and self.pieces[gid]:  # else no gradient reached it
+                self.assemble(gid)
+                key, nodes = self.groups[gid - 3]
+                self._backward(gid, key, nodes)
+        out = [self.loc[n] for n, _ in prog.outputs]
+        for gid in dict.fromkeys(g for g, _ in out):
+            if gid < 3 or not self.pieces[gid]:
+                self.assemble(gid)
+        self.emit(f"return None, value, {self.fetch(out, False, 'g')}[0]")
+        return self._function()
+
+    def _function(self) -> str:
+        return "def plan(A, P, seed):\n" + "\n".join(self.lines) + "\n"
+
+    def _guard(self, g: Any) -> None:
+        lg, lc = self.loc[g.left]
+        left = f"s{lg}[:, {lc}]"
+        if g.right_is_node:
+            rg, rc = self.loc[g.right]
+            right = f"s{rg}[:, {rc}]"
+        else:
+            right = repr(g.right) if isinstance(g.right, int) else repr(float(g.right))
+            right = {"inf": "np.inf", "-inf": "-np.inf", "nan": "np.nan"}.get(right, right)
+        test = f"({left} {g.cmp} {right})"
+        self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
+
+    def _operands(self, nodes: list[int], j: int) -> list[tuple[int, int]]:
+        return [self.loc[self.prog.operands[n][j]] for n in nodes]
+
+    def _forward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
+        prog = self.prog
+        level, op, *rest = key
+        batch = self.is_batch[gid]
+        k = len(nodes)
+        self.emit(f"# {k} x {op.name} (depth {level})")
+        if op in _EW1 or op is ops.POWC:
+            self.emit(f"a{gid} = {self.fetch(self._operands(nodes, 0), batch)}")
+            if op is ops.POWC:  # a fractional power of a negative base: the exact replay
+                base = "a" if float(rest[0]).is_integer() else "_check(a, a >= 0)"
+                rule = f"np.power({base}, {rest[0]!r})"
+            else:
+                rule = _EW1[op][0]
+            self.emit(f"s{gid} = {_fill(rule, {'a': f'a{gid}'})}")
+        elif op in _EW2:
+            self.emit(f"a{gid} = {self.fetch(self._operands(nodes, 0), batch)}")
+            self.emit(f"b{gid} = {self.fetch(self._operands(nodes, 1), batch)}")
+            self.emit(f"s{gid} = {_fill(_EW2[op][0], {'a': f'a{gid}', 'b': f'b{gid}'})}")
+        elif op is ops.DOT and rest[1] == "matmul":
+            half, _, side, shared_nodes = rest[:4]
+            shared = [self.loc[p] for p in shared_nodes]
+            matrix = [self.loc[prog.operands[n][i + (half if side == 0 else 0)]]
+                      for n in nodes for i in range(half)]
+            self.emit(f"a{gid} = {self.fetch(shared, batch)}")
+            source = matrix[0][0]
+            block = _block([c for _, c in matrix]) if len({g for g, _ in matrix}) == 1 else None
+            if block is not None and block[1] == k and block[3] == half and \
+                    block[0] + k * block[2] <= self.widths[source]:
+                base, _, stride, _ = block  # a strided view of the parameters: no copy
+                self.emit(f"m{gid} = s{source}[0, {base}:{base + k * stride}]"
+                          f".reshape({k}, {stride})[:, :{half}]")
+            else:
+                self.emit(f"m{gid} = {self.fetch(matrix, False)}.reshape({k}, {half})")
+            self.emit(f"s{gid} = a{gid} @ m{gid}.T")
+        elif op is ops.DOT:
+            half = rest[0]
+            xs = [self.loc[prog.operands[n][i]] for n in nodes for i in range(half)]
+            ws = [self.loc[prog.operands[n][half + i]] for n in nodes for i in range(half)]
+            self.emit(f"a{gid} = {self.fetch(xs, batch)}.reshape(-1, {k}, {half})")
+            self.emit(f"b{gid} = {self.fetch(ws, batch)}.reshape(-1, {k}, {half})")
+            self.emit(f"s{gid} = (a{gid} * b{gid}).sum(axis=2)")
+        else:
+            m = rest[1]
+            locs = [self.loc[p] for n in nodes for p in prog.operands[n]]
+            self.emit(f"a{gid} = {self.fetch(locs, batch)}.reshape(-1, {k}, {m})")
+            if op is ops.SUM:
+                self.emit(f"s{gid} = a{gid}.sum(axis=2)")
+            else:
+                self.emit(f"s{gid}, d{gid} = _cross_entropy(a{gid})")
+
+    def _backward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
+        prog = self.prog
+        _, op, *rest = key
+        batch = self.is_batch[gid]
+        k = len(nodes)
+        names = {"a": f"a{gid}", "b": f"b{gid}", "s": f"s{gid}", "G": f"g{gid}"}
+
+        def fill(rule: str) -> str:
+            return _fill(rule, names)
+
+        self.emit(f"# {k} x {op.name}: gradients to operands")
+        if op in _EW1 or op is ops.POWC:
+            if op is ops.POWC:
+                kk = rest[0]
+                rule = "0.0 * G" if kk == 0 else f"{kk!r} * np.power(a, {kk - 1.0!r}) * G"
+            else:
+                rule = _EW1[op][1]
+            self.scatter(self._operands(nodes, 0), fill(rule), batch)
+        elif op is ops.MUL and self._operands(nodes, 0) == self._operands(nodes, 1):
+            # x * x: both operands' terms at once (2 * (x * G) is exact: doubling rounds not)
+            self.scatter(self._operands(nodes, 0), fill("2.0 * a * G"), batch)
+        elif op in _EW2:
+            for j in (0, 1):
+                self.scatter(self._operands(nodes, j), fill(_EW2[op][1 + j]), batch)
+        elif op is ops.DOT and rest[1] == "matmul":
+            half, _, side, shared_nodes = rest[:4]
+            shared = [self.loc[p] for p in shared_nodes]
+            matrix = [self.loc[prog.operands[n][i + (half if side == 0 else 0)]]
+                      for n in nodes for i in range(half)]
+            self.scatter(shared, f"g{gid} @ m{gid}", batch)
+            self.scatter(matrix, f"(g{gid}.T @ a{gid}).reshape(1, {k * half})", False)
+        elif op is ops.DOT:
+            half = rest[0]
+            xs = [self.loc[prog.operands[n][i]] for n in nodes for i in range(half)]
+            ws = [self.loc[prog.operands[n][half + i]] for n in nodes for i in range(half)]
+            self.scatter(xs, f"(b{gid} * g{gid}[:, :, None]).reshape(-1, {k * half})", batch)
+            self.scatter(ws, f"(a{gid} * g{gid}[:, :, None]).reshape(-1, {k * half})", batch)
+        else:
+            m = rest[1]
+            locs = [self.loc[p] for n in nodes for p in prog.operands[n]]
+            if op is ops.SUM:
+                spread = (f"np.repeat(g{gid}, {m}, axis=1)" if k > 1 else
+                          f"np.broadcast_to(g{gid}, (g{gid}.shape[0], {m}))")
+                self.scatter(locs, spread, batch)
+            else:
+                self.scatter(locs, f"(d{gid} * g{gid}[:, :, None]).reshape(-1, {k * m})",
+                             batch)
+
+
+def _block(cols: list[int]) -> tuple[int, int, int, int] | None:
+    """(base, k, stride, n) when `cols` are k runs of n consecutive columns, each run
+    `stride` after the one before (stride >= n), else None."""
+    if not cols:
+        return None
+    base = cols[0]
+    n = 1
+    while n < len(cols) and cols[n] == base + n:
+        n += 1
+    if len(cols) % n:
+        return None
+    k = len(cols) // n
+    stride = cols[n] - base if k > 1 else n
+    if stride < n:
+        return None
+    for j in range(k):
+        start = base + j * stride
+        if cols[j * n:(j + 1) * n] != list(range(start, start + n)):
+            return None
+    return base, k, stride, n
+
+
+def _fill(rule: str, names: dict[str, str]) -> str:
+    """`rule` with its one-letter names (a, b, s, G) replaced by the group's arrays."""
+    return "".join(names.get(token, token) for token in _tokens(rule))
+
+
+def _tokens(rule: str) -> list[str]:
+    """A rule split into identifiers and the rest, so single letters can be renamed."""
+    out, word = [], ""
+    for ch in rule:
+        if ch.isalnum() or ch == "_" or (ch == "." and word):
+            word += ch
+        else:
+            if word:
+                out.append(word)
+                word = ""
+            out.append(ch)
+    if word:
+        out.append(word)
+    return out
+
+
+def plan_of(rec: Any) -> _Plan | None:
+    """The recording's NumPy plan (built once, and checked against the engine's backward pass
+    at the recorded point), or None if some op has no NumPy form."""
+    if rec.batch is None:
+        try:
+            rec.batch = _Plan(rec.prog)
+        except Numeric:
+            rec.batch = False
+        else:
+            _check_plan(rec)
+    return rec.batch or None
+
+
+def _check_plan(rec: Any) -> None:
+    prog = rec.prog
+    if prog.reference is None:
+        return
+    data = [0.0] * len(prog.params)
+    for n, kind in enumerate(prog.kind):
+        if kind == PARAM:
+            data[prog.slot[n]] = prog.value[n]
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            ok, value, grads = rec.batch.run(np.array([rec.floats]), np.array([data]), 1.0)
+    except (Numeric, FloatingPointError):
+        return  # the exact replay would take these numbers over
+    want_value, want = prog.reference
+    scale = max([1.0, abs(want_value), *map(abs, want)])
+    if ok is not None or any(abs(a - b) > 1e-9 * scale
+                             for a, b in zip([value, *grads.tolist()], [want_value, *want])):
+        raise TapeError("tape: internal check failed: the batch replay differs from what "
+                        "backward() computes at the recorded point")
+
+
+# --- the mean over a batch ------------------------------------------------------------------
+
+
+def mean(tape: Any, batched: tuple[Any, ...]) -> float:
+    """The mean of the tape's fn over the samples of `batched`; adds its gradient to .grad."""
+    size = _batch_size(batched)
+    acc = _Sums(tape)
+    split = _split(batched, size) if np is not None else None
+    if split is None:
+        for i in range(size):
+            key, floats = flatten(tuple(arg[i] for arg in batched))
+            acc.sample(*tape.find(key, floats))
+    else:
+        rows, groups = split
+        data = _Data(tape)
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            for key, index in groups:
+                _group(tape, key, rows if index is None else rows[index], acc, data)
+    return acc.finish(size)
+
+
+class _Data:
+    """The parameters' data, read once per batch for every recording."""
+
+    def __init__(self, tape: Any) -> None:
+        self.tape = tape
+        self.values: Any = None
+        self.rows: dict[int, Any] = {}
+
+    def row(self, rec: Any) -> Any:
+        row = self.rows.get(id(rec))
+        if row is None:
+            inputs = self.tape.inputs
+            if self.values is None or len(self.values) < len(inputs):  # a new recording
+                self.values = np.fromiter(map(_data, inputs), float, len(inputs))
+            index = _indices(rec)[1]
+            if index is None:  # it reads the first inputs, in order
+                row = self.values[: len(rec.input_index)].reshape(1, -1)
+            else:
+                row = self.values[index].reshape(1, -1)
+            self.rows[id(rec)] = row
+        return row
+
+
+def _batch_size(batched: tuple[Any, ...]) -> int:
+    if not batched:
+        raise TypeError("tape.mean: give the batch, one list (or array) over the samples per "
+                        "argument of fn")
+    sizes = []
+    for i, arg in enumerate(batched):
+        try:
+            sizes.append(len(arg))
+        except TypeError:
+            raise TypeError(f"tape.mean: argument {i} must be a list over the samples, got "
+                            f"{type(arg).__name__}") from None
+    if len(set(sizes)) != 1:
+        raise ValueError(f"tape.mean: the arguments hold different numbers of samples {sizes}")
+    if not sizes[0]:
+        raise ValueError("tape.mean: the batch is empty (the mean of nothing is undefined)")
+    return sizes[0]
+
+
+class _Sums:
+    """Values and gradients summed over the samples, by recording."""
+
+    def __init__(self, tape: Any) -> None:
+        self.tape = tape
+        self.value = 0.0
+        self.grads: dict[int, tuple[Any, Any]] = {}  # recording id -> (recording, sum)
+
+    def sample(self, rec: Any, value: float, grads: Any) -> None:
+        self.value += value
+        held = self.grads.get(id(rec))
+        if held is None:
+            self.grads[id(rec)] = (rec, list(grads))
+        elif isinstance(held[1], list):
+            held[1][:] = map(add, held[1], grads)
+        else:
+            self.grads[id(rec)] = (rec, np.add(held[1], grads))
+
+    def batch(self, rec: Any, value: float, grads: Any) -> None:
+        self.value += float(value)
+        held = self.grads.get(id(rec))
+        if held is None:
+            self.grads[id(rec)] = (rec, grads)
+        else:
+            self.grads[id(rec)] = (rec, np.add(held[1], grads))
+
+    def finish(self, size: int) -> float:
+        held = list(self.grads.values())
+        if len(held) == 1:  # one recording: its own targets, in its own order
+            rec, grads = held[0]
+            if np is not None and isinstance(grads, np.ndarray):
+                scaled = np.divide(grads, size).tolist()
+            else:
+                scaled = [g / size for g in grads]
+            for v, g in zip(rec.targets, scaled):
+                v.grad += g
+            return self.value / size
+        params = self.tape.params
+        if np is not None:  # several recordings (branches, static ints): summed by position
+            total = np.zeros(len(params))
+            touched = np.zeros(len(params), dtype=bool)
+            for rec, grads in held:
+                index = _indices(rec)[0]
+                total[index] += grads  # a recording's targets are distinct
+                touched[index] = True
+            where = np.flatnonzero(touched)
+            for j, g in zip(where.tolist(), np.divide(total[where], size).tolist()):
+                params[j].grad += g
+            return self.value / size
+        totals: dict[int, float] = {}
+        for rec, grads in held:
+            for j, g in zip(rec.index, grads):
+                totals[j] = totals.get(j, 0.0) + g
+        for j, g in totals.items():
+            params[j].grad += g / size
+        return self.value / size
+
+
+def _indices(rec: Any) -> tuple[Any, Any]:
+    """A recording's targets and inputs as positions in its tape's lists (NumPy arrays, made
+    once; None for inputs that are the first of the tape's, in order)."""
+    cached = getattr(rec, "_positions", None)
+    if cached is None or len(cached[0]) != len(rec.index):
+        inputs = None if rec.input_index == list(range(len(rec.input_index))) else \
+            np.array(rec.input_index, dtype=np.intp)
+        cached = rec._positions = (np.array(rec.index, dtype=np.intp), inputs)
+    return cached
+
+
+def _group(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums, data: _Data) -> None:
+    """Replay the samples `rows` (their floats, one row each) of one structure `key`."""
+    pending = rows
+    while len(pending):
+        for rec in tape.recordings.get(key, ()):
+            plan = plan_of(rec)
+            if plan is None:
+                return _one_by_one(tape, key, pending, acc)
+            p = data.row(rec)
+            try:
+                ok, value, grads = plan.run(pending, p, 1.0)
+                if ok is None:
+                    acc.batch(rec, value, grads)
+                    return None
+                if ok.any():
+                    _, value, grads = plan.run(pending[ok], p, 1.0)
+                    acc.batch(rec, value, grads)
+                    pending = pending[~ok]
+            except (Numeric, FloatingPointError):
+                return _one_by_one(tape, key, pending, acc)
+        if len(pending):  # a branch no recording took yet: record it at the first such sample
+            tape.record(key, pending[0].tolist())
+    return None
+
+
+def _one_by_one(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums) -> None:
+    for row in rows.tolist():
+        acc.sample(*tape.find(key, row))
+
+
+# --- splitting a batch: the floats of all samples as one array, grouped by their ints -------
+
+_FLOATS = {float, np.float64} if np is not None else {float}
+_INTS = {int, np.int64} if np is not None else {int}
+
+
+def _split(batched: tuple[Any, ...], size: int) -> Any:
+    """(rows, [(key, index of the rows with that key or None for all)]), or None when the
+    batch is not regular (then each sample is flattened on its own)."""
+    columns = [_column(arg, size) for arg in batched]
+    if any(kind is None for kind, _ in columns):
+        return None
+    template = _template(tuple((kind, array.shape[1:]) for kind, array in columns))
+    traced = [a.reshape(size, -1) for kind, a in columns if kind == "f"]
+    static = [a.reshape(size, -1) for kind, a in columns if kind == "i"]
+    rows = np.concatenate(traced, axis=1) if len(traced) > 1 else \
+        traced[0] if traced else np.zeros((size, 0))
+    if not static:
+        return rows, [(template, None)]
+    slots = [i for i, t in enumerate(template) if t.__class__ is int]
+    ints = np.concatenate(static, axis=1) if len(static) > 1 else static[0]
+    if ints.shape[1] == 1:
+        values, inverse = np.unique(ints[:, 0], return_inverse=True)
+        values = values.reshape(-1, 1)
+    else:
+        values, inverse = np.unique(ints, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    groups = []
+    for g, row in enumerate(values.tolist()):
+        key = list(template)
+        for i, v in zip(slots, row):
+            key[i] = v
+        index = None if len(values) == 1 else np.flatnonzero(inverse == g)
+        groups.append((tuple(key), index))
+    return rows, groups
+
+
+_TEMPLATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _template(shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[Any, ...]:
+    """The structure key of one sample whose arguments have these kinds and shapes (ints
+    shown as 0, to be filled in): what `flatten` gives for one sample of the batch."""
+    key = _TEMPLATES.get(shapes)
+    if key is None:
+        tokens: list[Any] = [TUPLE]
+        for kind, shape in shapes:
+            _nest(tokens, FLOAT if kind == "f" else 0, shape)
+        tokens.append(END)
+        key = _TEMPLATES[shapes] = tuple(tokens)
+    return key
+
+
+def _nest(tokens: list[Any], leaf: Any, shape: tuple[int, ...]) -> None:
+    if not shape:
+        tokens.append(leaf)
+        return
+    tokens.append(LIST)
+    for _ in range(shape[0]):
+        _nest(tokens, leaf, shape[1:])
+    tokens.append(END)
+
+
+def _column(arg: Any, size: int) -> tuple[str | None, Any]:
+    """("f", floats) or ("i", ints) for one argument over the batch, or (None, None)."""
+    if isinstance(arg, np.ndarray):
+        if arg.dtype.kind == "f":
+            return "f", arg.astype(float, copy=False)
+        if arg.dtype.kind in "iu":
+            return "i", arg.astype(np.int64)
+        return None, None
+    depth, first = 0, arg[0]
+    while isinstance(first, (list, tuple)) and first:
+        depth += 1
+        first = first[0]
+    leaves: Any = arg
+    for _ in range(depth):
+        leaves = chain.from_iterable(leaves)
+    try:
+        kinds = set(map(type, leaves))
+    except TypeError:  # ragged nesting
+        return None, None
+    try:
+        if kinds <= _FLOATS:
+            return "f", np.array(arg, dtype=float)
+        if kinds <= _INTS:
+            return "i", np.array(arg, dtype=np.int64)
+    except (ValueError, OverflowError):  # ragged, or an int beyond 64 bits
+        return None, None
+    return None, None

@@ -1,0 +1,181 @@
+"""`tape(fn, *example_args)`: record fn once, replay it on new numbers without building Values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..engine import Value
+from . import interpret
+from .arguments import flatten, slot_names
+from .interpret import MISS
+from .program import Program
+from .pysource import compile_program, generate
+from .record import TapeError, record
+
+MAX_BRANCHES = 16
+"""Recordings kept for one argument structure (one per branch fn takes); one more raises."""
+
+_data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
+
+
+class Recording:
+    """One branch of fn for one argument structure: its program and compiled replay."""
+
+    def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
+        self.key = key
+        self.prog: Program = record(fn, key, floats, slot_names(fn, key))
+        name = getattr(fn, "__name__", "fn")
+        self.name = name if name.isidentifier() and name != "<lambda>" else "replay"
+        self.floats = floats  # the recorded point: the compiled replay is checked there
+        self._fast: Callable[..., Any] | None = None
+        self._source = ""
+        self.params = self.prog.params
+        self.targets = [v for _, v in self.prog.outputs]
+        self.batch: Any = None  # the NumPy plan, built on first use by Tape.mean
+
+    @property
+    def fast(self) -> Callable[..., Any]:
+        """The compiled per-sample replay (compiled on first use, and checked then)."""
+        if self._fast is None:
+            self._fast, self._source = compile_program(self.prog, self.name)
+            self.check(self.floats)
+        return self._fast
+
+    @property
+    def source(self) -> str:
+        if not self._source:
+            self._source = generate(self.prog, self.name)
+        return self._source
+
+    def run(self, floats: list[float], seed: float = 1.0) -> tuple[float, Any] | None:
+        """(fn's value, gradient of each target), or MISS if a guard fails; no .grad changes."""
+        data = list(map(_data, self.params))
+        try:
+            return self.fast(floats, data, seed)
+        except (ArithmeticError, ValueError):
+            # the reference replay raises the engine's own error, naming the op
+            out = interpret.run(self.prog, floats, data, seed)
+            return out if out is MISS else out[:2]
+
+    def check(self, floats: list[float]) -> None:
+        """The replay at the recorded point against the engine's own backward pass, to the bit."""
+        ref = self.prog.reference
+        if ref is None:
+            return
+        out = self.run(floats)
+        if out is MISS:
+            raise TapeError("tape: the replay took another branch at the very arguments it was "
+                            "recorded at: fn does not compare the same way twice")
+        value, grads = out
+        if not _same(value, ref[0]) or not all(map(_same, grads, ref[1])):
+            bad = next((i for i, (a, b) in enumerate(zip(grads, ref[1])) if not _same(a, b)), -1)
+            where = f"the gradient of {self.targets[bad]!r}" if bad >= 0 else "the value"
+            raise TapeError(f"tape: internal check failed: the replay's {where} differs from "
+                            "what backward() computes at the recorded point")
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
+
+
+class Tape:
+    """fn recorded once, replayed on new arguments (see `tape`)."""
+
+    def __init__(self, fn: Callable[..., Any], *example_args: Any) -> None:
+        if not callable(fn):
+            raise TypeError(f"tape: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.recordings: dict[tuple[Any, ...], list[Recording]] = {}
+        self.params: list[Any] = []  # every Value any recording writes a gradient to
+        self.inputs: list[Any] = []  # every Value any recording reads the .data of
+        self._position: dict[int, int] = {}
+        self._input_position: dict[int, int] = {}
+        key, floats = flatten(example_args)
+        self._latest = self.record(key, floats)
+
+    def record(self, key: tuple[Any, ...], floats: list[float]) -> Recording:
+        """Record fn once more, at these arguments (a new structure, or a new branch)."""
+        kept = self.recordings.setdefault(key, [])
+        if len(kept) >= MAX_BRANCHES:
+            raise TapeError(
+                f"tape: fn took {MAX_BRANCHES + 1} different branches for arguments of one "
+                f"structure (each a comparison of Values that came out differently); a tape "
+                f"keeps at most {MAX_BRANCHES}. Call fn directly for such data"
+            )
+        rec = Recording(self.fn, key, floats)
+        for v in rec.targets:
+            if id(v) not in self._position:
+                self._position[id(v)] = len(self.params)
+                self.params.append(v)
+        rec.index = [self._position[id(v)] for v in rec.targets]
+        for v in rec.params:
+            if id(v) not in self._input_position:
+                self._input_position[id(v)] = len(self.inputs)
+                self.inputs.append(v)
+        rec.input_index = [self._input_position[id(v)] for v in rec.params]
+        kept.append(rec)
+        return rec
+
+    def find(self, key: tuple[Any, ...], floats: list[float],
+             seed: float = 1.0) -> tuple[Recording, float, Any]:
+        """The recording whose guards pass at these arguments (recording a new branch if
+        none does), with its value and gradients."""
+        for rec in self.recordings.get(key, ()):
+            out = rec.run(floats, seed)
+            if out is not MISS:
+                return rec, out[0], out[1]
+        rec = self.record(key, floats)
+        out = rec.run(floats, seed)
+        if out is MISS:
+            raise TapeError("tape: a fresh recording's guards fail at its own arguments: fn "
+                            "does not compare the same way twice")
+        return rec, out[0], out[1]
+
+    def __call__(self, *args: Any) -> float:
+        """fn(*args) as a float; adds the gradients into .grad as backward() would."""
+        key, floats = flatten(args)
+        rec, value, grads = self.find(key, floats)
+        for v, g in zip(rec.targets, grads):
+            v.grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
+        self._latest = rec
+        return value
+
+    def mean(self, *batched_args: Any) -> float:
+        """The mean of fn over a batch (each argument a list over the samples, or a NumPy
+        array); adds the gradient of that mean into .grad."""
+        from .batch import mean
+
+        return mean(self, batched_args)
+
+    @property
+    def source(self) -> str:
+        """The generated Python of the latest recording used: backpropagation as code."""
+        return self._latest.source
+
+    def __repr__(self) -> str:
+        name = getattr(self.fn, "__name__", "fn")
+        count = sum(len(v) for v in self.recordings.values())
+        nodes = len(self._latest.prog)
+        return (f"<tape of {name}: {count} recording{'s' if count != 1 else ''}, "
+                f"{nodes} nodes, {len(self.params)} parameters>")
+
+
+def tape(fn: Callable[..., Any], *example_args: Any) -> Tape:
+    """Record `fn(*example_args)` once; replay it fast on new arguments.
+
+    Floats in the arguments (in nested lists too) become Values while recording; ints stay
+    ints and are static: each distinct set of them gets a recording of its own. The tape reads
+    the parameters fn closes over (their current `.data`) on every call and adds into their
+    `.grad` exactly what `fn(*args).backward()` would, to the bit. A comparison of Values made
+    while recording is checked on every replay: a different outcome records that branch.
+
+    >>> from autograd import Value
+    >>> w = Value(3.0, label="w")
+    >>> t = tape(lambda x: (w * x).tanh(), 0.5)  # recorded at x = 0.5
+    >>> t(0.1)  # replayed at x = 0.1
+    0.2913126124515909
+    >>> w.grad  # what (w * 0.1).tanh().backward() adds
+    0.09151369618266292
+    """
+    return Tape(fn, *example_args)

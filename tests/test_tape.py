@@ -1,0 +1,592 @@
+"""`tape`: a recording replayed is `fn(*args).backward()` to the bit, guarded, and clear in its
+refusals; `t.mean` is the eager mean to 1e-12, with NumPy and without."""
+
+import math
+import random
+import struct
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import autograd.replay.batch as batch
+from autograd import Value, custom_op, dot, fixed_point, no_grad, sum_, tape
+from autograd.replay import TapeError
+from autograd.testing import well_conditioned
+from autograd.testing.strategies import expression_graphs, points
+from nn import MLP
+from nn.losses import bce, bce_with_logits, cross_entropy, hinge, mse
+from nn.optim import SGD, Adam
+
+
+def bits(x: float) -> bytes:
+    """The float's bytes: equal bits, -0.0 apart from 0.0 (nan's payload aside)."""
+    return b"nan" if x != x else struct.pack("<d", x)
+
+
+def eager(fn, *args, params):
+    """fn(*args).backward() on fresh Values: its value and the gradients it adds."""
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    out = fn(*_lift(args))
+    out.backward()
+    grads = [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return out.data, grads
+
+
+def _lift(x):
+    if isinstance(x, float):
+        return Value(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_lift(v) for v in x)
+    return x
+
+
+def taped(t, *args, params):
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    value = t(*args)
+    grads = [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return value, grads
+
+
+def assert_same_bits(a, b):
+    (va, ga), (vb, gb) = a, b
+    assert bits(va) == bits(vb), (va, vb)
+    bad = [(i, x, y) for i, (x, y) in enumerate(zip(ga, gb)) if bits(x) != bits(y)]
+    assert not bad, bad[:5]
+
+
+def moons(n=40, seed=0):
+    rng = random.Random(seed)
+    X = [[rng.uniform(-2, 2), rng.uniform(-1, 1)] for _ in range(n)]
+    y = [1 if a * b > 0 else -1 for a, b in X]
+    return X, y
+
+
+# --- replay == backward, to the bit ------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_full_batch_training_replays_backward_to_the_bit(optimizer):
+    X, y = moons()
+    model = MLP(2, [8, 8, 1], seed=1)
+    params = model.parameters()
+    opt = SGD(params, lr=0.5, momentum=0.9) if optimizer == "sgd" else Adam(params, lr=0.05)
+
+    def loss(X, y):
+        return hinge([model(x) for x in X], y) + 1e-4 * sum_([p * p for p in params])
+
+    t = tape(loss, X, y)
+    for _ in range(6):
+        got = taped(t, X, y, params=params)
+        assert_same_bits(got, eager(loss, X, y, params=params))
+        opt.zero_grad()
+        t(X, y)
+        opt.step()
+    assert sum(len(v) for v in t.recordings.values()) == 1
+
+
+def test_the_gradient_is_added_like_backward():
+    w = Value(0.5, label="w")
+    t = tape(lambda x: (w * x).tanh(), 2.0)
+    t(2.0)
+    t(2.0)
+    first = w.grad
+    w.grad = 0.0
+    (w * 2.0).tanh().backward()
+    assert first == 2 * w.grad  # a second call adds the same amount again
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce", "bce_with_logits", "cross_entropy", "hinge"])
+def test_losses_replay_to_the_bit(loss):
+    model = MLP(3, [5, 4], activation="tanh", seed=2)
+    params = model.parameters()
+    rng = random.Random(3)
+    X = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(6)]
+
+    def fn(X):
+        outs = [model(x) for x in X]
+        if loss == "mse":
+            return mse([o[0] for o in outs], [0.5] * len(outs))
+        if loss == "bce":
+            return bce([o[1].sigmoid() for o in outs], [1, 0, 1, 0, 0, 1])
+        if loss == "bce_with_logits":
+            return bce_with_logits([o[3] * 3.0 for o in outs], [1, 0, 1, 0, 0, 1])
+        if loss == "hinge":
+            return hinge([o[2] for o in outs], [1, -1, 1, -1, -1, 1])
+        return cross_entropy(outs, [0, 1, 2, 3, 1, 0])
+
+    t = tape(fn, X)
+    for step in range(3):
+        assert_same_bits(taped(t, X, params=params), eager(fn, X, params=params))
+        for p in params:
+            p.data -= 0.1 * (step + 1) * math.sin(p.data)
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_random_graphs_replay_to_the_bit(data):
+    """Drawn graphs over the whole op table; some inputs are parameters, the rest arguments;
+    replayed at a second point after the parameters moved."""
+    expr = data.draw(expression_graphs(max_steps=7))
+    first = data.draw(points(expr))
+    second = data.draw(points(expr))
+    is_param = [data.draw(st.booleans()) for _ in range(expr.n_inputs)]
+    params = [Value(x, label=f"p{i}") for i, x in enumerate(first) if is_param[i]]
+
+    def fn(*xs):
+        it, ps = iter(xs), iter(params)
+        return expr(*[next(ps) if is_param[i] else next(it) for i in range(expr.n_inputs)])
+
+    args = [x for i, x in enumerate(first) if not is_param[i]]
+    t = tape(fn, *args)
+    assert_same_bits(taped(t, *args, params=params), eager(fn, *args, params=params))
+    for p, x in zip(params, [x for i, x in enumerate(second) if is_param[i]]):
+        p.data = x
+    args = [x for i, x in enumerate(second) if not is_param[i]]
+    assert_same_bits(taped(t, *args, params=params), eager(fn, *args, params=params))
+
+
+def test_a_result_computed_before_the_recording_gets_its_gradient_too():
+    w = Value(1.5, label="w")
+    w2 = w * w
+    t = tape(lambda x: (x * w2).sin(), 0.3)
+    got = taped(t, 0.7, params=[w, w2])
+    assert_same_bits(got, eager(lambda x: (x * w2).sin(), 0.7, params=[w, w2]))
+    assert got[1][1] != 0.0
+
+
+def test_recording_adds_no_gradient_and_works_under_no_grad():
+    w = Value(2.0)
+    with no_grad():
+        t = tape(lambda x: w * x * x, 3.0)
+    assert w.grad == 0.0
+    assert t(3.0) == 18.0 and w.grad == 9.0
+
+
+def test_fn_may_return_a_number():
+    t = tape(lambda x: 4.0, 1.0)
+    assert t(2.0) == 4.0
+
+
+# --- guards: a comparison of Values is checked on every replay ---------------------------
+
+
+def test_a_branch_on_a_value_records_again_and_never_replays_the_wrong_one():
+    w = Value(2.0, label="w")
+
+    def fn(x):
+        return x * w if x > 0 else -(x * w).tanh()
+
+    t = tape(fn, 1.0)
+    for x in (3.0, -3.0, 0.5, -0.25, 0.0):
+        assert_same_bits(taped(t, x, params=[w]), eager(fn, x, params=[w]))
+    (recordings,) = t.recordings.values()
+    assert len(recordings) == 2
+
+
+def test_a_guard_on_a_value_outside_the_result_is_checked_first():
+    w = Value(1.0, label="w")
+
+    def fn(x):
+        z = x - w  # compared, not part of the result on one branch
+        return (x * w).log() if z > 0 else x * w
+
+    t = tape(fn, 3.0)
+    # at x = -1 the recorded branch would take log of a negative number: the guard comes first
+    assert_same_bits(taped(t, -1.0, params=[w]), eager(fn, -1.0, params=[w]))
+
+
+def test_comparisons_between_two_values_and_max():
+    ws = [Value(v) for v in (0.3, -0.2, 0.9)]
+
+    def fn(x):
+        scores = [w * x for w in ws]
+        return max(scores) * 2.0
+
+    t = tape(fn, 1.0)
+    for x in (1.0, -1.0, 2.0, -0.5):
+        assert_same_bits(taped(t, x, params=ws), eager(fn, x, params=ws))
+
+
+def test_too_many_branches_raise():
+    def fn(x):
+        k = 0
+        for i in range(40):
+            if x > i:
+                k += 1
+        return x * float(k)
+
+    t = tape(fn, 0.5)
+    with pytest.raises(TapeError, match="different branches"):
+        for x in range(40):
+            t(x + 0.5)
+
+
+# --- static int arguments ------------------------------------------------------------------
+
+
+def test_ints_are_static_one_recording_each():
+    w = Value(0.7)
+
+    def fn(x, k):
+        return (x * w) ** k
+
+    t = tape(fn, 1.5, 2)
+    for k in (2, 3, 2, 1):
+        assert_same_bits(taped(t, 1.5, k, params=[w]), eager(fn, 1.5, k, params=[w]))
+    assert len(t.recordings) == 3
+    t(1.5, True)  # True is not the int 1: a recording of its own
+    assert len(t.recordings) == 4
+
+
+def test_arguments_nest_and_a_new_structure_records_again():
+    w = Value(0.5)
+    t = tape(lambda xs: dot(xs, [w] * len(xs)), [1.0, 2.0])
+    assert t([1.0, 2.0, 3.0]) == 3.0
+    assert len(t.recordings) == 2
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def test_domain_errors_are_the_engines():
+    w = Value(1.0)
+    t = tape(lambda x: (x * w).log(), 2.0)
+    with pytest.raises(ValueError) as taped_error:
+        t(-1.0)
+    with pytest.raises(ValueError) as eager_error:
+        (Value(-1.0) * w).log()
+    assert str(taped_error.value) == str(eager_error.value)
+    assert "log" in str(taped_error.value)
+
+
+def test_an_undefined_derivative_raises_as_backward_does_and_adds_nothing():
+    w = Value(1.0)
+    t = tape(lambda x: (x * w).sqrt() + w, 4.0)
+    with pytest.raises(ValueError, match=r"sqrt\(0.0\): the derivative does not exist"):
+        t(0.0)
+    assert w.grad == 0.0
+    t2 = tape(lambda x: x * w + (x * 0.0).sqrt(), 4.0)  # on a path no gradient needs
+    with pytest.raises(ValueError, match="sqrt"):
+        t2(1.0)
+
+
+@pytest.mark.parametrize("op", ["exp", "/"])
+def test_overflow_and_division_errors_are_the_engines(op):
+    w = Value(1.0)
+    fn = (lambda x: (x * w).exp()) if op == "exp" else (lambda x: w / x)
+    t = tape(fn, 1.0)
+    bad = 1000.0 if op == "exp" else 0.0
+    with pytest.raises(ArithmeticError) as taped_error:
+        t(bad)
+    with pytest.raises(ArithmeticError) as eager_error:
+        fn(Value(bad))
+    assert type(taped_error.value) is type(eager_error.value)
+    assert str(taped_error.value) == str(eager_error.value)
+
+
+def test_an_op_made_micrographs_way_is_refused_naming_it():
+    def fn(x):
+        out = Value(x.data * 2, (x,), "double")
+
+        def _backward():
+            x.grad += 2 * out.grad
+
+        out._backward = _backward
+        return out
+
+    with pytest.raises(TapeError, match="'double'.*_backward closure.*custom_op"):
+        tape(fn, 1.0)
+
+
+def test_fixed_point_is_refused_naming_it():
+    w = Value(0.5)
+
+    def fn(x):
+        return fixed_point(lambda s: [(s[0] * w + x).tanh()], [0.0])[0]
+
+    with pytest.raises(TapeError, match="fixed_point"):
+        tape(fn, 1.0)
+
+
+def test_a_custom_op_replays():
+    cube = custom_op("tape_cube", lambda x: x**3, [lambda x, y: 3 * x * x])
+    w = Value(0.4)
+    t = tape(lambda x: cube(x * w), 2.0)
+    assert_same_bits(taped(t, 3.0, params=[w]), eager(lambda x: cube(x * w), 3.0, params=[w]))
+
+
+def test_numbers_read_from_data_are_refused():
+    with pytest.raises(TapeError, match=r"\.data"):
+        tape(lambda x: x - x.data, 1.0)
+    with pytest.raises(TapeError, match="changed"):
+        tape(lambda x: x * Value(x.data), 1.0)
+    with pytest.raises(TapeError, match="random"):
+        tape(lambda x: x * random.random(), 1.0)
+
+
+def test_bad_arguments_and_results():
+    w = Value(1.0)
+    with pytest.raises(TypeError, match="Value"):
+        tape(lambda x: x * w, Value(1.0))
+    with pytest.raises(TypeError, match="str"):
+        tape(lambda x: w, "a")
+    with pytest.raises(TypeError, match="scalar"):
+        tape(lambda x: [x], 1.0)
+    with pytest.raises(TypeError, match="callable"):
+        tape(3.0, 1.0)
+
+
+# --- the generated source --------------------------------------------------------------------
+
+
+def test_source_reads_as_backpropagation():
+    x1, w1, b = Value(2.0), Value(-3.0, label="w1"), Value(6.88, label="b")
+    t = tape(lambda x: (x * w1 + b).tanh(), 2.0)
+    src = t.source
+    assert "v3 = tanh(v2)" in src
+    assert "g_v2 = (1.0 - v3 * v3) * g_v3" in src
+    assert "return v3, (g_w1, g_b)" in src
+    del x1
+
+
+# --- t.mean: the batch at once -----------------------------------------------------------------
+
+
+def eager_mean(fn, batched, params):
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    samples = list(zip(*batched))
+    loss = sum_([fn(*_lift(s)) for s in samples]) / len(samples)
+    loss.backward()
+    grads = [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return loss.data, grads
+
+
+def taped_mean(t, batched, params):
+    for p in params:
+        p.grad = 0.0
+    value = t.mean(*batched)
+    assert type(value) is float
+    return value, [p.grad for p in params]
+
+
+def assert_close(a, b, tol=1e-12):
+    (va, ga), (vb, gb) = a, b
+    assert abs(va - vb) <= tol * max(1.0, abs(vb)), (va, vb)
+    scale = max([1.0, *map(abs, gb)])
+    bad = [(i, x, y) for i, (x, y) in enumerate(zip(ga, gb)) if abs(x - y) > tol * scale]
+    assert not bad, bad[:5]
+
+
+@pytest.fixture(params=["numpy", "python"])
+def engine(request, monkeypatch):
+    if request.param == "python":
+        monkeypatch.setattr(batch, "np", None)
+    elif batch.np is None:
+        pytest.skip("NumPy is not installed")
+    return request.param
+
+
+@pytest.mark.parametrize("labels, activation", [("float", "relu"), ("int", "relu"),
+                                               ("float", "tanh"), ("int", "sigmoid")])
+def test_mean_equals_the_eager_mean(engine, labels, activation):
+    X, y = moons(50)
+    if labels == "float":
+        y = [float(v) for v in y]
+    model = MLP(2, [8, 8, 1], activation=activation, seed=4)
+    params = model.parameters()
+
+    def fn(x, t):
+        return (1 - t * model(x)).relu() + 1e-3 * sum_([p * p for p in params])
+
+    t = tape(fn, X[0], y[0])
+    opt = Adam(params, lr=0.05)
+    for _ in range(3):
+        assert_close(taped_mean(t, (X, y), params), eager_mean(fn, (X, y), params))
+        opt.zero_grad()
+        t.mean(X, y)
+        opt.step()
+
+
+def test_mean_of_a_classifier_with_cross_entropy(engine):
+    rng = random.Random(5)
+    X = [[rng.uniform(0, 1) for _ in range(6)] for _ in range(30)]
+    y = [rng.randrange(4) for _ in range(30)]
+    model = MLP(6, [7, 4], seed=6)
+    params = model.parameters()
+    t = tape(lambda x, k: cross_entropy(model(x), k), X[0], y[0])
+    fn = t.fn
+    assert_close(taped_mean(t, (X, y), params), eager_mean(fn, (X, y), params))
+
+
+def test_mean_of_bce_on_sigmoids(engine):
+    rng = random.Random(7)
+    X = [[rng.uniform(-1, 1) for _ in range(4)] for _ in range(25)]
+    y = [float(rng.randrange(2)) for _ in range(25)]
+    model = MLP(4, [3, 1], activation="sigmoid", output_activation="sigmoid", seed=8)
+    params = model.parameters()
+
+    def fn(x, t):
+        return bce(model(x), t)
+
+    t = tape(fn, X[0], y[0])
+    assert_close(taped_mean(t, (X, y), params), eager_mean(fn, (X, y), params))
+
+
+def test_mean_follows_each_samples_branch(engine):
+    w = Value(0.8)
+
+    def fn(x):
+        return (x * w).exp() if x > 0 else (x * w) ** 2
+
+    xs = [-1.5, 0.5, 2.0, -0.3, 1.1]
+    t = tape(fn, 1.0)
+    assert_close(taped_mean(t, (xs,), [w]), eager_mean(fn, (xs,), [w]))
+
+
+def test_mean_with_ops_numpy_has_no_form_for(engine):
+    cube = custom_op("tape_cube2", lambda x: x**3, [lambda x, y: 3 * x * x])
+    w = Value(0.4)
+    xs = [0.5, 1.5, -2.0]
+
+    def fn(x):
+        return cube(x * w)
+
+    t = tape(fn, 1.0)
+    assert_close(taped_mean(t, (xs,), [w]), eager_mean(fn, (xs,), [w]))
+
+
+def test_mean_errors_are_the_engines_and_add_nothing(engine):
+    w = Value(1.0)
+    t = tape(lambda x: (x * w).log(), 1.0)
+    with pytest.raises(ValueError, match=r"log\(-2.0\)"):
+        t.mean([1.0, -2.0, 3.0])
+    assert w.grad == 0.0
+
+
+def test_mean_where_numpy_meets_an_infinity_replays_exactly(engine):
+    w = Value(1.0)
+
+    def fn(x):
+        return (x * w) * 1e308 * 10.0 + w
+
+    t = tape(fn, 1.0)
+    xs = [1.0, 2.0]
+    value, grads = taped_mean(t, (xs,), [w])
+    assert value == math.inf and grads == eager_mean(fn, (xs,), [w])[1]
+
+
+def test_mean_takes_arrays_and_mixed_lists(engine):
+    X, y = moons(20)
+    model = MLP(2, [4, 1], seed=9)
+    params = model.parameters()
+    fn = lambda x, t: (1 - t * model(x)).relu()  # noqa: E731
+    t = tape(fn, X[0], y[0])
+    reference = eager_mean(fn, (X, y), params)
+    saved, X[3][1] = X[3][1], 1  # an int among the floats: static there, as in a call
+    assert_close(taped_mean(t, (X, y), params), eager_mean(fn, (X, y), params))
+    X[3][1] = saved
+    if engine == "numpy":
+        np = batch.np
+        assert_close(taped_mean(t, (np.array(X), np.array(y)), params), reference)
+
+
+def test_mean_refuses_uneven_or_empty_batches():
+    w = Value(1.0)
+    t = tape(lambda x, k: x * w, 1.0, 1)
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        t.mean([1.0, 2.0], [1])
+    with pytest.raises(ValueError, match="empty"):
+        t.mean([], [])
+
+
+# --- breaking the replay on purpose turns these tests red -------------------------------------
+
+
+def test_a_wrong_summation_order_is_caught(monkeypatch):
+    """Adding a dot's gradients pair by pair forwards instead of last pair first changes
+    the last bits of a shared input's gradient: the check against backward() refuses it."""
+    import autograd.replay.pysource as pysource
+
+    def forwards(op, count):
+        return list(range(count))
+
+    monkeypatch.setattr(pysource, "operand_order", forwards)
+    found = 0
+    for seed in range(10):
+        rng = random.Random(seed)
+        w = [Value(rng.uniform(-1, 1) * 10 ** rng.uniform(-3, 3)) for _ in range(18)]
+
+        def fn(x, w=w):
+            h = [(x * wi).tanh() for wi in w[:3]]
+            return dot(h * 6, w)  # each h in six pairs: six terms, summed in another order
+
+        try:
+            tape(fn, 0.5)(0.5)
+        except TapeError as exc:
+            assert "internal check failed" in str(exc)
+            found += 1
+    assert found
+
+
+def test_the_readme_shows_the_source_a_neuron_really_gets():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Record once, replay fast: `tape`", 1)[1]
+    example, shown = [block.split("\n", 1)[1] for block in section.split("```python")[1:3]]
+    example, shown = example.split("```")[0], shown.split("```")[0]
+    scope: dict = {}
+    exec(example.replace("print(", "(lambda *a: None)("), scope)  # the README's own code
+    assert scope["t"].source == shown
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_random_graphs_mean_equals_the_eager_mean(data):
+    """Drawn graphs over the whole op table (every op's NumPy form), a batch of drawn points:
+    parameters at the first, the other inputs varying by sample."""
+    expr = data.draw(expression_graphs(max_steps=7))
+    batch_points = [data.draw(points(expr)) for _ in range(4)]
+    is_param = [data.draw(st.booleans()) for _ in range(expr.n_inputs)]
+    params = [Value(x) for i, x in enumerate(batch_points[0]) if is_param[i]]
+
+    def fn(*xs):
+        it, ps = iter(xs), iter(params)
+        return expr(*[next(ps) if is_param[i] else next(it) for i in range(expr.n_inputs)])
+
+    samples = []
+    for p in batch_points:  # the parameters of the first point, the arguments of each
+        point = [batch_points[0][i] if is_param[i] else x for i, x in enumerate(p)]
+        if well_conditioned(expr, tuple(point)):
+            samples.append([x for i, x in enumerate(p) if not is_param[i]])
+    assume(samples and samples[0])  # something varies by sample
+    batched = tuple(map(list, zip(*samples)))
+    t = tape(fn, *samples[0])
+    want = eager_mean(fn, batched, params)
+    assert_close(taped_mean(t, batched, params), want)
+
+
+def test_a_gradient_of_negative_zero_lands_as_backward_lands_it():
+    """backward() sums each gradient from 0.0, so an all -0.0 sum arrives as 0.0 even on a
+    .grad of -0.0; the replay's sums start at their first term and must end the same."""
+    w = Value(2.0)
+    t = tape(lambda x: (x * w).relu(), -1.0)  # relu is off: w's term is -1 * (0 * 1) = -0.0
+    w.grad = -0.0
+    t(-1.0)
+    taped_bits = bits(w.grad)
+    w.grad = -0.0
+    (Value(-1.0) * w).relu().backward()
+    assert taped_bits == bits(w.grad) == bits(0.0)
