@@ -114,6 +114,8 @@ def check_unchanged(interior: list[Any]) -> None:
     for node in reversed(interior):  # oldest first
         if node._seq > latest:
             return
+        if node._a is None:
+            continue
         for i, p in enumerate(node.parents):
             if getattr(p, "_wseq", -1) > node._seq:
                 name = repr(p.label) if p.label else f"operand {i + 1} of {node.op!r}"

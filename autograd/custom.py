@@ -102,7 +102,11 @@ def _checked_derivative(name: str, i: int, d: Callable[..., Any], arity: int) ->
                 "floats and on Values"
             ) from exc
         if not isinstance(out, Value):
-            out = real(out, f"custom op {name!r}: the derivative{which} returned")
+            return real(out, f"custom op {name!r}: the derivative{which} returned")
+        if not any(isinstance(a, Value) for a in args):
+            # first order: a derivative that reads a Value the op closes over gives its number
+            # (the op's operands are what gradients reach; a closed-over Value is a constant)
+            return out.data
         return out
 
     return checked

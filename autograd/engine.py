@@ -17,6 +17,7 @@ from typing import Any
 from . import ops
 from .backward import (
     PASS_LOCK,
+    check_unchanged,
     edges,
     first_order_pass,
     gradients,
@@ -643,6 +644,7 @@ def chain_step(node: Value) -> None:
             "which a step by hand does not have; use backward() through it"
         )
     parents, partials = edges(node)
+    check_unchanged([node])
     g = node.grad
     for p, d in zip(parents, partials):
         p.grad += d * g

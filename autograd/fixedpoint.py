@@ -123,6 +123,8 @@ def _numbers(f: Callable, xs: list[float]) -> list[float]:
 
 
 def _as_values(ys: Any, n: int) -> list[Value]:
+    if not isinstance(ys, (list, tuple)):
+        raise TypeError(f"fixed_point: f must return a list of Values, got {type(ys).__name__}")
     ys = list(ys)
     if len(ys) != n:
         raise ValueError(f"fixed_point: f returned {len(ys)} values for a state of {n}")
@@ -227,7 +229,10 @@ def _vjp_values(
         def adjoint_map(u: list[Value]) -> list[Any]:
             return [g[j] + sum(jacobian[i][j] * u[i] for i in range(n)) for j in range(n)]
 
-        u = fixed_point(adjoint_map, [gj.data for gj in g], tol=tol, max_iter=max_iter)
+        try:
+            u = fixed_point(adjoint_map, [gj.data for gj in g], tol=tol, max_iter=max_iter)
+        except FixedPointError as exc:  # its forward relaxation is this level's adjoint
+            raise FixedPointError(str(exc).replace("forward", "adjoint (in nested grad)")) from exc
         # u^T df/dtheta: u is held fixed here (its own dependence stays recorded in it)
         grads = gradients_as_values(dot(ys, u), [*inputs, *outputs, *u])
     return [grads.get(p, 0.0) for p in inputs]

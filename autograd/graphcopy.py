@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import engine
-from .backward import _float_partials, topological_order
+from .backward import _float_partials, current, topological_order
 from .clock import tick
 from .ops import CONST, LEAF, OPS, Op, external
 
@@ -107,6 +107,7 @@ def _split(root: engine.Value) -> tuple[list, list]:
     """The leaves under `root`, and its recorded nodes in creation order (operands first)."""
     order = topological_order(root)
     interior = [n for n in order if n._a is not None]
+    current(interior)  # a copy of a stale graph would lose the mark that refuses it
     interior.reverse()
     leaves = [n for n in order if n._a is None]
     return leaves, interior

@@ -319,6 +319,9 @@ def _config(config: Any, kind: str, path: Any) -> dict[str, Any]:
                 _check_size(n, f"{invalid}: each layer size in nouts")
         elif key in ("nin", "nout", "nstate", "max_iter") or (key == "unroll" and v is not None):
             _check_size(v, f"{invalid}: {key}")
+            if key in ("max_iter", "unroll") and v > MAX_ITERATIONS:
+                raise ValueError(f"{invalid}: {key} {v:,} is over {MAX_ITERATIONS:,}: a file "
+                                 "cannot ask for unbounded work (set it after loading)")
         elif key == "tol":
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
                 raise ValueError(f"{invalid}: tol must be a positive number, got {_short(v)}")
@@ -331,6 +334,9 @@ def _config(config: Any, kind: str, path: Any) -> dict[str, Any]:
         elif not isinstance(v, str):
             raise ValueError(f"{invalid}: {key} must be one of {', '.join(ACTIVATIONS)}")
     return config
+
+
+MAX_ITERATIONS = 100_000  # a settling layer's max_iter or unroll, as read from a file
 
 
 def _check_size(n: Any, what: str) -> None:

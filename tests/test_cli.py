@@ -3,6 +3,7 @@ its exit status and its one-line message (in-process through `main(argv)`, which
 
 import math
 import os
+import stat
 import subprocess
 import sys
 
@@ -215,3 +216,22 @@ def test_bad_outputs_and_names_are_refused_before_any_output(argv, message, caps
     captured = capsys.readouterr()
     assert captured.out == ""  # refused before printing the value
     assert message in captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("suffix", ["svg", "html", "dot"])
+def test_output_to_a_fifo_is_refused_not_hung(tmp_path, suffix):
+    fifo = tmp_path / f"pipe.{suffix}"
+    os.mkfifo(fifo)
+    result = run("x*x", "--at", "x=2", "-o", str(fifo))
+    assert result.returncode != 0 and "not a regular file" in result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_output_replaces_a_file_atomically_and_keeps_its_mode(tmp_path):
+    out = tmp_path / "g.dot"
+    out.write_text("old")
+    out.chmod(0o640)
+    assert run("x*x", "--at", "x=2", "-o", str(out)).returncode == 0
+    assert out.read_text().lstrip().startswith("digraph")
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["g.dot"]  # no temporary file left

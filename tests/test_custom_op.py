@@ -293,3 +293,14 @@ def test_custom_vjp_with_an_output_the_loss_does_not_use():
     a.grad = b.grad = 0.0
     s.backward()  # p is not under s: its gradient here is 0, whatever the earlier pass left
     assert (a.grad, b.grad) == (1.0, 1.0)
+
+
+def test_a_derivative_reading_a_closed_over_value_gives_float_gradients():
+    from autograd import custom_op
+
+    w = Value(2.0, label="w")
+    scale = custom_op("scale_by_w", lambda x: w.data * x, [lambda x, y: w])
+    x = Value(1.5)
+    scale(x).backward()
+    assert type(x.grad) is float and x.grad == 2.0
+    assert grad(scale)(1.0) == 2.0

@@ -339,3 +339,16 @@ def test_a_shared_model_backpropagated_from_four_threads_matches_serial(racy):
         expected = [((g + g) + g) + g for g in once]
         assert [p.grad for p in model.parameters()] == expected
         model.zero_grad()
+
+
+def test_copies_and_manual_steps_of_a_stale_graph_are_refused_too():
+    x, w = Value(2.0, label="x"), Value(1.0, label="w")
+    y = x * w
+    w.data = 5.0
+    for clone in (copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))):
+        with pytest.raises(RuntimeError, match="'w' had its .data changed"):
+            clone(y)
+    y.grad = 1.0
+    with pytest.raises(RuntimeError, match="'w' had its .data changed"):
+        y._backward()
+    assert x.grad == 0.0

@@ -340,3 +340,8 @@ def test_frames_and_manual_steps_through_a_fixed_point():
     group = y.parents[0].parents[0]
     with pytest.raises(RuntimeError, match="several outputs"):
         group._backward()
+
+
+def test_f_must_return_a_list():
+    with pytest.raises(TypeError, match="list of Values, got dict"):
+        fixed_point(lambda x: {"a": x[0]}, [0.0])

@@ -208,6 +208,8 @@ def saved(tmp_path, config, state=None):
         ({"nin": 3, "nstate": 2, "tol": "small"}, "tol must be a positive number"),
         ({"nin": 3, "nstate": 2, "max_iter": 0}, "max_iter must be a positive int"),
         ({"nin": 3, "nstate": 2, "unroll": 2.5}, "unroll must be a positive int"),
+        ({"nin": 3, "nstate": 2, "unroll": 10**7}, "unroll 10,000,000 is over 100,000"),
+        ({"nin": 3, "nstate": 2, "max_iter": 10**12}, "max_iter .* is over 100,000"),
         ({"nin": 3, "nstate": 2, "activation": "swish"}, "unknown activation"),
         ({"nin": 3, "nstate": 2, "seed": 1}, "unknown entries 'seed'"),
         ({"nin": 3}, "missing 'nstate'"),

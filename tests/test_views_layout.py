@@ -9,8 +9,8 @@ from pathlib import Path
 import autograd
 
 PACKAGE = Path(autograd.__file__).parent
-VIEWS = ["names", "text", "explanation", "renderers", "layout", "picture", "frames", "notebook",
-         "page", "training"]
+VIEWS = ["output", "names", "text", "explanation", "renderers", "layout", "picture", "frames",
+         "notebook", "page", "training"]
 CORE = {"engine", "backward", "ops", "functional"}
 
 

@@ -26,6 +26,7 @@ from ..views import (
     write_frames,
 )
 from ..views.names import variables
+from ..views.output import write_file
 from ..views.renderers import RenderUnavailable
 from .parse import CONSTANTS, FUNCTIONS, ExpressionError, build
 
@@ -222,7 +223,7 @@ def _write_picture(out, path: Path, params: list, rankdir: str) -> None:  # noqa
         raise Refused(exc) from None
     try:
         data = graph.source.encode() if fmt in ("dot", "gv") else graph.pipe(format=fmt)
-        path.write_bytes(data)
+        write_file(path, data)
     except (RenderUnavailable, RuntimeError, ValueError, OSError) as exc:
         raise Failed(exc) from None
     print(f"wrote {path}")

@@ -23,6 +23,7 @@ from ..engine import Value
 from .explanation import backward_steps
 from .layout import check_arrows, plan_arrows
 from .names import formula, graph_nodes, node_names, num, parameter_names
+from .output import write_file
 from .picture import GradientGraph, build_graph
 from .renderers import RenderError
 
@@ -96,7 +97,7 @@ def write_frames(frames: Sequence[GradientGraph], directory: str | Path, fmt: st
     paths = []
     for k, data in enumerate(render_frames(frames, fmt)):
         path = folder / f"{stem}_{k:0{digits}d}.{fmt}"
-        path.write_bytes(data)
+        write_file(path, data)
         paths.append(path)
     return paths
 
@@ -104,7 +105,7 @@ def write_frames(frames: Sequence[GradientGraph], directory: str | Path, fmt: st
 def write_animation(frames: Sequence[GradientGraph], path: str | Path, *,
                     seconds: float = 1.2) -> Path:
     """Render the frames to PNG and join them into one animated PNG at `path`."""
-    Path(path).write_bytes(animated_png(render_frames(frames, "png"), seconds=seconds))
+    write_file(path, animated_png(render_frames(frames, "png"), seconds=seconds))
     return Path(path)
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from numbers import Integral
 from typing import Any
 
-from ..engine import Value, is_constant, topological_order, walk
+from ..engine import Value, is_constant, topological_order
 
 TEXT_MAX_NODES = 2000
 SHOWN_OPERANDS = 8  # a formula lists this many operands of a big sum or dot, then counts the rest
@@ -92,14 +92,37 @@ def graph_nodes(root: Any, max_nodes: Any, what: str) -> list[Value]:
     no more nodes than that (else a ValueError saying how many there are and what to do)."""
     check_root(root, what)
     limit = check_max_nodes(max_nodes, what)
-    nodes = walk(root)
-    if len(nodes) > limit:
+    nodes = _walk_at_most(root, max(20 * limit, COUNT_AT_MOST))
+    if nodes is None or len(nodes) > limit:
+        size = f"{len(nodes):,}" if nodes is not None else f"more than {COUNT_AT_MOST:,}"
+        larger = f"max_nodes={len(nodes)}" if nodes is not None else "a larger max_nodes"
         raise ValueError(
-            f"{what}: the graph has {len(nodes):,} values, over max_nodes={limit:,}; "
+            f"{what}: the graph has {size} values, over max_nodes={limit:,}; "
             f"show a smaller part (call it on an intermediate node), "
-            f"or pass max_nodes={len(nodes)} to show it all"
+            f"or pass {larger} to show it all"
         )
     return nodes
+
+
+COUNT_AT_MOST = 100_000  # a refusal counts the graph this far (or 20 x max_nodes), no further
+
+
+def _walk_at_most(root: Value, limit: int) -> list[Value] | None:
+    """`walk(root)`, or None as soon as it passes `limit` nodes: refusing a graph of millions
+    costs no more than drawing one of `limit`."""
+    seen = {root}
+    stack = [root]
+    out = []
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if len(out) > limit:
+            return None
+        for p in node.parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return out
 
 
 # --- orders ---------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from .names import (
     node_names,
     parameter_names,
 )
+from .output import write_file
 
 PAGE_MAX_NODES = 20_000  # a page of 5,000 values opens in about a second
 ROLES = {"output": "o", "parameter": "p", "input": "i", "constant": "c", "intermediate": "v"}
@@ -52,9 +53,7 @@ class HtmlPage(str):
 
     def write(self, path: str | Path) -> Path:
         """Save the document (UTF-8) and return its path."""
-        target = Path(path)
-        target.write_text(str(self), encoding="utf-8")
-        return target
+        return write_file(path, str(self).encode("utf-8"))
 
     def _repr_html_(self) -> str:
         # A frame of its own: the page's script and style stay out of the notebook's.

