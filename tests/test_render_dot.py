@@ -169,3 +169,11 @@ def test_notebook_shows_text_only_for_a_graph_too_big():
     bundle = y._repr_mimebundle_()
     assert set(bundle) == {"text/plain"} and bundle["text/plain"] == repr(y)
     assert set(notebook_bundle(y)) == {"text/plain"}
+
+
+@pytest.mark.parametrize("text", ["end\\", "a\x00b", "tab\there", 'q"uote', "{|}<>"])
+def test_odd_op_names_and_labels_still_render(text):
+    x = Value(2.0, label=text)
+    y = Value(4.0, (x,), text) * 2
+    svg = draw_dot(y).pipe(format="svg").decode()
+    assert "<svg" in svg

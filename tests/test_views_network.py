@@ -292,3 +292,11 @@ def test_any_graph_draws_whole_with_or_without_collapsing(expr, collapse):
         assert sorted(nodes) == sorted(
             m[1] for line in plain.splitlines() if (m := re.match(r"\s*(\w+) \[", line)))
         assert len(edges) == len(edges_of(plain))
+
+
+def test_a_network_too_dense_for_neurons_is_summarised_by_layers():
+    from autograd import sum_
+
+    model = nn.MLP(8, [64, 64, 10], seed=0)
+    picture = draw_dot(sum_(model([0.1] * 8)))  # 5,000+ arrows between the neurons
+    assert "each layer is drawn as one box" in picture.source

@@ -145,12 +145,19 @@ def op_text(node: Value) -> str:
     if node.op == "**":
         k = exponent(node)
         return f"**{constant(k) if k is not None else 'k'}"
-    return {"identity": "id"}.get(node.op, node.op or "op")
+    return escape_label({"identity": "id"}.get(node.op, node.op or "op"))
+
+
+def _visible(text: str) -> str:
+    """Control characters (a NUL ends Graphviz's input) shown as escapes, e.g. \\x00."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def escape(text: str) -> str:
     """Record labels treat {}|<> as structure: escape them (and quotes) in user labels."""
-    out = text.replace("\\", "\\\\")
+    out = _visible(text).replace("\\", "\\\\")
     for ch in '{}|<>"':
         out = out.replace(ch, "\\" + ch)
     return out
@@ -237,12 +244,21 @@ def draw_dot(
                 f"intermediate node, e.g. one sample's output), or pass "
                 f"max_nodes={sizes[levels[-1]]}"
             )
-        if collapse is None:
-            collapse = fitting[0]
-            count = len(network.neurons if collapse == "neurons" else network.layers)
-            notice = (f"summary: {len(nodes):,} values, too many to draw one by one "
-                      f"(max_nodes={limit:,}): each {collapse[:-1]} is drawn as one box "
-                      f"({count:,} {collapse})")
+        if collapse is None:  # the finest summary whose records and arrows both fit
+            given = {**_named(network), **given}
+            grads = {n: n.grad for n in nodes} if show_grad else None
+            for k, level in enumerate(fitting):
+                count = len(network.neurons if level == "neurons" else network.layers)
+                notice = (f"summary: {len(nodes):,} values, too many to draw one by one "
+                          f"(max_nodes={limit:,}): each {level[:-1]} is drawn as one box "
+                          f"({count:,} {level})")
+                try:
+                    return build_summary(root, nodes, network, level, grads,
+                                         show_local=show_local, rankdir=rankdir, params=given,
+                                         legend=legend, notice=notice, max_nodes=limit)
+                except ValueError:  # too many arrows even so: one level coarser
+                    if k == len(fitting) - 1:
+                        raise
     if network is not None:  # the parameters it found are drawn as parameters
         given = {**_named(network), **given}
     grads = {n: n.grad for n in nodes} if show_grad else None
@@ -439,7 +455,7 @@ class _Clusters:
 
 def escape_label(text: str) -> str:
     """A box's or plain node's label: backslashes escaped (the `graphviz` package quotes it)."""
-    return text.replace("\\", "\\\\")
+    return _visible(text).replace("\\", "\\\\")
 
 
 # --- summaries: a neuron or a layer as one record ------------------------------------------
@@ -688,7 +704,7 @@ def _draw_op(place: graphviz.Digraph, edges: graphviz.Digraph, node: Value,
     look = ({"fillcolor": "#ffd84d", "color": "#e08000"} if active
             else {"fillcolor": "#eeeeee", "color": "black"})
     place.node(op_id, op_text(node), shape="ellipse", style="filled", margin="0.04,0.02",
-               fontsize="12", tooltip=f"op {node.op}", **look)
+               fontsize="12", tooltip=escape_label(f"op {node.op}"), **look)
     edges.edge(op_id, ids[node])
     upstream = grads.get(node) if grads is not None else None
     _draw_arrows(place, edges, op_id, arrows, ids, names, fills, local_derivatives(node),
