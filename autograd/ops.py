@@ -361,6 +361,22 @@ BCE = Op(
 )
 
 
+def _bce_with_logits(x: float, t: float) -> float:
+    return (1.0 - t) * x + _softplus(-x)  # PyTorch's form: softplus never overflows
+
+
+# PyTorch's BCEWithLogitsLoss as one op, so that d/dx is sigmoid(x) - t computed as such: the
+# same loss written with softplus would give (1 - t) - sigmoid(-x), which cancels to 0 for a
+# very negative logit where the true gradient is a tiny positive number.
+BCE_WITH_LOGITS = Op(
+    "bce_with_logits",
+    2,
+    _bce_with_logits,
+    (lambda x, t, y: sigmoid(x) - t, lambda x, t, y: -x),
+    domain=lambda x, t: abs(x) < 20 and abs(t) < 10,
+)
+
+
 def _argmax(xs: Sequence[Any]) -> int:
     best = 0
     for i in range(1, len(xs)):
@@ -411,7 +427,7 @@ OPS: dict[str, Op] = {
     op.name: op
     for op in (
         ADD, SUB, MUL, DIV, POW, POWC, NEG, ABS, *UNARY.values(), SUM, DOT, IDENTITY,
-        BCE, CROSS_ENTROPY,
+        BCE, BCE_WITH_LOGITS, CROSS_ENTROPY,
     )
 }
 """Every primitive by name. Tests enumerate this table, so no op escapes the gradient checks."""

@@ -92,6 +92,7 @@ def formulas() -> dict[str, Callable[..., Any]]:
         # the same function wherever log(p) and log(1 - p) are above -100.
         "softplus": lambda x: call(sp.log)(1 + call(sp.exp)(x)),
         "bce": lambda p, t: -(t * call(sp.log)(p) + (1 - t) * call(sp.log)(1 - p)),
+        "bce_with_logits": lambda x, t: (1 - t) * x + call(sp.log)(1 + call(sp.exp)(-x)),
         "cross_entropy": lambda *xs: call(sp.log)(sp.Add(*map(call(sp.exp), xs))) - xs[0],
     }
 

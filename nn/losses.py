@@ -23,7 +23,7 @@ from typing import Any
 
 from autograd import Value, sum_
 from autograd.engine import apply
-from autograd.ops import BCE, CROSS_ENTROPY
+from autograd.ops import BCE, BCE_WITH_LOGITS, CROSS_ENTROPY
 
 
 def _as_list(x: Any) -> list[Any] | None:
@@ -91,16 +91,13 @@ def bce(prob: Any, target: Any) -> Value:
 def bce_with_logits(logit: Any, target: Any) -> Value:
     """Binary cross-entropy on logits (torch `BCEWithLogitsLoss`), stable for any logit.
 
-    `(1 - t) * x + softplus(-x)`, PyTorch's form: `softplus` never overflows, so the loss is
-    exact for a huge logit and its gradient is `sigmoid(x) - t`. An infinite logit gives what
-    PyTorch gives (nan where the form meets 0 * inf).
+    One `bce_with_logits` node per item: `(1 - t) * x + softplus(-x)`, PyTorch's form
+    (`softplus` never overflows, so the loss is exact for a huge logit), with the gradient
+    `sigmoid(x) - t` computed as such (exact for a very negative logit too). An infinite logit
+    gives what PyTorch gives (nan where the form meets 0 * inf).
     """
     logits, targets = _pairs(logit, target, "bce_with_logits")
-    terms = []
-    for x, t in zip(logits, targets, strict=True):
-        x = _value(x)
-        terms.append((1 - t) * x + (-x).softplus())
-    return _mean(terms)
+    return _mean([apply(BCE_WITH_LOGITS, x, t) for x, t in zip(logits, targets, strict=True)])
 
 
 def hinge(score: Any, target: Any) -> Value:

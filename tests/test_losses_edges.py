@@ -298,3 +298,13 @@ def test_a_recorded_loss_replays_right_on_new_numbers(loss_fn, recorded, replays
         assert same(value, fresh_value), (numbers, value, fresh_value)
         for g, f in zip(grads, fresh_grads, strict=True):
             assert same(g, f), (numbers, grads, fresh_grads)
+
+
+@pytest.mark.parametrize("logit", [-15.0, -40.0, -100.0, -700.0])
+def test_bce_with_logits_gradient_keeps_its_digits_for_very_negative_logits(logit):
+    # d/dx = sigmoid(x) - t: for t = 0 a tiny positive number, which (1 - t) - sigmoid(-x)
+    # would round away (3.0590222699e-07 against 3.0590222692e-07 at x = -15; 0 at x = -40)
+    x = Value(logit)
+    bce_with_logits(x, 0.0).backward()
+    exact = math.exp(logit) / (1.0 + math.exp(logit))
+    assert x.grad == pytest.approx(exact, rel=1e-15)

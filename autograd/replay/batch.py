@@ -60,6 +60,8 @@ _EW2 = {  # binary ops (operands `a`, `b`)
     ops.POW: ("np.power(_check(a, a > 0), b)", "b * np.power(a, b - 1.0) * G",
               "s * np.log(a) * G"),
     ops.BCE: ("_bce(a, b)", "_bce_dp(a, b) * G", "(np.log(1.0 - a) - np.log(a)) * G"),
+    ops.BCE_WITH_LOGITS: ("(1.0 - b) * a + np.logaddexp(0.0, -a)", "(_sigmoid(a) - b) * G",
+                          "-a * G"),
 }
 
 

@@ -53,6 +53,8 @@ class _Backend:
         """A binary op with no infix symbol."""
         if name == "bce":
             return -(b * self.log(a) + (1 - b) * self.log(1 - a))
+        if name == "bce_with_logits":
+            return (1 - b) * a + self.log(1 + self.exp(-a))
         raise NotImplementedError(f"no form for the binary op {name!r}: add one to {type(self)}")
 
     def nary(self, name: str, xs: Sequence[Any]) -> Any:
@@ -131,6 +133,8 @@ class _Torch(_Backend):
 
         if name == "bce":  # PyTorch's own form of the unclamped terms
             return -(b * torch.log(a) + (1 - b) * torch.log1p(-a))
+        if name == "bce_with_logits":
+            return torch.nn.functional.binary_cross_entropy_with_logits(a, b, reduction="none")
         return super().binary(name, a, b)
 
     def nary(self, name: str, xs: Sequence[Any]) -> Any:
