@@ -39,6 +39,7 @@ from .names import (
     parameter_names,
 )
 from .output import write_file
+from .picture import role
 
 PAGE_MAX_NODES = 20_000  # a page of 5,000 values opens in about a second
 ROLES = {"output": "o", "parameter": "p", "input": "i", "constant": "c", "intermediate": "v"}
@@ -130,7 +131,7 @@ def graph_data(root: Value, *, params: Any = None, max_nodes: int = PAGE_MAX_NOD
         columns["data"].append(_number(node.data))
         columns["grad"].append(_number(node.grad))
         columns["pass"].append(_number(final[node]) if node in final else None)
-        columns["role"].append(ROLES[_role(node, root, given)])
+        columns["role"].append(ROLES[role(node, root, given)])
         columns["formula"].append(formula(node, names) if node.parents else "")
         columns["group"].append(group_of.get(node, -1))
         columns["arity"].append(len(node.parents))
@@ -170,16 +171,6 @@ def _op_text(node: Value) -> str:
         k = exponent(node)
         return f"**{constant(k) if k is not None else 'k'}"
     return node.op
-
-
-def _role(node: Value, root: Value, params: dict[Value, str]) -> str:
-    if node is root:
-        return "output"
-    if node in params:
-        return "parameter"
-    if node.parents:
-        return "intermediate"
-    return "constant" if is_constant(node) else "input"
 
 
 def name_groups(name: str) -> list[str]:
