@@ -41,6 +41,8 @@ def _same(got: str, want: str) -> bool:
 def test_readme_example_runs_and_prints_what_it_says(block, tmp_path, monkeypatch):
     if "hypothesis" in block and "@given" in block:
         pytest.importorskip("hypothesis")
+    if "torch" in block:  # the bridge's examples need PyTorch, which is optional
+        pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)  # examples that save files write them here
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
