@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
-from ..engine import Value
+from ..backward import local_derivatives
+from ..engine import Value, topological_order
 from ..functional import grad, value_and_grad
+
+_ULP = sys.float_info.epsilon
+LEVELS = 10
+"""Most steps on the ladder h, h/2, ..., h/2**(LEVELS-1) that one estimate tries."""
+MIN_LEVELS = 4
+"""Fewest steps: an estimate's error is judged from its neighbours, on two or more rows."""
+SAFETY = 4.0
+"""How many times the error estimate (itself the size of a coarser estimate's error) the
+tolerance allows."""
+ROUNDING = 4.0
+"""How many times its first-order rounding bound (`rounding_bound`) a value of f may be off."""
 
 
 def check_grads(
@@ -16,8 +30,8 @@ def check_grads(
     *args: Any,
     order: int = 1,
     eps: float = 1e-3,
-    rtol: float = 1e-6,
-    atol: float = 1e-7,
+    rtol: float = 1e-8,
+    atol: float = 0.0,
 ) -> None:
     """Check the engine's derivatives of `f` at `args`, up to `order`, against finite differences.
 
@@ -25,10 +39,17 @@ def check_grads(
     `f`; order k compares every k-th partial derivative (nested `grad`) with central differences
     of the engine's (k-1)-th derivative, and checks that the (k-1)-th derivative recorded inside
     an outer `grad` (the graph that higher orders differentiate) has the same value as the one
-    computed on its own. Central differences use step `eps * max(1, |x|)` and one Richardson
-    step, so they are accurate to about 1e-10 for smooth `f`; keep `args` more than `eps` away
-    from kinks and domain edges. Raises `AssertionError` naming the argument(s), the order, both
-    numbers and the tolerance `atol + rtol * max(|engine|, |estimate|)`.
+    computed on its own.
+
+    Each finite-difference estimate comes with an error bound: central differences at steps
+    h, h/2, h/4, ... (h = `eps * max(1, |x|)`) are combined by Richardson extrapolation, and
+    the estimate kept is the one that agrees best with its neighbours, its rounding error
+    (f's values to a few ulps, divided by the step) included. The tolerance is that bound,
+    plus `atol + rtol * max(|engine|, |estimate|)` for the engine's own rounding, so it is as
+    tight as f allows (about 1e-10 relative for smooth f) and wide where f is hard to
+    difference. Kinks and domain edges more than a step away do not matter; keep `args` more
+    than `eps * max(1, |x|)` away from domain edges. Raises `AssertionError` naming the
+    argument(s), the order, both numbers and the tolerance.
 
     >>> from autograd.testing import check_grads
     >>> check_grads(lambda x, y: (x * y).sin() + x ** 3, 0.5, -1.5, order=2)  # passes
@@ -39,47 +60,188 @@ def check_grads(
     """
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"check_grads: order must be an integer >= 1, got {order!r}")
+    for name, number in (("eps", eps), ("rtol", rtol), ("atol", atol)):
+        if not isinstance(number, Real) or not number >= 0:
+            raise ValueError(f"check_grads: {name} must be a number >= 0, got {number!r}")
+    if not eps > 0:
+        raise ValueError(f"check_grads: eps must be > 0, got {eps!r}")
     point = [_as_float(a, i) for i, a in enumerate(args)]
     if not point:
         raise TypeError("check_grads: f needs at least one argument to differentiate")
     n = len(point)
-    tol = _Tolerance(rtol, atol)
 
-    # Order 1: the whole gradient in one engine call.
-    engine = grad(f, argnums=tuple(range(n)))(*_leaves(point))
+    # Order 1: the whole gradient in one engine call, which also bounds the rounding of f.
+    f_rounding = _Rounding(f)
+    engine = grad(f_rounding, argnums=tuple(range(n)))(*_leaves(point))
     for i in range(n):
-        estimate = _central_difference(_on_floats(f), point, i, eps)
-        tol.check(engine[i], estimate, (i,), "finite differences")
+        estimate = finite_difference(_on_floats(f), point, i, eps, f_rounding.bound)
+        _compare(engine[i], estimate, (i,), rtol, atol)
 
     for k in range(2, order + 1):
         for wrt in itertools.product(range(n), repeat=k):
             lower = _derivative(f, wrt[:-1])
             alone = _number(lower(*_leaves(point)))
-            nested, engine_k = value_and_grad(lower, argnums=wrt[-1])(*_leaves(point))
-            tol.check(_number(nested), alone, wrt[:-1], "the same derivative outside an outer grad",
-                      what="recorded inside an outer grad")
-            estimate = _central_difference(_on_floats(lower), point, wrt[-1], eps)
-            tol.check(engine_k, estimate, wrt, "finite differences")
+            recorded = _Rounding(lower)
+            nested, engine_k = value_and_grad(recorded, argnums=wrt[-1])(*_leaves(point))
+            _compare_same(_number(nested), alone, recorded.bound, wrt[:-1], rtol, atol)
+            estimate = finite_difference(_on_floats(lower), point, wrt[-1], eps, recorded.bound)
+            _compare(engine_k, estimate, wrt, rtol, atol)
 
 
-class _Tolerance:
-    def __init__(self, rtol: float, atol: float) -> None:
-        self.rtol, self.atol = rtol, atol
+class _Rounding:
+    """f, noting as it runs (inside `grad`, where its graph is recorded) a bound on how far
+    rounding moves its value (`rounding_bound`)."""
 
-    def check(self, engine: float, reference: float, wrt: Sequence[int], ref_name: str,
-              what: str = "") -> None:
-        bound = self.atol + self.rtol * max(abs(engine), abs(reference))
-        if abs(engine - reference) <= bound:  # False for nan, which fails as it should
-            return
-        arguments = "argument" + ("s " if len(set(wrt)) > 1 else " ") + ", ".join(
-            str(i) for i in dict.fromkeys(wrt))
-        order = len(wrt)
-        symbol = f"d{'' if order == 1 else order}/" + " ".join(f"dx{i}" for i in wrt)
-        raise AssertionError(
-            f"check_grads: order {order} derivative of f with respect to {arguments} ({symbol})"
-            f"{' ' + what if what else ''}: engine {engine!r}, {ref_name} {reference!r} "
-            f"(difference {abs(engine - reference):.3g} > tolerance {bound:.3g})"
-        )
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self.f = f
+        self.bound = 0.0
+
+    def __call__(self, *args: Any) -> Any:
+        out = self.f(*args)
+        self.bound = rounding_bound(out)
+        return out
+
+
+def rounding_bound(out: Any) -> float:
+    """How far float rounding may have moved `out`, to first order: the sum over the nodes v of
+    its graph of |d out / d v| * |v| ulps, as each op's result is rounded once (leaves are
+    taken as exact: inputs are the points asked for, constants do not move with them).
+
+    Cancellation and ill-conditioning show: sin(1000 x) is off by about 1000 ulps, not 1.
+
+    >>> from autograd import Value
+    >>> x = Value(1.0)
+    >>> rounding_bound((x * 1000.0).sin()) > 500 * rounding_bound(x.sin())
+    True
+    """
+    if not isinstance(out, Value):
+        return _ULP * abs(_number(out))
+    weight = {out: 1.0}
+    total = 0.0
+    for node in topological_order(out):
+        w = weight.pop(node, 0.0)
+        if not node.parents or w == 0.0:
+            continue
+        total += w * abs(node.data)
+        for p, d in zip(node.parents, local_derivatives(node)):
+            if d == d:  # nan where the derivative does not exist: that path rounds nothing
+                weight[p] = weight.get(p, 0.0) + w * abs(d)
+    return _ULP * total
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A finite-difference derivative, how far from the true one it may be, and its cost."""
+
+    value: float
+    error: float
+    step: float
+    evaluations: int
+
+
+def finite_difference(
+    g: Callable[..., float], point: Sequence[float], i: int, eps: float = 1e-3,
+    rounding: float = 0.0,
+) -> Estimate:
+    """dg/dx_i at `point`, with an error bound, by Richardson extrapolation over central
+    differences at steps h, h/2, h/4, ... (h = `eps * max(1, |x_i|)`).
+
+    Row k of the table holds the central difference at h/2**k and its extrapolations, each one
+    order in h^2 higher. An entry's error is judged by its neighbours (the entry of one order
+    less in its row, and the entries of the same and one order less in the row above): each is
+    a coarser estimate, so the largest difference overstates the entry's error once the
+    differences shrink geometrically. Rounding of g's values (`ROUNDING` times `rounding`, a
+    bound on g's rounding error near the point, and at least that many ulps of the largest value
+    seen) divided by the step is added, and the entry with the smallest sum is kept. The
+    ladder stops once two rows in a row found nothing better (rounding has taken over), or
+    after `LEVELS` rows.
+
+    >>> e = finite_difference(lambda x: x ** 3, [2.0], 0)
+    >>> abs(e.value - 12.0) <= e.error < 1e-9
+    True
+    """
+    x = point[i]
+    h = eps * max(1.0, abs(x))
+    rows: list[list[float]] = []
+    scale = 0.0
+    best: Estimate | None = None
+    stale = 0
+    for k in range(LEVELS):
+        step_k = h / 2.0**k
+        up, down = list(point), list(point)
+        up[i] = x + step_k
+        down[i] = x - step_k
+        width = up[i] - down[i]  # the step as the floats realise it
+        g_up, g_down = _evaluate(g, up, i, step_k, x), _evaluate(g, down, i, step_k, x)
+        scale = max(scale, abs(g_up), abs(g_down))
+        row = [(g_up - g_down) / width]
+        for j in range(1, k + 1):
+            row.append(row[j - 1] + (row[j - 1] - rows[k - 1][j - 1]) / (4.0**j - 1.0))
+        rows.append(row)
+        # Two values, each off by up to `noise`, over the width; extrapolation amplifies that
+        # by less than 2.
+        noise = ROUNDING * max(rounding, _ULP * scale)
+        row_rounding = 2.0 * 2.0 * noise / width
+        improved = False
+        for j in range(1, k + 1):
+            neighbours = [row[j - 1], rows[k - 1][j - 1]]
+            if j <= k - 1:
+                neighbours.append(rows[k - 1][j])
+            error = max(abs(row[j] - other) for other in neighbours) + row_rounding
+            if best is None or error < best.error:
+                best = Estimate(row[j], error, step_k, 2 * (k + 1))
+                improved = True
+        stale = 0 if improved else stale + 1
+        if k + 1 >= MIN_LEVELS and stale >= 2:
+            break
+    assert best is not None
+    return Estimate(best.value, best.error, best.step, 2 * len(rows))
+
+
+def _evaluate(g: Callable[..., float], at: list[float], i: int, step: float, x: float) -> float:
+    try:
+        return g(*at)
+    except (ArithmeticError, ValueError) as exc:
+        raise ValueError(
+            f"check_grads: f fails at a finite-difference step of {step:.3g} from argument "
+            f"{i} = {x!r} ({exc}); move the point away from the domain edge or pass "
+            "a smaller eps"
+        ) from exc
+
+
+def _tolerance(engine: float, estimate: Estimate, rtol: float, atol: float) -> float:
+    return atol + rtol * max(abs(engine), abs(estimate.value)) + SAFETY * estimate.error
+
+
+def _compare(engine: float, estimate: Estimate, wrt: Sequence[int], rtol: float,
+             atol: float) -> None:
+    bound = _tolerance(engine, estimate, rtol, atol)
+    if abs(engine - estimate.value) <= bound:  # False for nan, which fails as it should
+        return
+    _report(engine, estimate.value, bound, wrt, "finite differences")
+
+
+def _compare_same(nested: float, alone: float, rounding: float, wrt: Sequence[int], rtol: float,
+                  atol: float) -> None:
+    """The same number computed two ways by the engine: equal up to its rounding."""
+    bound = atol + rtol * max(abs(nested), abs(alone)) + 2.0 * ROUNDING * rounding
+    if abs(nested - alone) <= bound:
+        return
+    _report(nested, alone, bound, wrt, "the same derivative outside an outer grad",
+            what="recorded inside an outer grad")
+
+
+def _report(engine: float, reference: float, bound: float, wrt: Sequence[int], ref_name: str,
+            what: str = "") -> None:
+    arguments = "argument" + ("s " if len(set(wrt)) > 1 else " ") + ", ".join(
+        str(i) for i in dict.fromkeys(wrt))
+    order = len(wrt)
+    symbol = f"d{'' if order == 1 else order}/" + " ".join(f"dx{i}" for i in wrt)
+    raise AssertionError(
+        f"check_grads: order {order} derivative of f with respect to {arguments} ({symbol})"
+        f"{' ' + what if what else ''}: engine {engine!r}, {ref_name} {reference!r} "
+        f"(difference {abs(engine - reference):.3g} > tolerance {bound:.3g})"
+    )
 
 
 def _as_float(a: Any, i: int) -> float:
@@ -89,6 +251,16 @@ def _as_float(a: Any, i: int) -> float:
         return float(a)
     raise TypeError(f"check_grads: argument {i} must be a real number or a Value, "
                     f"got {type(a).__name__}")
+
+
+def _number(out: Any) -> float:
+    """What f returned, as a float: a Value's data, or a plain real number."""
+    if isinstance(out, Value):
+        return out.data
+    if isinstance(out, Real):
+        return float(out)
+    raise TypeError(f"check_grads: f must return a Value or a real number, "
+                    f"got {type(out).__name__}")
 
 
 def _leaves(point: Sequence[float]) -> list[Value]:
@@ -101,35 +273,8 @@ def _on_floats(f: Callable[..., Any]) -> Callable[..., float]:
     return lambda *xs: _number(f(*_leaves(xs)))
 
 
-def _number(y: Any) -> float:
-    return y.data if isinstance(y, Value) else float(y)
-
-
 def _derivative(f: Callable[..., Any], wrt: Sequence[int]) -> Callable[..., Any]:
     """d^k f / dx[wrt[0]] ... dx[wrt[-1]] as a function, by nesting `grad`."""
     for i in wrt:
         f = grad(f, argnums=i)
     return f
-
-
-def _central_difference(
-    g: Callable[..., float], point: Sequence[float], i: int, eps: float
-) -> float:
-    """dg/dx_i by central differences at steps h and h/2, combined by Richardson (error h^4)."""
-    h = eps * max(1.0, abs(point[i]))
-
-    def slope(step: float) -> float:
-        up, down = list(point), list(point)
-        up[i] += step
-        down[i] -= step
-        try:
-            return (g(*up) - g(*down)) / (up[i] - down[i])
-        except (ArithmeticError, ValueError) as exc:
-            raise ValueError(
-                f"check_grads: f fails at a finite-difference step of {step:.3g} from argument "
-                f"{i} = {point[i]!r} ({exc}); move the point away from the domain edge or pass "
-                "a smaller eps"
-            ) from exc
-
-    coarse, fine = slope(h), slope(h / 2)
-    return fine + (fine - coarse) / 3.0
