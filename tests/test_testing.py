@@ -86,6 +86,99 @@ def test_check_grads_says_when_a_step_leaves_the_domain():
         check_grads(lambda x: x.log(), 1e-5)
 
 
+def test_check_grads_steps_over_a_kink_closer_than_its_largest_step():
+    # relu's kink is 1e-4 from the point, inside the largest step (1e-3): finer steps clear it.
+    check_grads(lambda x: x.relu() + x.sin(), 1e-4, order=2)
+    check_grads(lambda x: 3 * abs(x), -2e-5, order=2)
+
+
+def test_check_grads_never_converts_a_value_with_float(monkeypatch):
+    def refuse(self):
+        raise TypeError("float() of a Value")
+
+    monkeypatch.setattr(Value, "__float__", refuse)
+    check_grads(lambda x, y: (x * y).tanh() + y.exp() / x, 0.8, -0.3, order=3)
+    check_grads(lambda x: 3.0, 1.0, order=2)
+
+
+def test_check_grads_tolerance_options():
+    wrong = _off_by(lambda x: x.sin(), lambda x: x.cos(), 0.03)  # slope off by 3%
+    with pytest.raises(AssertionError):
+        check_grads(wrong, 0.7)
+    check_grads(wrong, 0.7, rtol=0.05)  # rtol and atol widen the tolerance
+    check_grads(wrong, 0.7, atol=0.05)
+    with pytest.raises(AssertionError):
+        check_grads(wrong, 0.7, eps=1e-2)  # eps is the largest step, not a tolerance
+    for bad in ({"eps": 0.0}, {"eps": math.inf}, {"rtol": -1.0}, {"atol": math.nan}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            check_grads(lambda x: x, 1.0, **bad)
+
+
+# Smooth functions that are hard to difference (steep, fast, large, tiny, at a domain edge),
+# with their derivative: check_grads must accept the engine's derivatives, and catch the
+# derivative made 3% wrong.
+HARD = [
+    # The engine's d2/dx2 is sympy's to 1e-13; one fixed step was 8e-6 off.
+    ("cos(x^x)^2", lambda x: (x ** x).cos() * (x ** x).cos(),
+     lambda x: -2 * (x ** x).cos() * (x ** x).sin() * x ** x * (x.log() + 1), 2.0, 2),
+    # d/dx 68.0279 (right); one fixed step gave 68.0262.
+    ("cos(x^4)", lambda x: ((x * x) * (x * x)).cos(),
+     lambda x: -4 * x ** 3 * ((x * x) * (x * x)).sin(), 3.0, 2),
+    ("sin(x^5), f'' about 4e4", lambda x: (x ** 5).sin(),
+     lambda x: 5 * x ** 4 * (x ** 5).cos(), 2.5, 2),
+    ("1e6 sin(200x)", lambda x: 1e6 * (200 * x).sin(),
+     lambda x: 2e8 * (200 * x).cos(), 0.3, 2),
+    ("x^2 cos(x) near 1e6", lambda x: x * x * x.cos(),
+     lambda x: 2 * x * x.cos() - x * x * x.sin(), 1000.0, 2),
+    ("exp(x^3) near 1e6", lambda x: (x ** 3).exp(),
+     lambda x: 3 * x * x * (x ** 3).exp(), 2.4, 3),
+    ("exp(exp(x))", lambda x: x.exp().exp(),
+     lambda x: x.exp() * x.exp().exp(), 2.6, 2),
+    ("sin(1000x)", lambda x: (1000 * x).sin(),
+     lambda x: 1000 * (1000 * x).cos(), 1.0, 3),
+    ("1e-30 sin(x^2)", lambda x: 1e-30 * (x * x).sin(),
+     lambda x: 2e-30 * x * (x * x).cos(), 1.5, 2),
+    ("x^3 at 1e-3", lambda x: x ** 3, lambda x: 3 * x * x, 1e-3, 3),
+    ("log(x) near 0", lambda x: x.log(), lambda x: 1 / x, 0.01, 3),
+    ("sqrt(x) near 0", lambda x: x.sqrt(), lambda x: 0.5 / x.sqrt(), 0.01, 3),
+    ("sin(x) - x at 6e-8", lambda x: x.sin() - x, None, 5.960464477539063e-08, 3),
+]
+
+
+def _off_by(f, df, error):
+    """f whose engine derivative is off by `error` (relative), made with public API only:
+    x - x.detach() is 0 everywhere, so the extra term changes no value (nor the true slope),
+    but the engine differentiates x and not x.detach(), and adds error * df(x)."""
+    return lambda x: f(x) + error * (x - x.detach()) * df(x)
+
+
+@pytest.mark.parametrize(("f", "x", "order"), [pytest.param(f, x, order, id=name)
+                                               for name, f, _, x, order in HARD])
+def test_check_grads_accepts_right_derivatives_of_hard_functions(f, x, order):
+    check_grads(f, x, order=order)
+
+
+@pytest.mark.parametrize(("f", "df", "x"), [pytest.param(f, df, x, id=name)
+                                            for name, f, df, x, _ in HARD if df is not None])
+@pytest.mark.parametrize("error", [0.03, -0.03])
+def test_check_grads_catches_a_three_percent_error(f, df, x, error):
+    with pytest.raises(AssertionError, match=r"order 1 derivative .* argument 0"):
+        check_grads(_off_by(f, df, error), x)
+
+
+def _softplus(x, slope):
+    """A custom op the way a user can write one: its value log(1 + e^x), its derivative given
+    by hand as `slope` (the value is detached, so the engine sees only the slope term)."""
+    return (1 + x.exp()).log().detach() + (x - x.detach()) * slope(x)
+
+
+@pytest.mark.parametrize("x", [-2.0, 0.3, 1.7])
+def test_check_grads_catches_a_custom_op_whose_derivative_is_off_by_three_percent(x):
+    check_grads(lambda x: _softplus(x, lambda x: x.sigmoid()), x)
+    with pytest.raises(AssertionError, match=r"order 1 derivative .* argument 0 .*engine"):
+        check_grads(lambda x: _softplus(x, lambda x: 1.03 * x.sigmoid()), x)
+
+
 def test_importing_autograd_testing_does_not_import_hypothesis():
     code = "import sys, autograd.testing; assert 'hypothesis' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
