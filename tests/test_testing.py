@@ -92,6 +92,14 @@ def test_check_grads_steps_over_a_kink_closer_than_its_largest_step():
     check_grads(lambda x: 3 * abs(x), -2e-5, order=2)
 
 
+def test_check_grads_accepts_derivatives_that_underflow():
+    # Results below the smallest normal float have fewer bits than ulps suggest.
+    check_grads(lambda x, y, z: x * (z * z), 2.6426513015875325e-162, -0.0,
+                2.6426513015875325e-162)
+    check_grads(lambda x, y: (y * x ** 2) ** 8, -0.11988032568087181, 1.1754943508222875e-38)
+    check_grads(lambda x, y, z: (x * z).sin() * (x * z), -2.3, -2.3, 1.5311216452948172e-160)
+
+
 def test_check_grads_never_converts_a_value_with_float(monkeypatch):
     def refuse(self):
         raise TypeError("float() of a Value")

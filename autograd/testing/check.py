@@ -15,6 +15,11 @@ from ..engine import Value, enable_grad, topological_order
 from ..functional import grad, value_and_grad
 
 _ULP = sys.float_info.epsilon
+_SUBNORMAL = 2.0**-1074  # the spacing of floats below the smallest normal one
+_UNDERFLOW = sys.float_info.min
+"""Below the smallest normal float numbers lose bits: derivatives are compared to that
+absolute precision at best (the engine's products of tiny numbers round to multiples of
+`_SUBNORMAL`, not to ulps)."""
 LEVELS = 10
 """Most steps on the ladder h, h/2, ..., h/2**(LEVELS-1) that one estimate tries."""
 MIN_LEVELS = 3
@@ -48,7 +53,8 @@ def check_grads(
     |x|)`) are combined by Richardson extrapolation, the estimate kept is the one that agrees
     best with its neighbours, and the rounding of f's values (bounded from f's graph, see
     `rounding_bound`) divided by the step is added. `atol + rtol * max(|engine|, |estimate|)`
-    is added on top, for the engine's own rounding. f must be defined at x +- h; a kink closer
+    is added on top, for the engine's own rounding, and 2.2e-308 (the smallest normal float:
+    below it floats lose bits). f must be defined at x +- h; a kink closer
     than h is stepped over by the finer steps, and only one closer than about h/100 is
     reported, as relu at 0 is. Raises `AssertionError` naming the argument(s), the order,
     both numbers and the tolerance.
@@ -111,8 +117,9 @@ class _Rounding:
 
 def rounding_bound(out: Any) -> float:
     """How far float rounding may have moved `out`, to first order: the sum over the nodes v of
-    its graph of |d out / d v| * |v| ulps, as each op's result is rounded once (leaves are
-    taken as exact: inputs are the points asked for, constants do not move with them).
+    its graph of |d out / d v| * |v| ulps (plus the subnormal spacing, for results that
+    underflow), as each op's result is rounded once (leaves are taken as exact: inputs are the
+    points asked for, constants do not move with them).
 
     Cancellation and ill-conditioning show: sin(1000 x) is off by about 1000 ulps, not 1.
 
@@ -125,12 +132,11 @@ def rounding_bound(out: Any) -> float:
         return _ULP * abs(_number(out))
     weight = {out: 1.0}
     total = 0.0
-
     for node in topological_order(out):
         w = weight.pop(node, 0.0)
         if not node.parents or w == 0.0:
             continue
-        total += _ULP * w * abs(node.data)
+        total += w * (_ULP * abs(node.data) + _SUBNORMAL)
         for p, d in zip(node.parents, local_derivatives(node)):
             if d == d:  # nan where the derivative does not exist: that path rounds nothing
                 weight[p] = weight.get(p, 0.0) + w * abs(d)
@@ -174,8 +180,8 @@ def finite_difference(
     a coarser estimate, so the largest difference overstates the entry's error once the
     differences shrink geometrically. To that the rounding of g's values over the step is
     added, and the entry with the smallest sum is kept. The ladder stops when no finer row can
-    do better (its rounding alone would be larger), when two rows in a row found nothing
-    better, or after `LEVELS` rows.
+    do better (its rounding alone would be larger), or after `LEVELS` rows: rows that do worse
+    do not stop it, as they may straddle a kink that finer rows clear.
 
     g returns a float or a Value. The rounding of its values is taken as `ROUNDING` times the
     largest of `rounding` (a bound at `point`), the bound at the widest points x_i +- h (from
@@ -221,8 +227,7 @@ def finite_difference(
             if best is None or error < best.error:
                 best = Estimate(row[j], error, step, 0)
         # A finer row rounds at least twice as much as this one: once the best error is below
-        # that, no finer row can do better. (Rows that get worse do not stop the ladder: they
-        # may straddle a kink that finer rows clear.)
+        # that, no finer row can do better.
         if k + 1 >= MIN_LEVELS and best.error <= 2.0 * row_rounding:
             break
     assert best is not None
@@ -241,7 +246,8 @@ def _evaluate(g: Callable[..., Any], at: list[float], i: int, step: float, x: fl
 
 
 def _tolerance(engine: float, estimate: Estimate, rtol: float, atol: float) -> float:
-    return atol + rtol * max(abs(engine), abs(estimate.value)) + SAFETY * estimate.error
+    return (atol + rtol * max(abs(engine), abs(estimate.value)) + SAFETY * estimate.error
+            + _UNDERFLOW)
 
 
 def _compare(engine: float, estimate: Estimate, wrt: Sequence[int], rtol: float,
@@ -255,7 +261,7 @@ def _compare(engine: float, estimate: Estimate, wrt: Sequence[int], rtol: float,
 def _compare_same(nested: float, alone: float, rounding: float, wrt: Sequence[int], rtol: float,
                   atol: float) -> None:
     """The same number computed two ways by the engine: equal up to its rounding."""
-    bound = atol + rtol * max(abs(nested), abs(alone)) + 2.0 * ROUNDING * rounding
+    bound = atol + rtol * max(abs(nested), abs(alone)) + 2.0 * ROUNDING * rounding + _UNDERFLOW
     if abs(nested - alone) <= bound:
         return
     _report(nested, alone, bound, wrt, "the same derivative outside an outer grad",
