@@ -54,10 +54,10 @@ def check_grads(
     best with its neighbours, and the rounding of f's values (bounded from f's graph, see
     `rounding_bound`) divided by the step is added. `atol + rtol * max(|engine|, |estimate|)`
     is added on top, for the engine's own rounding, and 2.2e-308 (the smallest normal float:
-    below it floats lose bits). f must be defined at x +- h; a kink closer
-    than h is stepped over by the finer steps, and only one closer than about h/100 is
-    reported, as relu at 0 is. Raises `AssertionError` naming the argument(s), the order,
-    both numbers and the tolerance.
+    below it floats lose bits). f must be defined at x +- h; a kink closer than h is stepped
+    over by the finer steps, and only one closer than about h/100 is reported, as relu at 0
+    is. Raises `AssertionError` naming the argument(s), the order, both numbers and the
+    tolerance.
 
     >>> from autograd.testing import check_grads
     >>> check_grads(lambda x, y: (x * y).sin() + x ** 3, 0.5, -1.5, order=2)  # passes
