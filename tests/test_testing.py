@@ -100,6 +100,17 @@ def test_check_grads_accepts_derivatives_that_underflow():
     check_grads(lambda x, y, z: (x * z).sin() * (x * z), -2.3, -2.3, 1.5311216452948172e-160)
 
 
+def test_finite_differences_are_taken_about_the_point_itself():
+    # 1 +- 1e-3 round to floats whose midpoint is not 1: the slope there is 2e-13, not 0.
+    from autograd.testing.check import finite_difference
+
+    def f(x):
+        return 1000.0 * (x - 1.0) ** 2
+
+    estimate = finite_difference(f, [1.0], 0)
+    assert abs(estimate.value) <= 1e-15 and estimate.error < 1e-12
+
+
 def test_check_grads_never_converts_a_value_with_float(monkeypatch):
     def refuse(self):
         raise TypeError("float() of a Value")
