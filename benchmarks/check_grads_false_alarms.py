@@ -17,7 +17,7 @@ expression and order k, every partial derivative up to order k is computed by th
   (tiny derivatives; still "agrees"), check_grads raising anything else, sympy failing.
 
 Cost: wall time of each check_grads call and the number of times it calls f. With the
-current checker (which has `_tolerance`), the worst ratio |engine - estimate| / tolerance seen
+current checker (which has `_agree`), the worst ratio |engine - estimate| / tolerance seen
 is reported too: how close a correct engine came to an alarm.
 """
 
@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 AGREE = 1e-9
 
 _checker: Any = None  # the check module used in this process
+_ratios: Any = None  # and what watches its comparisons
 
 
 def load_checker(path: str | None) -> Any:
@@ -87,30 +88,31 @@ def nested_grad(f: Any, wrt: tuple[int, ...]) -> Any:
 
 
 class Ratios:
-    """Wraps the checker's `_tolerance` to note |engine - estimate| / tolerance."""
+    """Wraps the checker's `_compare` to note |engine - estimate| / tolerance of each final
+    comparison with finite differences."""
 
     def __init__(self, module: Any) -> None:
         self.worst = 0.0
-        self.module = module
-        original = module._tolerance
+        original = module._compare
 
-        def noting(engine: float, estimate: Any, rtol: float, atol: float) -> float:
-            bound = original(engine, estimate, rtol, atol)
+        def noting(engine: float, estimate: Any, engine_rounding: float, wrt: Any, rtol: float,
+                   atol: float) -> None:
+            bound = module._tolerance(engine, estimate, engine_rounding, rtol, atol)
             gap = abs(engine - estimate.value)
             if gap > 0:
-                ratio = gap / bound if bound > 0 else math.inf
-                self.worst = max(self.worst, ratio)
-            return bound
+                self.worst = max(self.worst, gap / bound if bound > 0 else math.inf)
+            original(engine, estimate, engine_rounding, wrt, rtol, atol)
 
-        module._tolerance = noting
+        module._compare = noting
 
 
 def run_batch(task: tuple[int, int, int, str | None]) -> dict[str, Any]:
     order, seed, count, checker_path = task
-    global _checker
+    global _checker, _ratios
     if _checker is None:
         _checker = load_checker(checker_path)
-    ratios = Ratios(_checker) if hasattr(_checker, "_tolerance") else None
+        _ratios = Ratios(_checker) if hasattr(_checker, "_agree") else None
+    ratios = _ratios
     out: dict[str, Any] = {"order": order, "drawn": 0, "faults": [], "false_alarms": [],
                            "tiny": 0, "other_errors": [], "oracle_failed": 0, "ms": 0.0,
                            "calls": 0, "hashes": [], "worst": []}
