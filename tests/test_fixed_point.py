@@ -127,7 +127,9 @@ def test_second_derivatives_match_torch(net):
 @settings(max_examples=15)
 @given(contractive_networks())
 def test_gradients_match_central_differences_to_second_order(net):
-    check_grads(scaled(net), 0.9, 1.1, -0.2, order=2)
+    # The relaxations settle to tol=1e-13 (absolute), and the derivatives are that accurate:
+    # check_grads, which otherwise allows for rounding only, is told so.
+    check_grads(scaled(net), 0.9, 1.1, -0.2, order=2, atol=1e-11)
 
 
 def test_third_order_matches_central_differences():

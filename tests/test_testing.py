@@ -13,7 +13,7 @@ import autograd.testing
 import autograd.testing.check
 import autograd.testing.expression
 import autograd.testing.strategies
-from autograd import Value, dot, grad
+from autograd import Value, custom_op, dot, grad, ops
 from autograd.ops import OPS
 from autograd.testing import Expression, Step, check_grads, well_conditioned
 from autograd.testing.strategies import expression_graphs, expressions, values
@@ -216,10 +216,23 @@ def _softplus(x, slope):
 
 
 @pytest.mark.parametrize("x", [-2.0, 0.3, 1.7])
-def test_check_grads_catches_a_custom_op_whose_derivative_is_off_by_three_percent(x):
+def test_check_grads_catches_a_detached_slope_three_percent_off(x):
     check_grads(lambda x: _softplus(x, lambda x: x.sigmoid()), x)
     with pytest.raises(AssertionError, match=r"order 1 derivative .* argument 0 .*engine"):
         check_grads(lambda x: _softplus(x, lambda x: 1.03 * x.sigmoid()), x)
+
+
+def _softplus_op(name, error):
+    return custom_op(name, lambda x: math.log1p(math.exp(x)),
+                     [lambda x, y: (1 + error) / (1 + ops.exp(-x))])
+
+
+@pytest.mark.parametrize("x", [-2.0, 0.3, 1.7])
+def test_check_grads_catches_a_custom_op_with_a_derivative_three_percent_off(x):
+    check_grads(_softplus_op("softplus_as_written", 0.0), x, order=2)
+    for error in (0.03, -0.03):
+        with pytest.raises(AssertionError, match=r"order 1 derivative .* argument 0"):
+            check_grads(_softplus_op(f"softplus_off_by_{error}", error), x)
 
 
 def test_importing_autograd_testing_does_not_import_hypothesis():
