@@ -120,7 +120,6 @@ class Worker:
         step = self.workloads.make_program("moons", impl, self.kit)
         forward = step.forward  # type: ignore[attr-defined]
         nodes = self._reference_nodes(impl)
-        gc.collect()  # before a memory reading, not a timed step: the heap starts clean
         if getattr(self.kit, "python_heap", True):
             tracemalloc.start()
             before = tracemalloc.get_traced_memory()[0]
