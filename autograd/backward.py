@@ -363,11 +363,11 @@ def external_partials(node: Any) -> tuple[float, ...]:
                 for p, g in zip(parents, saved):
                     p.grad = g
                 node.grad = saved_own
+        from .engine import real  # a NumPy number is a number too
+
         partials = []
         first = set()
         for p, d in zip(parents, got):
-            from .engine import real  # a NumPy number is a number too
-
             d = real(d, f"the _backward of op {node.op!r} set a .grad: it")
             # an operand listed twice received its whole derivative once
             partials.append(d if p not in first else 0.0)

@@ -29,13 +29,13 @@ from .backward import (
     value_partials,
     walk,
 )
-from .clock import note_write, tick
+from .clock import note_write
+from .clock import tick as _tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
 # Creation order is a topological order (operands exist before their result): each recorded
-# node takes the next tick, and backward visits nodes by decreasing tick.
-_tick = tick
+# node takes the next tick (`_tick`), and backward visits nodes by decreasing tick.
 
 
 class _Undefined:
@@ -244,7 +244,7 @@ def real(x: Any, where: str) -> float:
     an OverflowError for an int too large for a float; `where` names the caller."""
     if x.__class__ is float:
         return x
-    if isinstance(x, Real) or _is_numpy_real(x):
+    if is_real(x):
         try:
             return float(x)
         except OverflowError:
@@ -277,12 +277,9 @@ def is_constant(node: Value) -> bool:
 
 
 def _set_data(node: Value, x: Any) -> None:
-    node._data = x if x.__class__ is float else real(x, f"{_name(node)}.data =")
+    name = repr(node.label) if node.label else "Value"
+    node._data = x if x.__class__ is float else real(x, f"{name}.data =")
     node._wseq = note_write()
-
-
-def _name(node: Value) -> str:
-    return repr(node.label) if node.label else "Value"
 
 
 def _leaves_graph(conversion: str) -> Any:
@@ -441,9 +438,6 @@ class Value:
         if _watching:
             _note(self, ">=", other, result)
         return result
-
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
 
     # -- arithmetic: + and * are the hot path, so they record inline (what `_record` does) ----
 

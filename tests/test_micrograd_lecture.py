@@ -39,6 +39,16 @@ def _micrograd_more_ops(V):
     return a, b, g
 
 
+def test_micrograd_more_ops_gives_its_readme_numbers():
+    a, b, g = _micrograd_more_ops(Value)
+    g.backward()
+    # micrograd's README example: g = 24.7041, dg/da = 138.8338, dg/db = 645.5773
+    assert round(g.data, 4) == 24.7041
+    assert round(a.grad, 4) == 138.8338
+    assert round(b.grad, 4) == 645.5773
+    assert {p for p in g._prev} <= set(g.parents) and g._op == g.op
+
+
 def test_micrograd_sanity_check_against_torch():
     torch = pytest.importorskip("torch")
     xmg, ymg = _micrograd_sanity(Value)

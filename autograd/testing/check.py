@@ -83,7 +83,7 @@ def check_grads(
     for name, number in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(number, Real) and 0 <= number < math.inf):
             raise ValueError(f"check_grads: {name} must be a finite number >= 0, got {number!r}")
-    point = [_as_float(a, i) for i, a in enumerate(args)]
+    point = [_number(a, f"argument {i}") for i, a in enumerate(args)]
     if not point:
         raise TypeError("check_grads: f needs at least one argument to differentiate")
     n = len(point)
@@ -343,23 +343,14 @@ def _report(engine: float, reference: float, bound: float, wrt: Sequence[int], r
     )
 
 
-def _as_float(a: Any, i: int) -> float:
-    if isinstance(a, Value):
-        return a.data
-    if isinstance(a, Real):
-        return float(a)
-    raise TypeError(f"check_grads: argument {i} must be a real number or a Value, "
-                    f"got {type(a).__name__}")
-
-
-def _number(out: Any) -> float:
-    """What f returned, as a float: a Value's data, or a plain real number."""
-    if isinstance(out, Value):
-        return out.data
-    if isinstance(out, Real):
-        return float(out)
-    raise TypeError(f"check_grads: f must return a Value or a real number, "
-                    f"got {type(out).__name__}")
+def _number(x: Any, what: str = "f's result") -> float:
+    """A Value's data or a plain real number as a float; anything else a TypeError."""
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, Real):
+        return float(x)
+    raise TypeError(f"check_grads: {what} must be a real number or a Value, "
+                    f"got {type(x).__name__}")
 
 
 def _leaves(point: Sequence[float]) -> list[Value]:
