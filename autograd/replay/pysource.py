@@ -234,7 +234,7 @@ class _Source:
         body: list[str] = []
         outputs = {n for n, _ in prog.outputs}
         names = _Slots(self.grad, len(prog) > _REUSE, {n for n in outputs})
-        if order:
+        if prog.needs_grad[prog.root]:
             body.append(f"{names.start(prog.root)} = seed")
             started[prog.root] = True
         lists = [n for n in order if prog.needs_grad[n] and prog.op[n].arity == 0
