@@ -278,11 +278,9 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
 def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any = None) -> Value:
     """A new node for op's result `y`, or a leaf where no_grad is on in this thread."""
     if _paused_anywhere and not is_recording():
-        out = _leaf(y)
-        if _watching:
-            _note_unrecorded(out, (a, b) if b is not None else (a if a.__class__ is tuple else (a,)),
-                             "under no_grad")
-        return out
+        if b is not None:
+            return _unrecorded(y, (a, b))
+        return _unrecorded(y, a if a.__class__ is tuple else (a,))
     out = _new(Value)
     out._data = y
     out.grad = 0.0
