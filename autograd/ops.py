@@ -227,11 +227,13 @@ class Op:
             return out
         return _applied(self, *operands, *extra)
 
-    def derivative_formulas(self, operands: list[Formula], out: Formula,
-                            arg: Any = None) -> list[Formula] | None:
-        """The local derivatives as formulas, or None where no rule runs on formulas."""
+    def derivative_formulas(self, operands: list[Formula], out: Formula, arg: Any = None,
+                            exact: bool = False) -> list[Formula] | None:
+        """The local derivatives as formulas, or None where no rule runs on formulas. `exact`:
+        the op's own rules only (the floats they give, at every point); else, where those
+        branch on a number, the smooth ones registered beside the op."""
         extra = (arg,) if self.has_arg else ()
-        rules = self.forms.get("derivatives", self.derivatives)
+        rules = self.derivatives if exact else self.forms.get("derivatives", self.derivatives)
         try:
             if self.arity == 0:
                 found = list(rules[0](operands, out))
