@@ -162,6 +162,8 @@ def _binary(head: str, a: Any, b: Any) -> Formula:
             return a
     elif head == "-" and y == 0.0 and type(y) is float and str(y) == "0.0":
         return a
+    elif head == "**" and y == 1.0 and type(y) is float:
+        return a
     if x is not None and y is not None and head in _FOLDS:
         try:  # two numbers: the float the operation gives, as it would give it at run time
             return Formula("const", (_FOLDS[head](x, y),))

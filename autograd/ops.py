@@ -351,6 +351,7 @@ RELU = Op(
     (lambda x, y: step(x),),
     domain=_far_from(0.0),
     fast=_relu_fast,
+    forms={"sympy": lambda f, x: f.Max(0, x)},
 )
 # The functions of floats below get their array and sympy spellings beside them. An array form
 # must fail (`_need`, or a floating-point error) wherever the float form raises, so that those
@@ -370,7 +371,8 @@ SIN = Op("sin", 1, _finite("sin", math.sin), (lambda x, y: cos(x),),
          forms={"numpy": "np.sin({0})", "sympy": "sin"})
 COS = Op("cos", 1, _finite("cos", math.cos), (lambda x, y: -sin(x),),
          forms={"numpy": "np.cos({0})", "sympy": "cos"})
-SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),), forms={"batch": "sum"})
+SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),),
+         forms={"batch": "sum", "sympy": lambda f, *xs: f.Add(*xs)})
 # dot(xs, ws) records its operands as xs + ws: each x's derivative is its w, and back.
 DOT = Op(
     "dot",
@@ -378,7 +380,9 @@ DOT = Op(
     lambda xw: _dot(xw[: len(xw) // 2], xw[len(xw) // 2 :]),
     (lambda xw, y: xw[len(xw) // 2 :] + xw[: len(xw) // 2],),
     pairwise=True,
-    forms={"batch": "dot"},
+    forms={"batch": "dot",
+           "sympy": lambda f, *xw: f.Add(*(x * w for x, w in zip(xw[: len(xw) // 2],
+                                                                xw[len(xw) // 2 :])))},
 )
 
 # --- loss primitives: stable forms whose edges (clamps, infinities) follow PyTorch -------------
