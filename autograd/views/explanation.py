@@ -12,7 +12,7 @@ import math
 from numbers import Real
 from typing import Any, NamedTuple
 
-from ..backward import current, operand_order, outputs_by_node, vjp_partials, vjp_upstream
+from ..backward import chain, current, float_contributions, operand_order
 from ..engine import Value, is_constant, local_derivatives, op_arg, topological_order
 from ..engine import rule as rule_of
 from ..formula import Formula, Printer
@@ -116,36 +116,32 @@ def backward_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Val
     ([(3.0, 3.0), (3.0, 6.0)], 6.0)
     """
     order = topological_order(root)
-    current([n for n in order if n.parents])  # no story of numbers that changed since
-    grads = {root: float(seed)}
-    steps = []
-    outputs = None
-    for node in order:
-        if not node.parents:
-            continue
-        upstream = grads.get(node, 0.0)
+    interior = current([n for n in order if n.parents])  # no story of numbers changed since
+    grads: dict[Value, Any] = {root: float(seed)}
+    send = float_contributions(interior, grads)
+    steps: list[Step] = []
+
+    def told(node: Value, upstream: float) -> tuple:
         parents = node.parents
-        additions = []
         if rule_of(node).vjp:
-            outputs = outputs_by_node(order) if outputs is None else outputs
-            received = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
-            sent = vjp_partials(node, received)
-            for i, (parent, added) in enumerate(zip(parents, sent)):
-                grads[parent] = grads.get(parent, 0.0) + added
-                if not is_constant(parent):
-                    additions.append(Addition(i, parent, math.nan, added, grads[parent]))
-            steps.append(Step(node, upstream, additions, True))
-            continue
-        locals_ = local_derivatives(node)
-        for i in operand_order(node):  # backward's order, so the totals agree to the bit
-            parent, local = parents[i], locals_[i]
-            if is_constant(parent):
-                continue  # a number in the formula: nothing to learn about its gradient
-            added = local * upstream
-            grads[parent] = grads.get(parent, 0.0) + added
-            additions.append(Addition(i, parent, local, added, grads[parent]))
-        steps.append(Step(node, upstream, additions))
-    return steps, grads
+            index: Any = range(len(parents))
+            sent = [added for _, added in send(node, upstream)]
+            locals_ = [math.nan] * len(parents)
+        else:  # nan where a local derivative does not exist: said, not raised
+            index = operand_order(node)
+            locals_ = local_derivatives(node)
+            sent = [locals_[i] * upstream for i in index]
+        additions = []
+        for i, added in zip(index, sent):
+            parent = parents[i]
+            grads[parent] = total = grads.get(parent, 0.0) + added
+            if not is_constant(parent):  # a constant: nothing to learn about its gradient
+                additions.append(Addition(i, parent, locals_[i], added, total))
+        steps.append(Step(node, upstream, additions, rule_of(node).vjp))
+        return ()  # added here, in the order told
+
+    chain(interior, grads, told)
+    return steps, {n: g for n, g in grads.items() if not is_constant(n)}
 
 
 def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,
