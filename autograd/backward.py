@@ -164,14 +164,12 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
         a = node._a
         if a.__class__ is tuple:
             da = node._da
-            if da is None:  # made micrograd's way, or a vector-Jacobian product
-                if node._rule.vjp:
-                    outputs = outputs_by_node(interior) if outputs is None else outputs
-                    upstream = vjp_upstream(node, outputs, _scratch)
-                    for p, d in zip(a, vjp_partials(node, upstream)):
-                        p._g += d
-                    continue
-                da = external_partials(node)
+            if da is None:  # a vector-Jacobian product: its outputs' gradients in
+                outputs = outputs_by_node(interior) if outputs is None else outputs
+                upstream = vjp_upstream(node, outputs, _scratch)
+                for p, d in zip(a, vjp_partials(node, upstream)):
+                    p._g += d
+                continue
             if node._rule.pairwise:  # dot: last pair first, x before w, as the chain
                 n = len(a) >> 1
                 for i in range(n - 1, -1, -1):
@@ -306,9 +304,8 @@ def _float_partials(node: Any) -> tuple[Any, ...]:
     if a.__class__ is tuple:
         if node._da is not None:
             return node._da
-        if node._rule.vjp:  # no number per edge: the product needs the outputs' gradients
-            return (math.nan,) * len(a)
-        return external_partials(node)
+        # a vector-Jacobian product: no number per edge (it needs the outputs' gradients)
+        return (math.nan,) * len(a)
     return (node._da,) if node._b is None else (node._da, node._db)
 
 
@@ -370,42 +367,6 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
     this level.
     """
     return _wrt_pass(root, wrt, seed, values=True)
-
-
-def external_partials(node: Any) -> tuple[float, ...]:
-    """The local derivatives of a node made micrograd's way, asked once of its `_backward`
-    closure: with `node.grad` at 1 and its operands' `.grad` at 0, what the closure adds into
-    each operand is d node / d operand. Every `.grad` it touches is restored, and the answer
-    is kept on the node. A node with no closure passes no gradient on (micrograd's default)."""
-    parents = node._a
-    closure = node._db
-    if closure is None:
-        partials = (0.0,) * len(parents)
-    else:
-        with PASS_LOCK:
-            saved_own, saved = node.grad, [p.grad for p in parents]
-            try:
-                for p in parents:
-                    p.grad = 0.0
-                node.grad = 1.0
-                closure()
-                got = [p.grad for p in parents]
-            finally:
-                for p, g in zip(parents, saved):
-                    p.grad = g
-                node.grad = saved_own
-        from .engine import real  # a NumPy number is a number too
-
-        partials = []
-        first = set()
-        for p, d in zip(parents, got):
-            d = real(d, f"the _backward of op {node.op!r} set a .grad: it")
-            # an operand listed twice received its whole derivative once
-            partials.append(d if p not in first else 0.0)
-            first.add(p)
-        partials = tuple(partials)
-    node._da = partials
-    return partials
 
 
 def _scratch(node: Any) -> float:

@@ -452,7 +452,7 @@ class Value:
             self._rule = ops.external(self._rule.name)
             self._a, self._b = parents, None
         if self._a is not None:
-            self._da = None  # asked again from the new closure when needed
+            self._da = _ask_closure(self, fn)
         self._db = fn
 
     def __repr__(self) -> str:
@@ -704,8 +704,44 @@ def _adopt(node: Value, children: Any, op: Any) -> None:
         node._seq = _tick()
         node._a = parents
         node._b = None
-        node._da = None
+        node._da = (0.0,) * len(parents)  # micrograd's default `_backward` passes nothing on
     node._db = None
+
+
+def _ask_closure(node: Value, closure: Any) -> tuple[Any, ...]:
+    """The local derivatives of a node made micrograd's way, asked of its `_backward` closure
+    when it is given: with `node.grad` at 1 and its operands' `.grad` at 0, what the closure
+    adds into each operand is d node / d operand. Every `.grad` it touches is restored. From
+    then on the node is like any other: its local derivatives are numbers on its edges. A
+    closure that raises when asked raises in the backward pass that needs it."""
+    parents = node._a
+    with PASS_LOCK:
+        saved_own, saved = node.grad, [p.grad for p in parents]
+        try:
+            for p in parents:
+                p.grad = 0.0
+            node.grad = 1.0
+            closure()
+            got = [p.grad for p in parents]
+        except Exception as exc:
+            message = f"the _backward closure of op {node.op!r} raised: {exc}"
+            try:
+                error = type(exc)(message)
+            except Exception:  # an exception type that wants other arguments
+                error = RuntimeError(message)
+            return (_Undefined(error),) * len(parents)
+        finally:
+            for p, g in zip(parents, saved):
+                p.grad = g
+            node.grad = saved_own
+    partials = []
+    first = set()
+    for p, d in zip(parents, got):
+        d = real(d, f"the _backward of op {node.op!r} set a .grad: it")
+        # an operand listed twice received its whole derivative once
+        partials.append(d if p not in first else 0.0)
+        first.add(p)
+    return tuple(partials)
 
 
 def rule(node: Value) -> Op:
