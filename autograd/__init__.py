@@ -24,6 +24,7 @@ from .views import (
     draw_html,
     explain,
     text_tree,
+    use_bundled_graphviz,
     write_animation,
     write_frames,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "text_tree",
     "to_sympy",
     "topological_order",
+    "use_bundled_graphviz",
     "value_and_grad",
     "vsum",
     "write_animation",
