@@ -63,9 +63,22 @@ def local_formula(node: Value, index: int, names: dict[Value, str],
         k = exponent(node)
         if k is None:
             return None
-        return f"{constant(k)} * {args[0]}**{constant(k - 1)}"
+        return power_rule(k, args[0])
     rule = LOCAL_FORMULAS.get(node.op)
     return rule(args, names[node], index) if rule else None
+
+
+def power_rule(k: float, x: str) -> str:
+    """d(x**k)/dx written as a person would: `2 * x`, not `2 * x**1`.
+
+    >>> power_rule(2.0, "x"), power_rule(3.0, "x"), power_rule(1.0, "x"), power_rule(0.5, "x")
+    ('2 * x', '3 * x**2', '1', '0.5 * x**-0.5')
+    """
+    if k in (0, 1):
+        return constant(k)
+    if k == 2:
+        return f"2 * {x}"
+    return f"{constant(k)} * {x}**{constant(k - 1)}"
 
 
 def _paren(x: float) -> str:
