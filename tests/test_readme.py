@@ -88,3 +88,16 @@ def test_every_docs_page_is_in_the_site_navigation():
     assert not missing, f"docs pages missing from mkdocs.yml's nav: {missing}"
     for link in re.findall(r"\]\((docs/[^)#]+)", README.read_text()):
         assert (ROOT / link).exists(), link  # the README's links into the docs resolve
+
+
+def test_the_api_reference_shows_docstring_examples_as_code():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("doctest_blocks",
+                                                  ROOT / "docs" / "hooks" / "doctest_blocks.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    text = "Squares.\n\n    >>> f(2)\n    4\n\nMore prose.\n>>> g()\n"
+    assert hook.fence_examples(text) == (
+        "Squares.\n\n    ```pycon\n    >>> f(2)\n    4\n    ```\n\nMore prose.\n"
+        "```pycon\n>>> g()\n```")
