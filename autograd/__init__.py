@@ -36,6 +36,7 @@ _LAZY = {
     "backward_frames": ".views",
     "write_frames": ".views",
     "write_animation": ".views",
+    "use_bundled_graphviz": ".views",
 }
 
 
@@ -82,6 +83,7 @@ __all__ = [
     "text_tree",
     "to_sympy",
     "topological_order",
+    "use_bundled_graphviz",
     "value_and_grad",
     "vsum",
     "write_animation",
