@@ -31,7 +31,7 @@ from .backward import (
     value_partials,
     walk,
 )
-from .clock import note_write
+from . import clock as _clock
 from .clock import tick as _tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
@@ -382,9 +382,10 @@ def is_constant(node: Value) -> bool:
 
 
 def _set_data(node: Value, x: Any) -> None:
-    name = repr(node.label) if node.label else "Value"
-    node._data = x if x.__class__ is float else real(x, f"{name}.data =")
-    node._wseq = note_write()
+    if x.__class__ is not float:  # the message is made only for a write that needs checking
+        x = real(x, f"{node.label!r}.data =" if node.label else "Value.data =")
+    node._data = x
+    node._wseq = _clock.last_write = _tick()  # the latest write (see `clock`)
 
 
 def _observed_get(node: Value) -> float:
