@@ -16,6 +16,7 @@ pytest.importorskip("hypothesis")
 from autograd import Value  # noqa: E402
 from autograd.testing import grade  # noqa: E402
 from autograd.testing.grading.forms import FORMS, Program, Step  # noqa: E402
+from autograd.testing.grading.guard import guarded  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
@@ -175,6 +176,24 @@ def test_an_endless_loop_in_backward_stops_at_the_time_limit_and_the_trace_is_pu
     assert failure.gradients[0] is None  # backward() never finished
     assert "did not finish (in backward)" in failure.hint
     assert report.not_checked  # nothing else can be judged with backward() looping
+
+
+def _spin():
+    while True: pass  # noqa: E701 - one line: a loop that emits no line events
+
+
+def test_a_loop_within_one_line_is_stopped_too_and_an_outer_trace_function_is_put_back():
+    def outer(frame, event, arg):
+        return None
+
+    before = sys.gettrace()
+    sys.settrace(outer)
+    try:
+        result, trouble = guarded(_spin, 0.1)
+        assert sys.gettrace() is outer
+    finally:
+        sys.settrace(before)
+    assert result is None and trouble.kind == "timeout" and trouble.where == "_spin"
 
 
 def test_recursion_without_end_is_reported_and_the_recursion_limit_put_back():

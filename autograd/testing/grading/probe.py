@@ -69,7 +69,7 @@ def _try(form: Form, value_class: Any) -> Any:
 def _why_missing(form: Form, value_class: Any, error: str) -> str:
     if not hasattr(value_class, form.method):
         return "not defined"
-    return f"fails: {error}"
+    return f"fails: {error}"  # raised what an unsupported form raises (see UNSUPPORTED)
 
 
 def _failed(kind: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,8 @@ from .compare import Comparison, Reading, Run
 from .diagnose import Finding
 from .forms import FORMS, OPS_IN_ORDER, Program
 
+WIDTH = 88
+"""Where the report's prose wraps."""
 TITLES = {
     "forward": "wrong value",
     "derivative": "wrong local derivative",
@@ -97,7 +100,7 @@ class Failure:
             "",
             _indent(self.table(), 4),
             "",
-            _wrap(self.hint, 88),
+            _wrap(self.hint, WIDTH),
         ]
         return "\n".join(lines)
 
@@ -156,16 +159,23 @@ class Report:
         lines = [self.summary()]
         if self.unusable is not None:
             return lines[0]
-        lines += ["", f"Ran {self.expressions} expressions on your class and on gradwalk's "
-                      f"(each operation alone, with a value used twice, then random ones; "
-                      f"seed {self.seed}). Your class has:"]
+        lines += ["", _wrap(f"Ran {self.expressions} expressions on your class and on "
+                            f"gradwalk's (each operation alone, with a value used twice, then "
+                            f"random ones; seed {self.seed}). Your class has:", WIDTH)]
         width = max((len(op) for op in self.found), default=0)
         lines += [f"  {op.ljust(width)}  {', '.join(forms)}" for op, forms in self.found.items()]
-        if self.missing:
-            width = max(len(form) for form in self.missing)
-            lines += ["Not found, so not checked:"]
-            lines += [f"  {form.ljust(width)}  {FORMS[form].method}: {why}"
-                      for form, why in self.missing.items()]
+        undefined: dict[str, list[str]] = {}
+        for form, why in self.missing.items():
+            if why == "not defined":
+                undefined.setdefault(FORMS[form].method, []).append(form)
+        if undefined:
+            named = ", ".join(_unbroken(m if forms == [f"a.{m}()"] else f"{m} ({', '.join(forms)})")
+                              for m, forms in undefined.items())
+            lines += [_wrap(f"Not defined, so not checked: {named}", WIDTH, "  ")]
+        failing = {f: why for f, why in self.missing.items() if why != "not defined"}
+        if failing:
+            lines += ["Not supported, so not checked:"]
+            lines += [f"  {form}  ({FORMS[form].method}) {why}" for form, why in failing.items()]
         lines += ["", f"Agree:       {' '.join(self.agreed) or '(none)'}"]
         if self.failures:
             lines += [f"Differ:      {' '.join(f.op for f in self.failures)}"]
@@ -215,7 +225,14 @@ def _numbered(i: int, text: str) -> str:
     return "\n".join([f"{i}. {first}", *(_indent(line, 3) if line else line for line in rest)])
 
 
-def _wrap(text: str, width: int) -> str:
-    import textwrap
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    wrapped = textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False)
+    return wrapped.replace(_GLUE, " ")
 
-    return textwrap.fill(text, width)
+
+_GLUE = "\x00"
+
+
+def _unbroken(text: str) -> str:
+    """`text` kept on one line by `_wrap`."""
+    return text.replace(" ", _GLUE)
