@@ -4,7 +4,10 @@ hang or break the grader, and the command line exits 0 / 1 / 2.
 
 The engines are in `tests/learner_engines/`, written the way learners write them."""
 
+import contextlib
+import io
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -318,6 +321,18 @@ def test_the_command_line_exits_2_with_one_line_when_the_class_cannot_be_used(ta
     assert result.returncode == 2
     assert result.stdout == ""
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_the_docs_page_shows_the_report_its_example_prints():
+    page = (TESTS.parent / "docs" / "grade.md").read_text()
+    example = re.search(r"```python\n(.*?)```", page, re.S).group(1)
+    shown = re.search(r"`print\(report\)`.*?```text\n(.*?)```", page, re.S).group(1)
+    namespace = {"__name__": "docs_example"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(example, "docs/grade.md", "exec"), namespace)
+    expressions = re.compile(r"Ran \d+ expressions")  # how many depends on hypothesis's version
+    assert expressions.sub("Ran N expressions", str(namespace["report"]) + "\n") == \
+        expressions.sub("Ran N expressions", shown)
 
 
 def test_forms_spell_and_describe_themselves():

@@ -1,5 +1,6 @@
-"""Every Python example in the README runs as written, and prints what its comments say where
-a comment gives the exact output (`print(x)  # -3.0 2.0`)."""
+"""Every Python example in the README (and in the docs pages listed in `PAGES`) runs as
+written, and prints what its comments say where a comment gives the exact output
+(`print(x)  # -3.0 2.0`)."""
 
 import contextlib
 import io
@@ -8,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PAGES = [README, ROOT / "docs" / "grade.md"]
+
+
+def _blocks(page: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+
+
+BLOCKS = _blocks(README)
 
 
 def _promised_outputs(block: str) -> list[str | None]:
@@ -37,16 +46,19 @@ def _same(got: str, want: str) -> bool:
     return len(numbers) == len(values) and all(abs(a - b) < tol for a, b in zip(numbers, values))
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs_and_prints_what_it_says(block, tmp_path, monkeypatch):
-    if "hypothesis" in block and "@given" in block:
+@pytest.mark.parametrize(("page", "block"), [
+    pytest.param(page, block, id=f"{'' if page == README else page.stem + '-'}block{i}")
+    for page in PAGES for i, block in enumerate(_blocks(page))
+])
+def test_readme_example_runs_and_prints_what_it_says(page, block, tmp_path, monkeypatch):
+    if "hypothesis" in block and "@given" in block or "grade(" in block:
         pytest.importorskip("hypothesis")
     if "torch" in block:  # the bridge's examples need PyTorch, which is optional
         pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)  # examples that save files write them here
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(block, str(README), "exec"), {"__name__": "readme_example"})
+        exec(compile(block, str(page), "exec"), {"__name__": "readme_example"})
     printed = out.getvalue().splitlines()
     promised = _promised_outputs(block)
     if len(printed) == len(promised):
