@@ -24,7 +24,7 @@ from autograd.testing.grading.guard import guarded  # noqa: E402
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
-from learner_engines import broken, lecture, local_grads, mistakes  # noqa: E402
+from learner_engines import broken, lecture, local_grads, mistakes, roundabout  # noqa: E402
 
 ALL_OPS = ["+", "*", "**", "neg", "-", "/", "relu", "tanh", "exp", "log", "sigmoid", "sqrt",
            "sin", "cos", "abs"]
@@ -66,6 +66,12 @@ def test_an_engine_in_another_style_passes_and_its_missing_ops_are_listed():
         assert report.missing[form] == "not defined"
         assert FORMS[form].method in str(report)
     assert "(__pow__) fails: TypeError" in str(report)  # a ** b: a number exponent only
+
+
+def test_an_engine_whose_formulas_round_differently_is_no_mistake():
+    report = grade(roundabout.Value, max_examples=100)  # sigmoid via tanh, cos via sin...
+    assert report.ok, str(report)
+    assert report.agreed == ALL_OPS
 
 
 def test_our_own_engine_passes():
