@@ -173,6 +173,12 @@ def test_a_class_that_cannot_be_made_is_unusable_and_says_why():
     assert "\n" not in str(report)
 
 
+def test_a_class_whose_every_operator_fails_is_unusable_and_says_how():
+    report = grade(broken.Unhashable)
+    assert "none of the operators" in report.unusable
+    assert "TypeError: unhashable type: 'Unhashable'" in report.unusable
+
+
 def test_a_class_without_backward_is_unusable():
     assert "has no backward() method" in grade(broken.NoBackward).unusable
 

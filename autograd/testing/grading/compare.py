@@ -58,7 +58,7 @@ def read(node: Any, attribute: str) -> Reading:
     """`node.<attribute>` as a float, or what it is instead."""
     if isinstance(node, Real):
         return "a plain number" if attribute == "data" else "missing"
-    x = getattr(node, attribute, _MISSING)
+    x = getattr(node, attribute, _MISSING)  # under `guarded`: it may be a property
     if x is _MISSING:
         return "missing"
     if isinstance(x, Real) and not isinstance(x, bool):
@@ -83,8 +83,9 @@ def run_learner(program: Program, value_class: Any, time_limit: float) -> Run:
         run.stage = "done"
 
     _, run.trouble = guarded(body, time_limit)
-    if run.stage == "forward":
-        run.data = [read(s, "data") for s in slots]  # how far it got
+    if run.stage == "forward":  # how far it got (`.data` may be a property: guarded too)
+        data, trouble = guarded(lambda: [read(s, "data") for s in slots], time_limit)
+        run.data = data if trouble is None else ["unreadable"] * len(slots)
     return run
 
 

@@ -20,7 +20,7 @@ PROBE_POINT = (0.75, 1.25)
 @dataclass
 class Probe:
     """What trying each form found: the forms that give a node (`found`), those that return a
-    plain number (`plain`: form -> type name), those that are not there or fail on their own
+    plain number (`plain`: form -> "a plain float"), those that are not there or fail on their own
     (`missing`: form -> why), and, if the class cannot be used at all, why (`unusable`)."""
 
     found: list[str] = field(default_factory=list)
@@ -32,16 +32,15 @@ class Probe:
 def probe(value_class: Any, time_limit: float) -> Probe:
     result = Probe()
     name = getattr(value_class, "__name__", repr(value_class))
-    made, trouble = guarded(lambda: value_class(2.0), time_limit)
+    made, trouble = guarded(lambda: _made(value_class), time_limit)
     if trouble is not None:
         result.unusable = f"{name}(2.0) {_failed(trouble.kind)}: {trouble.error}"
         return result
-    data = getattr(made, "data", None)
+    data, has_backward = made
     if not isinstance(data, Real) or float(data) != 2.0:
-        result.unusable = (f"{name}(2.0).data should be the number 2.0, "
-                           f"got {'nothing' if data is None else repr(data)}")
+        result.unusable = f"{name}(2.0).data should be the number 2.0, got {data}"
         return result
-    if not callable(getattr(made, "backward", None)):
+    if not has_backward:
         result.unusable = f"{name} has no backward() method"
         return result
     for form in FORMS.values():
@@ -50,20 +49,36 @@ def probe(value_class: Any, time_limit: float) -> Probe:
             result.found.append(form.key)  # there, but broken: the checks will show how
         elif trouble is not None:
             result.missing[form.key] = _why_missing(form, value_class, trouble.error)
-        elif isinstance(out, Real):
-            result.plain[form.key] = type(out).__name__
-        elif not hasattr(out, "data"):
-            result.missing[form.key] = f"returns a {type(out).__name__}, which has no .data"
+        elif out.startswith("a plain "):
+            result.plain[form.key] = out
+        elif out != "a node":
+            result.missing[form.key] = f"returns {out}, which has no .data"
         else:
             result.found.append(form.key)
     if not result.found and not result.plain:
-        result.unusable = f"{name} has none of the operators or methods looked for"
+        failing = [f"{form}: {why}" for form, why in result.missing.items()
+                   if why != "not defined"]
+        result.unusable = (f"{name} has none of the operators or methods looked for"
+                           + (f" ({failing[0]})" if failing else ""))
     return result
 
 
-def _try(form: Form, value_class: Any) -> Any:
+def _made(value_class: Any) -> tuple[Any, bool]:
+    """`value_class(2.0)`'s data (as is if it is a number, else described) and whether it has
+    a backward() method, read under the guard (either may be a property of the learner's)."""
+    made = value_class(2.0)
+    data = getattr(made, "data", None)
+    shown = data if isinstance(data, Real) else "nothing" if data is None else repr(data)[:80]
+    return shown, callable(getattr(made, "backward", None))
+
+
+def _try(form: Form, value_class: Any) -> str:
+    """What form gives on two fresh Values: "a node", "a plain float"..., "a str"..."""
     operands = [value_class(x) for x in PROBE_POINT[: form.arity]]
-    return form.apply(operands, form.constants[0] if form.constants else None)
+    out = form.apply(operands, form.constants[0] if form.constants else None)
+    if isinstance(out, Real):
+        return f"a plain {type(out).__name__}"
+    return "a node" if hasattr(out, "data") else f"a {type(out).__name__}"
 
 
 def _why_missing(form: Form, value_class: Any, error: str) -> str:

@@ -94,7 +94,7 @@ class Failure:
         steps = len(self.program)
         lines = [
             self.title(),
-            f"The smallest program that shows it ({steps} operation{'s' * (steps != 1)}):",
+            f"The smallest program that shows it ({_count(steps, 'operation')}):",
             "",
             _indent(self.program.code(self.class_name), 4),
             "",
@@ -152,14 +152,14 @@ class Report:
             return (f"{self.class_name} agrees with gradwalk's engine: values and gradients, "
                     f"all {len(self.agreed)} ops checked.")
         n = len(self.failures)
-        return (f"{self.class_name} differs from gradwalk's engine: {n} "
-                f"mistake{'s' * (n != 1)} found ({', '.join(f.op for f in self.failures)}).")
+        return (f"{self.class_name} differs from gradwalk's engine: {_count(n, 'mistake')} "
+                f"found ({', '.join(f.op for f in self.failures)}).")
 
     def __str__(self) -> str:
         lines = [self.summary()]
         if self.unusable is not None:
             return lines[0]
-        lines += ["", _wrap(f"Ran {self.expressions} expressions on your class and on "
+        lines += ["", _wrap(f"Ran {_count(self.expressions, 'expression')} on your class and on "
                             f"gradwalk's (each operation alone, with a value used twice, then "
                             f"random ones; seed {self.seed}). Your class has:", WIDTH)]
         width = max((len(op) for op in self.found), default=0)
@@ -195,6 +195,10 @@ class Report:
 
 def ops_in_order(ops: set[str] | list[str]) -> list[str]:
     return [op for op in OPS_IN_ORDER if op in ops]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _at(readings: list[Reading], i: int) -> Reading | None:
