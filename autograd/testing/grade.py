@@ -33,10 +33,12 @@ from .grading.diagnose import BACKWARD, CONSTRUCTOR, and_list, diagnose
 from .grading.forms import FORMS, Program
 from .grading.probe import built_from_others, probe
 from .grading.report import Failure, Report, ops_in_order
-from .grading.small import HELPERS, own_programs, pair_programs
+from .grading.small import HELPERS, order_programs, own_programs, pair_programs
 
 __all__ = ["Failure", "Report", "grade", "main"]
 
+ORDER_TRIES = 30
+"""Memory layouts each small program is tried at when backward()'s order is wrong."""
 TIME_LIMIT = 1.0
 """Seconds one expression may run on your class (a correct engine takes about a millisecond)."""
 
@@ -131,6 +133,11 @@ class _Grading:
     def record(self, c: Comparison, forms_checked: bool = False) -> None:
         """Add the failure `c` shows and set its op aside."""
         finding = diagnose(c, self.value_class, self.time_limit, forms_checked)
+        if finding.kind == "order":
+            smaller = self.smaller_order_example(len(c.program))
+            if smaller is not None:
+                c = smaller
+                finding = diagnose(c, self.value_class, self.time_limit, forms_checked)
         failure = Failure.found(finding, c, self.report.class_name)
         failure.hint += _composite_note(failure, self.report.failures, self.value_class,
                                         self.time_limit)
@@ -139,6 +146,20 @@ class _Grading:
         for f in dropped:
             self.active.remove(f)
         self.going = bool(dropped) and finding.op not in (BACKWARD, CONSTRUCTOR)
+
+    def smaller_order_example(self, size: int) -> Comparison | None:
+        """A program of fewer than `size` operations where backward()'s order goes wrong
+        (`small.order_programs`), or None. Whether it goes wrong may depend on where its nodes
+        land in memory (a set of nodes is ordered by address), so each is tried at
+        `ORDER_TRIES` layouts: hypothesis's smallest program may be larger only by luck."""
+        for program in order_programs(self.active):
+            if len(program) >= size:
+                continue
+            for shift in range(ORDER_TRIES):
+                c = compare(program, self.value_class, self.time_limit, shift)
+                if c is not None and not c.agrees():
+                    return c
+        return None
 
 
 def _composite_note(failure: Failure, before: list[Failure], value_class: Any,

@@ -69,12 +69,17 @@ def read(node: Any, attribute: str) -> Reading:
 _MISSING = object()
 
 
-def run_learner(program: Program, value_class: Any, time_limit: float) -> Run:
+def run_learner(program: Program, value_class: Any, time_limit: float, shift: int = 0) -> Run:
+    """The learner's run of `program`. `shift` Values are made first and kept while it runs,
+    so that its nodes land elsewhere in memory: a set of nodes (micrograd's `_prev`) is
+    ordered by address, so a backward() that depends on that order goes another way."""
     run = Run()
     slots: list[Any] = []
 
     def body() -> None:
+        ballast = [value_class(0.0) for _ in range(shift)]
         program.build(value_class, slots)
+        del ballast
         run.data = [read(s, "data") for s in slots]
         run.plain = [isinstance(s, Real) for s in slots]
         run.stage = "backward"
@@ -136,13 +141,15 @@ class Comparison:
         return not any(self.grad_differs(i) for i in range(self.program.n_inputs))
 
 
-def compare(program: Program, value_class: Any, time_limit: float) -> Comparison | None:
-    """Run `program` on both engines; None if ours cannot run it."""
+def compare(program: Program, value_class: Any, time_limit: float,
+            shift: int = 0) -> Comparison | None:
+    """Run `program` on both engines; None if ours cannot run it. (`shift`: see
+    `run_learner`.)"""
     ours = run_ours(program)
     if ours is None:
         return None
     run, nodes = ours
-    yours = run_learner(program, value_class, time_limit)
+    yours = run_learner(program, value_class, time_limit, shift)
     grads = rounding_bounds(nodes[-1], nodes).gradients
     return Comparison(
         program, yours, run, nodes,

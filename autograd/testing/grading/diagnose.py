@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from ...backward import local_derivatives
 from .compare import Comparison, Reading, compare
 from .forms import FORMS, Form, Program, Step
 from .guard import Trouble
+from .small import own_programs
 
 BACKWARD = "backward"
 """The op named when backward() itself is wrong (its order, its seed, or it loops)."""
@@ -91,17 +93,40 @@ def diagnose(c: Comparison, value_class: Any, time_limit: float,
     reach = p.reaching_output()
     differing = [i for i in range(len(reach)) if (reach[i] or i < n) and c.grad_differs(i)]
     last = len(reach) - 1
+    if not differing:  # nothing left that `agrees` looks at: cannot happen, said plainly
+        return Finding(BACKWARD, "gradient", "The gradients differ.")
     if differing[-1] == last:
         got = _show(yours.grads[last])
         return Finding(BACKWARD, "seed", (
             f"backward() must start by setting the output's grad to 1.0 (d out / d out = 1); "
             f"after backward() {names[last]}.grad is {got}."), node=names[last])
-    if all(yours.grads[i] in (0.0, "missing", "None") for i in range(last) if reach[i]):
+    if all(yours.grads[i] in _UNSET for i in range(last) if reach[i]) and _passes_nothing(
+            value_class, time_limit):
         return Finding(BACKWARD, "no gradient", (
             "backward() left every other node's .grad unset (0): it must call each node's "
             "_backward(), output first, so each op passes the gradient on to its operands."),
             node=names[differing[-1]])
     return _backward(c, differing[-1], value_class, time_limit, forms_checked)
+
+
+_UNSET = (0.0, "missing", "None")
+
+
+def _passes_nothing(value_class: Any, time_limit: float, enough: int = 3) -> bool:
+    """Whether backward() leaves the operands' .grad unset after every form tried alone (up
+    to `enough` that run), not just after one op whose derivative is wrongly 0."""
+    tried = 0
+    for key in FORMS:
+        program = own_programs(key)[0]
+        checked = compare(program, value_class, time_limit)
+        if checked is None or checked.yours.stage != "done" or not checked.ours.grads[0]:
+            continue
+        if any(g not in _UNSET for g in checked.yours.grads[: program.n_inputs]):
+            return False
+        tried += 1
+        if tried == enough:
+            break
+    return tried > 0
 
 
 def _trouble_in_forward(p: Program, slot: int, trouble: Trouble, names: list[str]) -> Finding:
@@ -159,23 +184,30 @@ def _backward(c: Comparison, slot: int, value_class: Any, time_limit: float,
     shares = [g * d for g, (_, d) in zip(grads, local)]
     users = [p.forms()[j] for j, _ in uses]
 
-    for size in range(1, len(uses) + 1):  # forgot the chain rule in some uses
-        for chosen in itertools.combinations(range(len(uses)), size):
-            if len(uses) > 6 or any(grads[u] == 1.0 for u in chosen):
-                continue
-            total = sum(local[u][1] if u in chosen else shares[u] for u in range(len(uses)))
-            if c.grad_close(slot, total):
-                form = users[chosen[-1]]
-                return Finding(form.op, "chain rule", _chain_hint(form, node), form.key, node)
-    for u in reversed(range(len(uses))):  # one use overwrote the shares sent before it
-        others = [v for v in range(len(uses)) if v != u]
-        for size in range(len(others)):
-            for kept in itertools.combinations(others, size):
-                if len(uses) <= 6 and c.grad_close(slot, shares[u] + sum(shares[v] for v in kept)):
-                    form = users[u]
-                    return Finding(form.op, "overwrite", _overwrite_hint(form, node, uses, p),
-                                   form.key, node)
+    everyone = range(len(uses))
+    for chosen in _subsets(everyone, 1):  # some uses forgot the chain rule
+        if all(grads[u] != 1.0 for u in chosen) and c.grad_close(
+                slot, sum(local[u][1] if u in chosen else shares[u] for u in everyone)):
+            form = users[chosen[-1]]
+            return Finding(form.op, "chain rule", _chain_hint(form, node), form.key, node)
+    for u in reversed(everyone):  # one use overwrote the shares sent before it
+        others = [v for v in everyone if v != u]
+        for kept in _subsets(others, 0, len(others) - 1):
+            if c.grad_close(slot, shares[u] + sum(shares[v] for v in kept)):
+                form = users[u]
+                return Finding(form.op, "overwrite", _overwrite_hint(form, node, uses, p),
+                               form.key, node)
     return Finding(BACKWARD, "order", _order_hint(p, slot, uses), node=node)
+
+
+def _subsets(items: Sequence[int], smallest: int, largest: int | None = None,
+             most_items: int = 6) -> Iterator[tuple[int, ...]]:
+    """The subsets of `items` of `smallest` to `largest` elements, smallest first (none when
+    there are more than `most_items`: too many to try, and no shrunk program has them)."""
+    if len(items) > most_items:
+        return
+    for size in range(smallest, (len(items) if largest is None else largest) + 1):
+        yield from itertools.combinations(items, size)
 
 
 def _alone(c: Comparison, j: int) -> Program:
@@ -288,7 +320,7 @@ def _order_hint(p: Program, slot: int, uses: list[tuple[int, int]]) -> str:
     names = p.names()
     users = ", ".join(dict.fromkeys(names[p.n_inputs + j] for j, _ in uses))
     return (f"Every op is right on its own, yet {names[slot]}.grad is wrong: backward() ran the "
-            f"step of {users} (which sends gradient into {names[slot]}) before that node had "
+            f"step of {users} (which sends gradient into {names[slot]}) before {users} had "
             f"received all of its own gradient, or ran it more than once. A node used in two "
             f"places must wait for both. backward() should build a topological order (each "
             f"node after every node it is computed from, each node once) and call _backward() "

@@ -63,3 +63,22 @@ def _conditioned(programs: Iterable[Program]) -> Iterable[Program]:
 
 def _first(programs: Iterable[Program]) -> list[Program]:
     return list(itertools.islice(_conditioned(programs), 1))
+
+
+def order_programs(forms: Sequence[str], most: int = 12) -> list[Program]:
+    """The smallest programs where a backward() with no topological order can go wrong, from
+    `forms` (at most `most`): `a = u(x0); b = v(a); c = h(b, a)`, `a` used by `b` and by `c`.
+    Walking from `c`, a backward() that reaches `a` before `b` sends `a`'s gradient on before
+    `b` has added its share."""
+    unary = [f for f in forms if FORMS[f].arity == 1]
+    binary = [f for f in forms if FORMS[f].arity == 2 and f in HELPERS] or [
+        f for f in forms if FORMS[f].arity == 2]
+    out: list[Program] = []
+    for u, v, h in itertools.product(unary[:3], unary[:3], binary[:2]):
+        ku, kv = (FORMS[f].constants[0] if FORMS[f].constants else None for f in (u, v))
+        for last in ((2, 1), (1, 2)):
+            shape = (Step(u, (0,), ku), Step(v, (1,), kv), Step(h, last))
+            out += _first(Program(p, shape) for p in _points(1))
+            if len(out) == most:
+                return out
+    return out
