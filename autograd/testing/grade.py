@@ -13,7 +13,7 @@ with the program, both values and both gradients, and a hint. Needs hypothesis.
 
 From a shell, `python -m autograd.testing.grade MODULE:CLASS` (or `path/to/file.py:CLASS`)
 prints the same report and exits 0 if all agree, 1 on a difference, 2 if the class cannot be
-loaded or used.
+loaded or used (3 if the grader itself fails: a bug to report).
 """
 
 from __future__ import annotations
@@ -24,14 +24,16 @@ import importlib.util
 import math
 import os
 import sys
+import traceback
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .grading.compare import Comparison, compare
-from .grading.diagnose import BACKWARD, CONSTRUCTOR, and_list, diagnose
+from .grading.diagnose import BACKWARD, CONSTRUCTOR, Finding, and_list, diagnose
 from .grading.forms import FORMS, Program
 from .grading.probe import built_from_others, probe
+from .grading.reduce import reduce
 from .grading.report import Failure, Report, ops_in_order
 from .grading.small import HELPERS, order_programs, own_programs, pair_programs
 
@@ -39,6 +41,8 @@ __all__ = ["Failure", "Report", "grade", "main"]
 
 ORDER_TRIES = 30
 """Memory layouts each small program is tried at when backward()'s order is wrong."""
+REDUCE_TRIES = 3
+"""Memory layouts a reduced program is tried at (see `ORDER_TRIES`)."""
 TIME_LIMIT = 1.0
 """Seconds one expression may run on your class (a correct engine takes about a millisecond)."""
 
@@ -133,6 +137,18 @@ class _Grading:
     def record(self, c: Comparison, forms_checked: bool = False) -> None:
         """Add the failure `c` shows and set its op aside."""
         finding = diagnose(c, self.value_class, self.time_limit, forms_checked)
+
+        def same_mistake(program: Program) -> tuple[Comparison, Finding] | None:
+            for shift in range(REDUCE_TRIES):
+                d = compare(program, self.value_class, self.time_limit, shift)
+                if d is None:
+                    return None
+                if not d.agrees():
+                    f = diagnose(d, self.value_class, self.time_limit, forms_checked)
+                    return (d, f) if (f.op, f.kind) == (finding.op, finding.kind) else None
+            return None
+
+        _, (c, finding) = reduce(c.program, (c, finding), same_mistake)
         if finding.kind == "order":
             smaller = self.smaller_order_example(len(c.program))
             if smaller is not None:
@@ -199,6 +215,8 @@ def load(spec: str) -> Any:
             if not os.path.isfile(module_name):
                 raise UsageError(f"no such file: {module_name}")
             name = os.path.splitext(os.path.basename(module_name))[0]
+            if name in sys.modules:  # a file named like a module already loaded (random.py)
+                name = f"{name}_graded"
             loader_spec = importlib.util.spec_from_file_location(name, module_name)
             if loader_spec is None or loader_spec.loader is None:
                 raise UsageError(f"cannot load {module_name} as Python")
@@ -214,7 +232,8 @@ def load(spec: str) -> Any:
     except BaseException as exc:  # noqa: BLE001 - whatever importing the learner's code does
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise UsageError(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from None
+        message = " ".join(str(exc).split())  # one line, whatever the error says
+        raise UsageError(f"cannot import {module_name}: {type(exc).__name__}: {message}") from None
     try:
         return getattr(module, attribute)
     except AttributeError:
@@ -237,11 +256,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         value_class = load(args.target)
-        report = grade(value_class, max_examples=args.max_examples, seed=args.seed,
-                       time_limit=args.time_limit)
-    except (UsageError, TypeError, ValueError, ImportError) as exc:
+        if not callable(value_class):
+            raise UsageError(f"{args.target} is a {type(value_class).__name__}, not a class")
+        from .grading import search  # noqa: F401 - hypothesis missing is a usage error
+    except (UsageError, ImportError) as exc:
         print(f"grade: error: {exc}", file=sys.stderr)
         return 2
+    try:
+        report = grade(value_class, max_examples=args.max_examples, seed=args.seed,
+                       time_limit=args.time_limit)
+    except Exception:  # the grader's own fault, not a difference: not exit 1
+        traceback.print_exc()
+        print("grade: internal error (please report it with the class graded)", file=sys.stderr)
+        return 3
     if report.unusable is not None:
         print(f"grade: error: {report.summary()}", file=sys.stderr)
         return 2

@@ -47,7 +47,21 @@ DERIVATIVES = {
     "cos": "cos'(a) = -sin(a)",
     "abs": "abs'(a) = 1 where a > 0, -1 where a < 0",
 }
-"""The right local derivatives, as a hint shows them."""
+"""The right local derivatives, as a hint shows them, by op..."""
+FORM_DERIVATIVES = {
+    "a + 2": "d(a + k)/da = 1",
+    "2 + a": "d(k + a)/da = 1",
+    "a - 2": "d(a - k)/da = 1",
+    "2 - a": "d(k - a)/da = -1",
+    "a * 2": "d(a * k)/da = k",
+    "2 * a": "d(k * a)/da = k",
+    "a / 2": "d(a / k)/da = 1 / k",
+    "2 / a": "d(k / a)/da = -k / a**2",
+    "a ** 2": "d(a**k)/da = k * a**(k - 1)",
+    "2 ** a": "d(k**a)/da = k**a * log(k)",
+    "a ** b": "d(a**b)/da = b * a**(b - 1) and d(a**b)/db = a**b * log(a)",
+}
+"""... and by form, where the form with a number is not the op's general rule."""
 
 _METHOD_OPS = {form.method: form.op for form in FORMS.values()}
 _METHOD_OPS.update({"backward": BACKWARD, "__init__": CONSTRUCTOR})
@@ -151,11 +165,12 @@ def _forward(c: Comparison, slot: int, names: list[str]) -> Finding:
     step = p.steps[slot - p.n_inputs]
     form = FORMS[step.form]
     at = ", ".join(f"{names[i]} = {_show(c.ours.data[i])}" for i in dict.fromkeys(step.operands))
-    what = "is" if isinstance(yours, str) else "gives"
+    spelled = form.spell([names[i] for i in step.operands], step.const)
+    gives = (f"gives {_show(yours)}" if not isinstance(yours, str) else
+             f"has {yours} as its .data, not a number,")
     return Finding(form.op, "forward", (
-        f"{form.spell([names[i] for i in step.operands], step.const)} {what} {_show(yours)} "
-        f"where it should give {_show(ours)} (at {at}): the forward value of {form.op} is "
-        f"wrong."), form.key)
+        f"{spelled} {gives} where it should give {_show(ours)} (at {at}): the forward value "
+        f"of {form.op} is wrong."), form.key)
 
 
 def _backward(c: Comparison, slot: int, value_class: Any, time_limit: float,
@@ -260,8 +275,12 @@ def _derivative_hint(c: Comparison, form: Form) -> str:
     if slip:
         return f"{text} {slip}"
     if all(c.grad_close(i, -ours[i]) for i in wrong):
-        return f"{text} The sign is flipped. The rule: {DERIVATIVES[form.op]}."
-    return f"{text} The rule: {DERIVATIVES[form.op]}."
+        return f"{text} The sign is flipped. The rule: {_rule(form)}."
+    return f"{text} The rule: {_rule(form)}."
+
+
+def _rule(form: Form) -> str:
+    return FORM_DERIVATIVES.get(form.key) or DERIVATIVES[form.op]
 
 
 def _known_slip(form: Form, xs: tuple[float, ...], k: float | None, out: Reading,

@@ -115,7 +115,7 @@ class Failure:
             slots[-1].backward()
         for i, (node, name) in enumerate(zip(slots, self.program.names())):
             yours = _at(self.yours.grads, i) if self.yours.stage == "done" else None
-            node.label = name if yours is None else f"{name} (your grad {_show(yours)})"
+            node.label = name if yours is None else f"{name} (your grad {_show(yours, 4)})"
         return draw_dot(slots[-1])
 
 

@@ -59,7 +59,9 @@ def programs(draw: Any, forms: Sequence[str], max_inputs: int = MAX_INPUTS,
     # The point first: deleting a step while shrinking then leaves it where it was.
     point = tuple(draw(GRID) for _ in range(n))
     steps: list[Step] = []
-    for _ in range(draw(st.integers(1, max_steps))):
+    # One more step with probability 4/5, asked before each step (rather than a length drawn
+    # first), so that shrinking can delete any step, not only the last ones (the output).
+    while not steps or (len(steps) < max_steps and draw(st.integers(0, 4))):
         form = FORMS[draw(st.sampled_from(list(forms)))]
         latest = n + len(steps) - 1
         # Counted back from the latest slot, so that deleting a step while shrinking keeps

@@ -23,11 +23,12 @@ HELPERS = ("a + b", "a * b")
 
 
 def own_programs(key: str, per_constant: int = 2) -> list[Program]:
-    """Form `key` alone at `per_constant` points for each of its first two constants; with one
-    Value as both operands; and applied to its own result (in each operand position)."""
+    """Form `key` alone at `per_constant` points for each of its constants (`x ** 0.5` may be
+    wrong where `x ** 2` is right); with one Value as both operands; and applied to its own
+    result (in each operand position)."""
     form = FORMS[key]
     n = form.arity
-    ks = form.constants[:2] or (None,)
+    ks = form.constants or (None,)
     out = []
     for k in ks:
         alone = (Program(p, (Step(key, tuple(range(n)), k),)) for p in _points(n))
