@@ -29,7 +29,7 @@ TITLES = {
 }
 
 
-@dataclass
+@dataclass(repr=False)
 class Failure:
     """One mistake: `op` (the op first found wrong: "+", "tanh", "**", or "backward" when
     backward() itself is), `kind` (see `TITLES`), `program` (the smallest program that shows
@@ -104,6 +104,12 @@ class Failure:
         ]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return f"<grade failure {self.title()} ({_count(len(self.program), 'operation')})>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
     def draw(self) -> Any:
         """The program's graph on our engine (`autograd.draw_dot`), each node labelled with
         its name and your gradient beside ours (the number drawn as grad)."""
@@ -119,7 +125,7 @@ class Failure:
         return draw_dot(slots[-1])
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     """What `grade` found. `ok` is True when every op checked agrees with this engine.
 

@@ -34,10 +34,14 @@ GRID = st.integers(-16, 8).map(lambda i: 1.0 + i / 4.0)
 """Input coordinates: quarters in [-3, 3], shrinking towards 1.0 (a readable number that is
 no kink and inside every op's domain)."""
 MAX_INPUTS = 3
+"""Most inputs of a random program."""
 MAX_STEPS = 8
+"""Most operations of a random program."""
 POINT_TRIES = 20
+"""Points tried for a program before hypothesis is asked for another program."""
 RERUNS = 10
-SHRINK_BUDGET = 60.0
+"""Runs (at other memory layouts) a program must pass while shrinking to count as passing."""
+SHRINK_BUDGET = 20.0
 """Seconds hypothesis may spend shrinking one difference before the smallest so far is
 taken (shrinking a program that times out costs the time limit per try)."""
 
