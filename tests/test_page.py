@@ -13,13 +13,14 @@ from autograd import Value, draw_html, sum_
 from autograd.backward import operand_order
 from autograd.cli import main
 from autograd.engine import is_constant, local_derivatives, topological_order, walk
-from autograd.views import HtmlPage, training_html
+from autograd.views import HtmlPage
 from autograd.views.explanation import backward_steps
 from autograd.views.names import node_names
 from autograd.views.page import graph_data, name_groups
 from nn import MLP, Neuron, Recorder
 from nn.losses import hinge
 from nn.record import float_forward
+from nn.training_page import training_html
 
 
 def neuron():

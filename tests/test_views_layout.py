@@ -10,7 +10,7 @@ import autograd
 
 PACKAGE = Path(autograd.__file__).parent
 VIEWS = ["output", "names", "text", "explanation", "renderers", "layout", "picture", "frames",
-         "notebook", "page", "training"]
+         "notebook", "document", "page"]
 CORE = {"engine", "backward", "ops", "functional"}
 
 
