@@ -151,8 +151,9 @@ def test_collapse_a_neuron_and_a_layer_and_expand_them(show):
     page.click("#expand")
     assert page.evaluate("gradwalk.boxes()") == total
     page.click("button[data-kind='layer']")
-    # parameters 3 x 3 + 4; per sample, 3 x (dot, + b, relu) in layer 0 and dot, + b in layer 1
-    layer_values = 13 + 2 * (9 + 2)
+    # parameters 3 x 3 + 4; per sample, 3 x (dot, + b, relu) in layer 0 and dot, + b in layer 1,
+    # and the sample's two inputs, read only by layer 0
+    layer_values = 13 + 2 * (9 + 2) + 2 * 2
     assert page.evaluate("gradwalk.boxes()") == total - layer_values + 2
     assert page.get_attribute("#stats", "data-boxes") == str(total - layer_values + 2)
     click(page, "loss")  # outside every group: still there to click

@@ -98,7 +98,9 @@ function dagreLayout(items, outer) {
   for (const b of items) g.setNode("b" + b, { width: L.w[b], height: L.h[b] });
   // the open groups with anything shown inside, outlined around their boxes
   const open = new Set();
-  const shown = (gr) => gr >= 0 && outer[gr] < 0 && !state.collapsed.has(gr);
+  // (only the outermost: a neuron's values across a batch of samples, held together, would
+  // stack the layer's neurons into a column many times as tall as the graph is wide)
+  const shown = (gr) => gr >= 0 && outer[gr] < 0 && !state.collapsed.has(gr) && (groups[gr][1] < 0 || isChain(gr));
   for (const b of items) {
     const start = b < N ? group[b] : groups[b - N][1];
     let inner = -1;
