@@ -69,7 +69,7 @@ def graph_data(root: Value, *, params: Any = None, max_nodes: int = PAGE_MAX_NOD
         word = CHAIN_WORDS.get(chain[-1].op, (f"{chain[-1].op} chain", "links"))[0]
         groups.append([f"{word} {names[chain[-1]]}", parent, word])
         links[len(groups) - 1] = chain
-        for node in chain + _tails(chain, backward, group_of, given, parent, uses):
+        for node in chain + _tails(chain, backward, group_of, parent, uses):
             group_of[node] = len(groups) - 1
 
     columns: dict[str, list] = {k: [] for k in
@@ -244,7 +244,7 @@ def _chains(forward: list[Value], root: Value, uses: dict[Value, int]) -> list[l
 
 
 def _tails(chain: list[Value], backward: list[Value], group_of: dict[Value, int],
-           params: Any, parent: int, uses: dict[Value, int]) -> list[Value]:
+           parent: int, uses: dict[Value, int]) -> list[Value]:
     """The values a chain's terms are made of, that nothing else reads: each sample's part of
     a loss summed with Python's `sum` (`relu(1 - y * score)` but not the score, which a
     network's group holds). They fold into the chain's box with it."""
@@ -257,7 +257,8 @@ def _tails(chain: list[Value], backward: list[Value], group_of: dict[Value, int]
             for p in node.parents:
                 users.setdefault(p, []).append(node)
             continue
-        if group_of.get(node, -1) != parent or node in params or node not in users:
+        if group_of.get(node, -1) != parent or node not in users or \
+                (not node.parents and not is_constant(node)):  # inputs and parameters stay out
             continue
         if len(users[node]) == uses[node] and all(u in inside for u in users[node]):
             inside.add(node)
@@ -306,10 +307,17 @@ def group_about(forward: list[Value], ids: dict[Value, int], groups: list[list],
                     tensors = {}
                     break
                 tensors.setdefault(rest.split(".")[0], []).append(ids[p])
+            for v in tensors.values():  # weights in input order: w.0, w.1, ...
+                v.sort(key=lambda i: _index(names[forward[i]]))
             entry["tensors"] = [[t, v] for t, v in tensors.items()]
             entry["params"] = [ids[p] for p in params]
         about.append(entry)
     return about
+
+
+def _index(name: str) -> int:
+    last = name.rsplit(".", 1)[-1]
+    return int(last) if last.isdigit() else -1
 
 
 __all__ = ["CHAIN_LINKS", "PAGE_MAX_NODES", "graph_data", "group_about", "name_groups"]

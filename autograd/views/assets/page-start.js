@@ -111,11 +111,11 @@ window.gradwalk = {
   boxes: () => L.items.length,
   engine: () => L.engine,
   view: () => ({ ...state.view, fitted: state.fitted, width: L.width, height: L.height }),
-  locate(text) {
-    const n = name.indexOf(text);
-    if (n < 0) return null;
-    reveal(n);
-    const b = L.rep[n];
+  locate(text) { // a value's name, or a group's (a collapsed box)
+    const n = name.indexOf(text), g = groups.findIndex((gr) => gr[0] === text);
+    if (n < 0 && !L.items.includes(N + g)) return null;
+    if (n >= 0) reveal(n);
+    const b = n >= 0 ? L.rep[n] : N + g;
     if (!onScreen(b) || state.view.k < FULL) centreOn(b, FULL + 0.1);
     draw();
     const r = canvas.getBoundingClientRect(), v = state.view;
