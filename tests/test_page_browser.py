@@ -488,8 +488,9 @@ def test_the_page_refits_on_resize_and_on_expand(show):
     loss, _ = mlp_loss()
     page = show(draw_html(loss))
     page.click("button[data-kind='layer']")
-    box = next(b for b in drawn(page)["boxes"] if b["box"] == "layers.0")
-    page.mouse.dblclick(box["x"] + box["w"] / 2, box["y"] + box["h"] / 2)
+    where = page.evaluate("gradwalk.locate('layers.0')")
+    page.mouse.dblclick(where["x"], where["y"])
+    assert not any(b["box"] == "layers.0" for b in drawn(page)["boxes"])  # expanded
     view = page.evaluate("gradwalk.view()")
     d = drawn(page)
     assert view["fitted"]
