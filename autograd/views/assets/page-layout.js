@@ -10,9 +10,9 @@ const MONO = "ui-monospace, Menlo, Consolas, \"DejaVu Sans Mono\", monospace";
 const FONT = "12px " + MONO, BOLD = "bold 12px " + MONO, SMALL = "10px " + MONO;
 const LINE = 15, PAD = 7, NAME_MAX = 34;
 const short = (s) => (s.length > NAME_MAX ? s.slice(0, NAME_MAX - 1) + "…" : s);
-// dagre's time grows fast with the graph (about 2 s for 450 boxes and 700 arrows, minutes for
-// 5,000 values: benchmarks/page_open.py); past this many boxes plus arrows, the fast layout
-const LAYOUT_BUDGET = 1500;
+// dagre's time grows fast with the graph (2 s for 180 boxes and 386 arrows, 35 s for 947 and 1,382,
+// minutes for 5,000 values, on a loaded 2-core machine); past this many boxes plus arrows, the fast layout
+const LAYOUT_BUDGET = 800;
 
 const L = {
   rep: new Int32Array(N), items: [], x: new Float64Array(M), y: new Float64Array(M),
@@ -49,7 +49,7 @@ function arrowText(i) {
   return Number.isNaN(local[e]) ? "∂ undefined" : "∂ " + num(local[e]);
 }
 
-function layout() {
+function layout(engine) { // engine: "dagre" or "fast" to force one (benchmarks/page_open.py)
   // which box shows each node: the outermost collapsed group around it, or itself
   const outer = new Int32Array(NG).fill(-1);
   for (let g = 0; g < NG; g++) {
@@ -82,7 +82,7 @@ function layout() {
     else { L.ecount[k]++; L.eid[k] = -1; }
   }
   L.labelText = L.ea.map((_, i) => arrowText(i));
-  if (items.length + L.ea.length <= LAYOUT_BUDGET && typeof dagre !== "undefined") {
+  if (engine ? engine === "dagre" : items.length + L.ea.length <= LAYOUT_BUDGET) {
     dagreLayout(items, outer);
     L.engine = "dagre";
   } else {

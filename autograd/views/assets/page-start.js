@@ -138,6 +138,8 @@ window.gradwalk = {
   },
   zoom(k) { const { w, h } = screen(); zoomAt(k / state.view.k, w / 2, h / 2); draw(); },
   svg: () => viewSvg(),
+  // how long the layout of the boxes shown now takes, in ms, with one engine or the other
+  layoutMs(engine) { const t0 = performance.now(); layout(engine); const ms = performance.now() - t0; layout(); return { ms, boxes: L.items.length, arrows: L.ea.length }; },
   readyMs: performance.now(),
 };
 document.documentElement.dataset.ready = "true";
