@@ -201,7 +201,8 @@ def test_draw_html_writes_the_file_and_returns_the_text(tmp_path):
 def test_the_notebook_shows_the_page_in_a_frame_of_its_own():
     page = draw_html(neuron())
     frame = page._repr_html_()
-    assert frame.startswith("<iframe srcdoc=\"") and 'sandbox="allow-scripts allow-downloads"' in frame
+    assert frame.startswith("<iframe srcdoc=\"")
+    assert 'sandbox="allow-scripts allow-downloads"' in frame
     inner = frame.split('srcdoc="', 1)[1].split('" style=', 1)[0]
     assert "<" not in inner and '"' not in inner  # all escaped into the attribute
     assert html.unescape(inner) == page
