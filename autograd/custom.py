@@ -160,12 +160,29 @@ def custom_vjp(
     return record_vjp(name, inputs, outputs, lambda upstream, node: vjp(upstream))
 
 
+class VjpOutputs(tuple):
+    """The numbers of a vector-Jacobian-product node's outputs, and what the views show about
+    how they were computed: `details()`, names to numbers (a fixed point's iterations and
+    residual), or None."""
+
+    details: Callable[[], dict[str, float]] | None = None
+
+
+def vjp_outputs(node: Value) -> tuple[tuple[float, ...], dict[str, float]]:
+    """A vector-Jacobian-product node's outputs' numbers and its details (see `VjpOutputs`)."""
+    outs = node._arg if isinstance(node._arg, tuple) else ()
+    details = getattr(outs, "details", None)
+    return tuple(outs), (details() if details is not None else {})
+
+
 def record_vjp(
-    name: str, inputs: Sequence[Any], outputs: Sequence[float], backward: Callable
+    name: str, inputs: Sequence[Any], outputs: Sequence[float], backward: Callable,
+    details: Callable[[], dict[str, float]] | None = None,
 ) -> list[Value]:
     """`custom_vjp` with a backward that also gets the node, `backward(upstream, node)`, so
     it can rebuild the outputs as Values (`outputs_of(node)`) without keeping them: the node
-    holds its outputs' numbers, never the outputs, and the graph has no reference cycle."""
+    holds its outputs' numbers, never the outputs, and the graph has no reference cycle.
+    `details` tells the views how the outputs were computed (see `VjpOutputs`)."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"custom_vjp: the name must be a non-empty str, got {name!r}")
     ins = tuple(_operand(x, name) for x in inputs)
@@ -174,7 +191,8 @@ def record_vjp(
         return [_leaf(y) for y in outs]
     group_op, output_op = _ops_for(name)
     group = _record(0.0, group_op, ins, None, None, _checked_vjp(name, backward, len(ins)))
-    group._arg = outs
+    group._arg = VjpOutputs(outs)
+    group._arg.details = details
     return outputs_of(group, output_op)
 
 

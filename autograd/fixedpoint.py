@@ -45,6 +45,15 @@ class _Relaxations:
     forward: Relaxation
     adjoint: Relaxation | None = None
 
+    def details(self) -> dict[str, float]:
+        """What the views show on the fixed point's node: both relaxations' iterations and
+        last change (the adjoint's once a backward pass has run)."""
+        out = {"iterations": self.forward.iterations, "residual": self.forward.residual}
+        if self.adjoint is not None:
+            out.update({"adjoint iterations": self.adjoint.iterations,
+                        "adjoint residual": self.adjoint.residual})
+        return out
+
 
 class FixedPoint(list):
     """The fixed point: a list of Values, with `.forward` (a `Relaxation`) and, once a backward
@@ -114,7 +123,7 @@ def fixed_point(
             grads = gradients_wrt(dot(ys, u), [*inputs, *leaves])
         return [grads.get(p, 0.0) for p in inputs]
 
-    return FixedPoint(record_vjp("fixed_point", inputs, x, backward), stats)
+    return FixedPoint(record_vjp("fixed_point", inputs, x, backward, stats.details), stats)
 
 
 def _numbers(f: Callable, xs: list[float]) -> list[float]:
