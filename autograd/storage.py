@@ -114,13 +114,19 @@ if not _RAW_GRAD:
     StoredValue.grad = property(_get_grad, lambda v, g: _set_grad(v, real(g, "Value.grad =")))
 
 
+def _together(values: Sequence[Value]) -> bool:
+    """Whether the values are all stored, in one storage."""
+    first = values[0]
+    return isinstance(first, StoredValue) and all(
+        isinstance(v, StoredValue) and v._arg[0] is first._arg[0] for v in values)
+
+
 def store(values: Sequence[Value]) -> tuple[Storage, list[int]] | None:
     """Put the numbers of `values` (leaves, each once) in one storage and return it with each
     value's index there; the storage they already share, if they do. None for values that
     cannot be stored: an interior node, or one value listed twice."""
-    first = values[0]._arg[0] if values and isinstance(values[0], StoredValue) else None
-    if first is not None and all(isinstance(v, StoredValue) and v._arg[0] is first
-                                 for v in values):
+    if values and _together(values):
+        first = values[0]._arg[0]
         index = [v._arg[1] for v in values]
         if len(set(index)) == len(index):
             return first, index
@@ -143,24 +149,30 @@ class Stored:
     """A fixed list of leaves and where their numbers are in one storage, kept current: an
     optimizer's or a tape's view of its parameters as arrays. `arrays()` gives (data, grad,
     index) as NumPy arrays and an index (a slice where the positions run in order), or None
-    where the leaves cannot be stored or NumPy is missing."""
+    where the leaves cannot be stored or NumPy is missing; then `positions` holds each
+    value's position in the arrays."""
 
     def __init__(self, values: Sequence[Value]) -> None:
         self.values = list(values)
         self._at: tuple[Storage, int, Any] | None = None
 
-    def arrays(self) -> tuple[Any, Any, Any] | None:
+    def arrays(self, adopt: bool = True) -> tuple[Any, Any, Any] | None:
+        """(data, grad, index), storing the values first if need be (unless `adopt` is
+        False: then only where they are stored already, by an optimizer say)."""
         if np is None or not self.values:
             return None
         at = self._at
         if at is None or at[0].version != at[1]:
+            if not adopt and not _together(self.values):
+                return None
             found = store(self.values)
             if found is None:
                 return None
             storage, positions = found
-            index: Any = np.array(positions, dtype=np.intp)
+            self.positions = np.array(positions, dtype=np.intp)
+            index: Any = self.positions
             if positions == list(range(positions[0], positions[0] + len(positions))):
-                index = slice(positions[0], positions[0] + len(positions))
+                index = slice(positions[0], positions[0] + len(positions))  # a view, no copy
             at = self._at = (storage, storage.version, index)
         data, grad = at[0].arrays()
         return data, grad, at[2]

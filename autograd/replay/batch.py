@@ -381,9 +381,10 @@ class _Plan:
             block = _block([c for _, c in matrix]) if len({g for g, _ in matrix}) == 1 else None
             if block is not None and block[1] == k and block[3] == half and \
                     block[0] + k * block[2] <= self.widths[source]:
-                base, _, stride, _ = block  # a strided view of the parameters: no copy
-                self.emit(f"m{gid} = s{source}[0, {base}:{base + k * stride}]"
-                          f".reshape({k}, {stride})[:, :{half}]")
+                base, _, stride, _ = block  # a strided view of the parameters, made
+                # contiguous once: BLAS multiplies a strided matrix far more slowly
+                self.emit(f"m{gid} = np.ascontiguousarray(s{source}[0, {base}:{base + k * stride}]"
+                          f".reshape({k}, {stride})[:, :{half}])")
             else:
                 self.emit(f"m{gid} = {self.fetch(matrix, False)}.reshape({k}, {half})")
             self.emit(f"s{gid} = a{gid} @ m{gid}.T")
@@ -534,7 +535,12 @@ class _Data:
         if row is None:
             inputs = self.tape.inputs
             if self.values is None or len(self.values) < len(inputs):  # a new recording
-                self.values = np.fromiter(map(_data, inputs), float, len(inputs))
+                arrays = self.tape.stored("inputs").arrays(adopt=False)
+                if arrays is not None:  # kept in arrays (by an optimizer): read at once
+                    data, _, index = arrays
+                    self.values = data[index].copy()
+                else:
+                    self.values = np.fromiter(map(_data, inputs), float, len(inputs))
             index = _indices(rec)[1]
             if index is None:  # it reads the first inputs, in order
                 row = self.values[: len(rec.input_index)].reshape(1, -1)
@@ -592,6 +598,12 @@ class _Sums:
         held = list(self.grads.values())
         if len(held) == 1:  # one recording: its own targets, in its own order
             rec, grads = held[0]
+            stored = self.tape.stored("params") if np is not None else None
+            if stored is not None and isinstance(grads, np.ndarray) and \
+                    stored.arrays(adopt=False) is not None:
+                grad = stored.arrays()[1]  # the gradients in arrays: added at once
+                grad[stored.positions[_indices(rec)[0]]] += np.divide(grads, size)
+                return self.value / size
             if np is not None and isinstance(grads, np.ndarray):
                 scaled = np.divide(grads, size).tolist()
             else:
@@ -608,6 +620,11 @@ class _Sums:
                 total[index] += grads  # a recording's targets are distinct
                 touched[index] = True
             where = np.flatnonzero(touched)
+            stored = self.tape.stored("params")
+            if stored.arrays(adopt=False) is not None:
+                grad = stored.arrays()[1]
+                grad[stored.positions[where]] += np.divide(total[where], size)
+                return self.value / size
             for j, g in zip(where.tolist(), np.divide(total[where], size).tolist()):
                 params[j].grad += g
             return self.value / size

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine import Value
+from ..storage import Stored
 from . import interpret
 from .arguments import as_data, flatten, slot_names
 from .closure import Reads
@@ -114,6 +115,16 @@ class Tape:
         self._input_position: dict[int, int] = {}
         # for each structure with ints: whether fn only computes with them (data) or not
         self.ints_are_data: dict[tuple[Any, ...], bool] = {}
+        self._stored: dict[str, Stored] = {}
+
+    def stored(self, which: str) -> Stored:
+        """`params` or `inputs` as a `Stored` (their numbers in arrays, where an optimizer has
+        put them), remade when a new recording adds to them."""
+        values = getattr(self, which)
+        held = self._stored.get(which)
+        if held is None or len(held.values) != len(values):
+            held = self._stored[which] = Stored(values)
+        return held
 
     def check_reads(self) -> None:
         """Record afresh if a number or object fn reads from its closure or globals changed."""
