@@ -69,7 +69,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0."""
         for p in self.parameters():
-            p.grad = 0.0
+            p._grad = 0.0  # the slot behind `.grad` (whose setter checks what users assign)
 
     def state_dict(self) -> dict[str, Any]:
         """The parameters' data as plain floats: {name: float or list of floats}.

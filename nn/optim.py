@@ -75,8 +75,10 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0 (call it before each backward pass)."""
+        # `_grad` is the slot behind `.grad`, whose setter checks what users assign: a step
+        # writes and reads only floats, and is the training loop's hot path
         for p in self.params:
-            p.grad = 0.0
+            p._grad = 0.0
 
     def step(self) -> None:
         raise NotImplementedError
@@ -113,7 +115,7 @@ class SGD(Optimizer):
         if mu and first:
             self._buffers = [0.0] * len(self.params)
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if wd:
                 g = g + wd * p.data
             if mu:
@@ -157,7 +159,7 @@ class Adam(Optimizer):
         sqrt_correction2 = math.sqrt(1 - b2**self.steps)
         m, v = self._m, self._v
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if wd:
                 g = g + wd * p.data
             # torch moves the first moment with lerp: m + (1 - b1) * (g - m)
