@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any
 
@@ -22,21 +22,13 @@ several threads through shared nodes take turns instead of mixing their sums."""
 
 def walk(root: Any) -> list[Any]:
     """Every node under `root`, each once, root first."""
-    seen = {root}
-    stack = [root]
-    out = []
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        for p in node.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return out
+    return _collect(root, order=False)[0]
 
 
-def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[Any]]:
-    """All nodes under `root` (root first), and the interior ones in backward's order.
+def _collect(root: Any, stop: frozenset = frozenset(),
+             order: bool = True) -> tuple[list[Any], list[Any]]:
+    """All nodes under `root` (root first), and the interior ones in backward's order: the one
+    traversal every walk of a graph uses (the first-order pass has it unrolled).
 
     Recorded nodes carry their creation number, and creation order is a topological order
     (operands exist before their result): sorted by decreasing number, every node comes after
@@ -61,7 +53,8 @@ def _collect(root: Any, stop: frozenset = frozenset()) -> tuple[list[Any], list[
                 add_seen(p)
                 stack.append(p)
                 add_node(p)
-    interior.sort(key=_creation, reverse=True)
+    if order:
+        interior.sort(key=_creation, reverse=True)
     return nodes, interior
 
 
@@ -171,14 +164,12 @@ def first_order_pass(root: Any, seed: float) -> list[Any]:
         a = node._a
         if a.__class__ is tuple:
             da = node._da
-            if da is None:  # made micrograd's way, or a vector-Jacobian product
-                if node._rule.vjp:
-                    outputs = outputs_by_node(interior) if outputs is None else outputs
-                    upstream = vjp_upstream(node, outputs, _scratch)
-                    for p, d in zip(a, vjp_partials(node, upstream)):
-                        p._g += d
-                    continue
-                da = external_partials(node)
+            if da is None:  # a vector-Jacobian product: its outputs' gradients in
+                outputs = outputs_by_node(interior) if outputs is None else outputs
+                upstream = vjp_upstream(node, outputs, _scratch)
+                for p, d in zip(a, vjp_partials(node, upstream)):
+                    p._g += d
+                continue
             if node._rule.pairwise:  # dot: last pair first, x before w, as the chain
                 n = len(a) >> 1
                 for i in range(n - 1, -1, -1):
@@ -215,6 +206,86 @@ def _live(interior: list[Any], wrt: frozenset) -> set[Any]:
     return live
 
 
+def chain(order: Iterable[Any], grads: dict[Any, Any],
+          contributions: Callable[[Any, Any], Iterable[tuple[Any, Any]]],
+          start: Any = 0.0) -> dict[Any, Any]:
+    """The backward loop: visit `order` (every node after all of its consumers), and add what
+    each node sends into its operands, `contributions(node, its gradient)` (pairs of operand
+    and term, in backward's order), into `grads`. A sum starts from `start` (0.0 for floats,
+    as every pass of the engine adds; None: from its first term, for Values). Nodes no gradient
+    reached are skipped. Every pass is this loop with its own `contributions`: floats or
+    recorded Values, a graph of Values or a tape's program of numbered nodes; the first-order
+    pass of `backward()` is it unrolled over the node slots, its measured fast path."""
+    for node in order:
+        g = grads.get(node)
+        if g is None:
+            continue
+        for p, term in contributions(node, g):
+            if p in grads:
+                grads[p] = grads[p] + term
+            else:
+                grads[p] = term if start is None else start + term
+    return grads
+
+
+def _live_only(contributions: Callable, live: set[Any]) -> Callable:
+    def only(node: Any, g: Any) -> Iterable[tuple[Any, Any]]:
+        return ((p, t) for p, t in contributions(node, g) if p in live)
+    return only
+
+
+def float_contributions(interior: list[Any], grads: dict[Any, Any]) -> Callable:
+    """`contributions` on floats: each local derivative times the node's gradient; a
+    vector-Jacobian-product node sends its product of its outputs' gradients."""
+    outputs: list[Any] = []
+
+    def send(node: Any, g: float) -> Iterable[tuple[Any, float]]:
+        if node._rule.vjp:
+            if not outputs:
+                outputs.append(outputs_by_node(interior))
+            upstream = vjp_upstream(node, outputs[0], lambda y: grads.get(y, 0.0))
+            return zip(node.parents, vjp_partials(node, upstream))
+        parents, partials = edges(node)
+        return ((p, d * g) for p, d in zip(parents, partials))
+
+    return send
+
+
+def value_contributions(interior: list[Any], grads: dict[Any, Any], live: set[Any]) -> Callable:
+    """`contributions` as recorded Values (for higher orders); only the local derivatives of
+    `live` operands are recorded."""
+    outputs: list[Any] = []
+
+    def send(node: Any, g: Any) -> Iterable[tuple[Any, Any]]:
+        parents = node.parents
+        if node._rule.vjp:
+            if not outputs:
+                outputs.append(outputs_by_node(interior))
+            upstream = vjp_upstream(node, outputs[0], lambda y: grads.get(y, 0.0))
+            partials = vjp_partials(node, upstream, values=True)
+            g = 1.0
+        else:
+            partials = value_partials(node, [p in live for p in parents])
+        unit = g.__class__ is float and g == 1.0
+        return ((parents[i], partials[i] if unit else partials[i] * g)
+                for i in operand_order(node) if parents[i] in live)
+
+    return send
+
+
+def _wrt_pass(root: Any, wrt: Iterable[Any], seed: Any, values: bool) -> dict[Any, Any]:
+    stop = frozenset(wrt)
+    _, interior = _collect(root, stop)
+    live = _live(current(interior), stop)
+    grads: dict[Any, Any] = {root: seed}
+    order = [n for n in interior if n in live]
+    if values:
+        chain(order, grads, value_contributions(interior, grads, live), start=None)
+    else:
+        chain(order, grads, _live_only(float_contributions(interior, grads), live))
+    return {x: grads[x] for x in stop if x in grads}
+
+
 def gradients_wrt(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any, float]:
     """d root / d x for each x in `wrt` reached, as floats.
 
@@ -222,26 +293,7 @@ def gradients_wrt(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any,
     elsewhere in the graph (sqrt at 0 on a branch of constants) is never needed; the numbers
     are those `backward` would add, to the last bit. The walk does not look through `wrt`.
     """
-    stop = frozenset(wrt)
-    _, interior = _collect(root, stop)
-    live = _live(current(interior), stop)
-    grads = {root: seed}
-    outputs = None
-    for node in interior:
-        if node not in live or node not in grads:
-            continue
-        g = grads[node]
-        if node._rule.vjp:  # the outputs' gradients in, the operands' gradients out
-            g = 1.0
-            outputs = outputs_by_node(interior) if outputs is None else outputs
-            upstream = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
-            pairs = zip(node.parents, vjp_partials(node, upstream))
-        else:
-            pairs = zip(*edges(node))
-        for p, d in pairs:
-            if p in live:
-                grads[p] = grads.get(p, 0.0) + d * g
-    return {x: grads[x] for x in stop if x in grads}
+    return _wrt_pass(root, wrt, seed, values=False)
 
 
 def _float_partials(node: Any) -> tuple[Any, ...]:
@@ -252,9 +304,8 @@ def _float_partials(node: Any) -> tuple[Any, ...]:
     if a.__class__ is tuple:
         if node._da is not None:
             return node._da
-        if node._rule.vjp:  # no number per edge: the product needs the outputs' gradients
-            return (math.nan,) * len(a)
-        return external_partials(node)
+        # a vector-Jacobian product: no number per edge (it needs the outputs' gradients)
+        return (math.nan,) * len(a)
     return (node._da,) if node._b is None else (node._da, node._db)
 
 
@@ -315,66 +366,7 @@ def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dic
     derivatives are recorded. The walk does not look through `wrt`: they are the variables of
     this level.
     """
-    stop = frozenset(wrt)
-    _, interior = _collect(root, stop)
-    live = _live(current(interior), stop)
-    grads: dict[Any, Any] = {root: seed}
-    outputs = None
-    for node in interior:
-        if node not in live or node not in grads:
-            continue
-        g = grads[node]
-        parents = node.parents
-        if node._rule.vjp:
-            g = 1.0
-            outputs = outputs_by_node(interior) if outputs is None else outputs
-            upstream = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
-            partials = vjp_partials(node, upstream, values=True)
-        else:
-            partials = value_partials(node, [p in live for p in parents])
-        for i in operand_order(node):
-            p, d = parents[i], partials[i]
-            if p not in live:
-                continue
-            term = d if (g.__class__ is float and g == 1.0) else d * g
-            grads[p] = grads[p] + term if p in grads else term
-    return {x: grads[x] for x in stop if x in grads}
-
-
-def external_partials(node: Any) -> tuple[float, ...]:
-    """The local derivatives of a node made micrograd's way, asked once of its `_backward`
-    closure: with `node.grad` at 1 and its operands' `.grad` at 0, what the closure adds into
-    each operand is d node / d operand. Every `.grad` it touches is restored, and the answer
-    is kept on the node. A node with no closure passes no gradient on (micrograd's default)."""
-    parents = node._a
-    closure = node._db
-    if closure is None:
-        partials = (0.0,) * len(parents)
-    else:
-        with PASS_LOCK:
-            saved_own, saved = node.grad, [p.grad for p in parents]
-            try:
-                for p in parents:
-                    p.grad = 0.0
-                node.grad = 1.0
-                closure()
-                got = [p.grad for p in parents]
-            finally:
-                for p, g in zip(parents, saved):
-                    p.grad = g
-                node.grad = saved_own
-        from .engine import real  # a NumPy number is a number too
-
-        partials = []
-        first = set()
-        for p, d in zip(parents, got):
-            d = real(d, f"the _backward of op {node.op!r} set a .grad: it")
-            # an operand listed twice received its whole derivative once
-            partials.append(d if p not in first else 0.0)
-            first.add(p)
-        partials = tuple(partials)
-    node._da = partials
-    return partials
+    return _wrt_pass(root, wrt, seed, values=True)
 
 
 def _scratch(node: Any) -> float:

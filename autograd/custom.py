@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .engine import Value, _leaf, _record, apply, is_recording, lift_operand, real
+from .formula import Formula
 from .ops import OPS, Op, fmt
 
 CUSTOM: dict[str, Op] = {}
@@ -53,6 +54,7 @@ def custom_op(
         _checked_forward(name, forward),
         tuple(_checked_derivative(name, i, d, arity) for i, d in enumerate(derivatives)),
         custom=True,
+        rule=forward,
     )
     CUSTOM[name] = op  # the latest definition wins, as when a notebook cell runs again
 
@@ -101,6 +103,8 @@ def _checked_derivative(name: str, i: int, d: Callable[..., Any], arity: int) ->
                 "with operators and autograd.ops helpers (exp, log, ...) so that it runs on "
                 "floats and on Values"
             ) from exc
+        if isinstance(out, Formula):  # the rule run on formulas: its formula
+            return out
         if not isinstance(out, Value):
             return real(out, f"custom op {name!r}: the derivative{which} returned")
         if not any(isinstance(a, Value) for a in args):

@@ -8,6 +8,8 @@ its parents and never back, so a dropped graph is freed by reference counting al
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import threading
 from collections.abc import Iterable
 from numbers import Real
@@ -34,6 +36,7 @@ from .clock import tick as _tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
 _new = object.__new__
+_HERE = os.path.dirname(os.path.abspath(__file__))
 # Creation order is a topological order (operands exist before their result): each recorded
 # node takes the next tick (`_tick`), and backward visits nodes by decreasing tick.
 
@@ -133,33 +136,53 @@ class no_grad:
         return wrapper
 
 
-# --- comparisons seen while recording: a replay must take the same branches -------------------
+# --- what a function does with Values, seen while a tape records it ----------------------------
 
-_watching = 0  # watch_comparisons blocks open in any thread; 0 keeps comparisons to one read
+_watching = 0  # `observe` blocks open in any thread; 0 keeps every hook to one global read
 _watch_lock = threading.Lock()
 
 
-class watch_comparisons:
-    """`with watch_comparisons() as seen: ...` lists every comparison of a Value made in this
-    thread inside the block, as `(left, op, right, result)` (`left` a Value, `right` a Value or
-    a number): the data-dependent branches a recording took (`autograd.tape` guards them).
+class Observed:
+    """What one `observe` block saw in its thread.
+
+    - `comparisons`: `(left, op, right, result)` for every comparison of a Value (`left` a
+      Value, `right` a Value or a number): the data-dependent branches taken;
+    - `reads`: `(value, how, where)` for every number taken out of a Value (`.data`, `.item()`,
+      `format`), `where` the reader's file and line;
+    - `unrecorded`: `(result, operands, how, where)` for every Value made from other Values
+      outside the graph (under `no_grad`, or by `detach()`);
+    - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers).
+    """
+
+    def __init__(self) -> None:
+        self.comparisons: list[tuple[Value, str, Any, bool]] = []
+        self.reads: list[tuple[Value, str, str]] = []
+        self.unrecorded: list[tuple[Value, tuple[Value, ...], str, str]] = []
+        self.made: set[int] = set()
+
+
+class observe:
+    """`with observe() as seen: ...` notes what code in this thread does with Values inside
+    the block (see `Observed`): how `autograd.tape` learns what a recording cannot replay.
 
     >>> x = Value(2.0)
-    >>> with watch_comparisons() as seen:
+    >>> with observe() as seen:
     ...     y = x * 3 if x > 0 else -x
-    >>> [(op, right, result) for _, op, right, result in seen]
+    >>> [(op, right, result) for _, op, right, result in seen.comparisons]
     [('>', 0, True)]
     """
 
-    def __enter__(self) -> list[tuple[Value, str, Any, bool]]:
+    def __enter__(self) -> Observed:
         global _watching
         stack = getattr(_thread, "watch", None)
         if stack is None:
             stack = _thread.watch = []
-        self.seen: list[tuple[Value, str, Any, bool]] = []
+        self.seen = Observed()
         stack.append(self.seen)
         with _watch_lock:
             _watching += 1
+            if _watching == 1:  # reads of `.data` go through a noting getter meanwhile
+                Value.data = _observed_data
         return self.seen
 
     def __exit__(self, *exc: object) -> None:
@@ -167,12 +190,50 @@ class watch_comparisons:
         _thread.watch.pop()
         with _watch_lock:
             _watching -= 1
+            if _watching == 0:
+                Value.data = _plain_data
+
+
+def _observer() -> Observed | None:
+    stack = getattr(_thread, "watch", None)
+    return stack[-1] if stack else None
+
+
+def _caller() -> str:
+    """The file and line of the first frame outside the engine: where user code did it."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_HERE):
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def _note(left: Value, op: str, right: Any, result: bool) -> None:
-    stack = getattr(_thread, "watch", None)
-    if stack:
-        stack[-1].append((left, op, right, result))
+    seen = _observer()
+    if seen is not None:
+        seen.comparisons.append((left, op, right, result))
+
+
+def _note_read(v: Value, how: str) -> None:
+    seen = _observer()
+    if seen is not None:
+        seen.reads.append((v, how, _caller()))
+
+
+def _note_unrecorded(out: Value, operands: tuple, how: str) -> None:
+    seen = _observer()
+    if seen is not None:
+        values = tuple(p for p in operands if isinstance(p, Value))
+        if values:
+            seen.unrecorded.append((out, values, how, _caller()))
+        seen.made.add(id(out))
+
+
+def _note_made(v: Value) -> None:
+    seen = _observer()
+    if seen is not None:
+        seen.made.add(id(v))
 
 
 class enable_grad(no_grad):
@@ -209,13 +270,17 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
     out.label = ""
     out._rule = rule
     out._a = None
+    if _watching:
+        _note_made(out)
     return out
 
 
 def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any = None) -> Value:
     """A new node for op's result `y`, or a leaf where no_grad is on in this thread."""
     if _paused_anywhere and not is_recording():
-        return _leaf(y)
+        if b is not None:
+            return _unrecorded(y, (a, b))
+        return _unrecorded(y, a if a.__class__ is tuple else (a,))
     out = _new(Value)
     out._data = y
     out._grad = 0.0
@@ -298,6 +363,17 @@ def _set_grad(node: Value, g: Any) -> None:
     node._grad = real(g, f"{node.label!r}.grad =" if node.label else "Value.grad =")
 
 
+def _observed_get(node: Value) -> float:
+    if _watching:
+        _note_read(node, ".data")
+    return node._data
+
+
+_DATA_DOC = "The number this node holds (a float)."
+_plain_data = property(attrgetter("_data"), _set_data, doc=_DATA_DOC)
+_observed_data = property(_observed_get, _set_data, doc=_DATA_DOC)
+
+
 def _leaves_graph(conversion: str) -> Any:
     def refuse(self: Value, *args: Any) -> Any:
         raise TypeError(
@@ -340,8 +416,10 @@ class Value:
         self._a = None
         if _children or _op:
             _adopt(self, _children, _op)
+        if _watching:
+            _note_made(self)
 
-    data = property(attrgetter("_data"), _set_data, doc="The number this node holds (a float).")
+    data = _plain_data
     grad = property(attrgetter("_grad"), _set_grad, doc="d root / d node, added by backward "
                     "passes (a float; 0.0 until one reaches the node).")
 
@@ -392,7 +470,7 @@ class Value:
             self._rule = ops.external(self._rule.name)
             self._a, self._b = parents, None
         if self._a is not None:
-            self._da = None  # asked again from the new closure when needed
+            self._da = _ask_closure(self, fn)
         self._db = fn
 
     def __repr__(self) -> str:
@@ -410,14 +488,23 @@ class Value:
 
     def item(self) -> float:
         """The number, as a float (PyTorch's name for `.data`)."""
+        if _watching:
+            _note_read(self, ".item()")
         return self._data
 
     def __format__(self, spec: str) -> str:
-        return format(self._data, spec) if spec else str(self)
+        if not spec:
+            return str(self)
+        if _watching:
+            _note_read(self, "format()")
+        return format(self._data, spec)
 
     def detach(self) -> Value:
         """A new leaf with the same data: gradients stop here."""
-        return Value(self._data, label=self.label)
+        out = Value(self._data, label=self.label)
+        if _watching:
+            _note_unrecorded(out, (self,), "by detach()")
+        return out
 
     # -- comparisons look at data and record nothing; == and hash stay identity -------------
 
@@ -471,6 +558,8 @@ class Value:
         if _paused_anywhere and not is_recording():
             out._rule = LEAF
             out._a = None
+            if _watching:
+                _note_unrecorded(out, (self, other), "under no_grad")
         else:
             out._rule = ADD
             out._seq = _tick()
@@ -509,6 +598,8 @@ class Value:
         if _paused_anywhere and not is_recording():
             out._rule = LEAF
             out._a = None
+            if _watching:
+                _note_unrecorded(out, (self, other), "under no_grad")
         else:
             out._rule = MUL
             out._seq = _tick()
@@ -596,6 +687,8 @@ class Value:
                 setattr(out, slot, getattr(self, slot))
         if self._a is not None:
             out._seq = _tick()
+        if _watching:
+            _note_unrecorded(out, (self,), "by copy.copy()")
         return out
 
     # -- notebook display (rendering is imported only when asked for) ------------------------
@@ -629,8 +722,44 @@ def _adopt(node: Value, children: Any, op: Any) -> None:
         node._seq = _tick()
         node._a = parents
         node._b = None
-        node._da = None
+        node._da = (0.0,) * len(parents)  # micrograd's default `_backward` passes nothing on
     node._db = None
+
+
+def _ask_closure(node: Value, closure: Any) -> tuple[Any, ...]:
+    """The local derivatives of a node made micrograd's way, asked of its `_backward` closure
+    when it is given: with `node.grad` at 1 and its operands' `.grad` at 0, what the closure
+    adds into each operand is d node / d operand. Every `.grad` it touches is restored. From
+    then on the node is like any other: its local derivatives are numbers on its edges. A
+    closure that raises when asked raises in the backward pass that needs it."""
+    parents = node._a
+    with PASS_LOCK:
+        saved_own, saved = node.grad, [p.grad for p in parents]
+        try:
+            for p in parents:
+                p.grad = 0.0
+            node.grad = 1.0
+            closure()
+            got = [p.grad for p in parents]
+        except Exception as exc:
+            message = f"the _backward closure of op {node.op!r} raised: {exc}"
+            try:
+                error = type(exc)(message)
+            except Exception:  # an exception type that wants other arguments
+                error = RuntimeError(message)
+            return (_Undefined(error),) * len(parents)
+        finally:
+            for p, g in zip(parents, saved):
+                p.grad = g
+            node.grad = saved_own
+    partials = []
+    first = set()
+    for p, d in zip(parents, got):
+        d = real(d, f"the _backward of op {node.op!r} set a .grad: it")
+        # an operand listed twice received its whole derivative once
+        partials.append(d if p not in first else 0.0)
+        first.add(p)
+    return tuple(partials)
 
 
 def rule(node: Value) -> Op:
@@ -670,11 +799,19 @@ def _data(x: Any) -> Any:
     return x if isinstance(x, Real) else NotImplemented
 
 
+def _unrecorded(y: float, operands: tuple) -> Value:
+    """An op's result under no_grad: a leaf (noted when a tape is watching)."""
+    out = _leaf(y)
+    if _watching:
+        _note_unrecorded(out, operands, "under no_grad")
+    return out
+
+
 def _unary(op: Op, x: Value, *arg: float) -> Value:
     a = x._data
     y = op.forward(a, *arg)
     if _paused_anywhere and not is_recording():
-        return _leaf(y)
+        return _unrecorded(y, (x,))
     out = _record(y, op, x, _local(op, 0, (a,), y, arg))
     if arg:
         out._arg = arg[0]
@@ -685,7 +822,7 @@ def _binary(op: Op, x: Value, z: Value) -> Value:
     a, b = x._data, z._data
     y = op.forward(a, b)
     if _paused_anywhere and not is_recording():
-        return _leaf(y)
+        return _unrecorded(y, (x, z))
     return _record(y, op, x, _local(op, 0, (a, b), y), z, _local(op, 1, (a, b), y))
 
 
@@ -776,7 +913,7 @@ def apply(op: Op, *operands: Any) -> Value:
             raise TypeError(f"{op.name} takes at least one operand")
         y = op.forward(data)
         if _paused_anywhere and not is_recording():
-            return _leaf(y)
+            return _unrecorded(y, parents)
         return _record(y, op, parents, tuple(op.derivatives[0](data, y)))
     if len(parents) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} operands, got {len(parents)}")
@@ -786,7 +923,7 @@ def apply(op: Op, *operands: Any) -> Value:
         return _binary(op, *parents)
     y = op.forward(*data)
     if _paused_anywhere and not is_recording():
-        return _leaf(y)
+        return _unrecorded(y, parents)
     return _record(y, op, parents, tuple(_local(op, i, data, y) for i in range(op.arity)))
 
 
@@ -807,6 +944,6 @@ def identity(x: Value) -> Value:
 __all__ = [
     "Value", "apply", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
     "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
-    "no_grad", "op_arg", "real", "rule", "sum_", "topological_order", "value_partials",
-    "lift_operand", "vsum", "walk", "watch_comparisons",
+    "no_grad", "observe", "op_arg", "real", "rule", "sum_", "topological_order",
+    "value_partials", "lift_operand", "vsum", "walk",
 ]

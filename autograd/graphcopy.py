@@ -64,6 +64,8 @@ def leaf_from(data: float, grad: float, label: str, key: Any) -> engine.Value:
     out._data, out.grad, out.label = data, grad, label
     out._rule = _rule_from(key)
     out._a = None
+    if engine._watching:  # a copy made while a tape records is made there, not read
+        engine._note_made(out)
     return out
 
 

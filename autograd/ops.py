@@ -1,10 +1,14 @@
 """The op table: every primitive, declared once.
 
-Each entry holds the forward rule on plain floats and, beside it, one local derivative per
-operand. A derivative is written with ordinary operators and the polymorphic helpers below, so
-the same function runs on floats (the fast first-order pass) and on `Value`s (which records the
-derivative itself as a graph, giving every higher order). This module knows nothing about how
-graphs are recorded or walked; `engine.py` does that.
+Each entry holds the forward rule and, beside it, one local derivative per operand, written
+with ordinary operators and the polymorphic helpers below. The same functions run on floats
+(the engine's forward and its fast first-order pass), on `Value`s (which records the derivative
+itself as a graph, giving every higher order) and on `Formula`s (which gives the rule as a
+formula: the replay's generated Python, the NumPy batch plan, the text of an explanation and
+the sympy expression are all read off it). What a rule cannot say as a formula (the array or
+sympy spelling of a function of floats such as `tanh`, a rule that branches on a number) is
+registered beside the op in `Op.forms`. This module knows nothing about how graphs are recorded
+or walked; `engine.py` does that.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from functools import reduce
 from operator import add, mul
 from typing import Any
 
-# --- polymorphic helpers: math on a float, a recorded op on a Value --------------------------
+from .formula import Formula, NotFormula, where
+from .formula import apply as _applied
+
+# --- polymorphic helpers: math on a float, a recorded op on a Value, a node on a Formula ------
 
 
 def cos(x: Any) -> Any:
@@ -55,20 +62,28 @@ def sigmoid(x: Any) -> Any:
     return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
 
 
+def softplus(x: Any) -> Any:
+    """log(1 + exp(x)) of a float (without overflow), or the recorded softplus of a Value."""
+    return _softplus(x) if isinstance(x, float) else x.softplus()
+
+
 def value(x: Any) -> float:
-    """The number in a float or in a Value (for rules that branch on it)."""
+    """The number in a float or in a Value (for rules that branch on it; such a rule has no
+    formula, so its op registers the forms it cannot give)."""
+    if isinstance(x, Formula):
+        raise NotFormula("a rule that reads a number has no formula")
     return x if isinstance(x, (float, int)) else x.data
 
 
-def step(x: Any) -> float:
+def step(x: Any) -> Any:
     """relu's derivative, 0 at the kink as in PyTorch (and 1 at nan, where relu passes nan on,
     as PyTorch does); a constant, so its derivative is 0."""
-    return 0.0 if x <= 0 else 1.0
+    return where(x <= 0, 0.0, 1.0)
 
 
-def sign(x: Any) -> float:
-    """abs's derivative: PyTorch's choice, 0 at the kink."""
-    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+def sign(x: Any) -> Any:
+    """abs's derivative: PyTorch's choice, 0 at the kink (and at nan)."""
+    return where(x > 0, 1.0, where(x < 0, -1.0, 0.0))
 
 
 def fmt(x: float) -> str:
@@ -183,9 +198,50 @@ class Op:
     vjp: bool = False
     output: bool = False  # the small node in front of each output of a `vjp` node
     custom: bool = False  # made by `autograd.custom_op`
+    # What the rules cannot give as formulas, by interpretation (see the module docstring):
+    #   "numpy": the forward for arrays, a format string over the operands ({0}, {1});
+    #   "sympy": the forward for sympy, a function of (the sympy module, *operands);
+    #   "derivatives": derivative rules that run on formulas, where the op's own rules branch
+    #       on a number (valid wherever the op is smooth, the edges being left to the floats);
+    #   "numpy derivatives": format strings over the operands ({0}, {1}), the output ({y}),
+    #       for arrays, where even those are not exact enough;
+    #   "batch": how an n-ary op runs over a whole layer of nodes ("sum", "dot", or a function
+    #       of the operands stacked on the last axis returning (output, local derivatives)).
+    forms: dict[str, Any] = field(default_factory=dict)
+    # The forward as written (a custom op's `forward` checks what the user's function returns;
+    # the formula interpretations run the user's function itself).
+    rule: Callable[..., Any] | None = None
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+    def formula(self, *operands: Formula, arg: Any = None) -> Formula:
+        """The forward rule run on formulas, or the op applied (a function of floats only)."""
+        extra = (arg,) if self.has_arg else ()
+        try:
+            out = (self.rule or self.forward)(*operands, *extra) if self.arity else \
+                (self.rule or self.forward)(list(operands))
+        except (NotFormula, TypeError):
+            return _applied(self, *operands, *extra)
+        if isinstance(out, Formula):
+            return out
+        return _applied(self, *operands, *extra)
+
+    def derivative_formulas(self, operands: list[Formula], out: Formula, arg: Any = None,
+                            exact: bool = False) -> list[Formula] | None:
+        """The local derivatives as formulas, or None where no rule runs on formulas. `exact`:
+        the op's own rules only (the floats they give, at every point); else, where those
+        branch on a number, the smooth ones registered beside the op."""
+        extra = (arg,) if self.has_arg else ()
+        rules = self.derivatives if exact else self.forms.get("derivatives", self.derivatives)
+        try:
+            if self.arity == 0:
+                found = list(rules[0](operands, out))
+            else:
+                found = [d(*operands, out, *extra) for d in rules]
+        except (NotFormula, TypeError, ArithmeticError, ValueError):
+            return None
+        return [d if isinstance(d, Formula) else Formula.const(d) for d in found]
 
 
 _EXTERNAL: dict[str, Op] = {}
@@ -257,6 +313,9 @@ POW = Op(
     ),
     domain=lambda a, b: a > 0.1 and abs(b * math.log(a)) < 20,
     symbol="**",
+    # where base and exponent are positive (at the edges, arrays meet a division by zero or
+    # a log of 0 and hand those samples to the exact floats)
+    forms={"derivatives": (lambda a, b, y: b * power(a, b - 1.0), lambda a, b, y: y * log(a))},
 )
 # Value ** constant: the exponent is no operand, so no derivative is ever taken in it.
 POWC = Op(
@@ -288,19 +347,32 @@ def _sigmoid_fast(x: float) -> tuple[float, float]:
 RELU = Op(
     "relu",
     1,
-    lambda x: 0.0 if x <= 0 else x,
+    lambda x: where(x <= 0, 0.0, x),
     (lambda x, y: step(x),),
     domain=_far_from(0.0),
     fast=_relu_fast,
+    forms={"sympy": lambda f, x: f.Max(0, x)},
 )
-TANH = Op("tanh", 1, math.tanh, (lambda x, y: 1.0 - y * y,), fast=_tanh_fast)
-SIGMOID = Op("sigmoid", 1, _sigmoid, (lambda x, y: y * (1.0 - y),), fast=_sigmoid_fast)
-EXP = Op("exp", 1, _exp, (lambda x, y: y,), domain=lambda x: x < 20)
-LOG = Op("log", 1, _log, (lambda x, y: 1.0 / x,), domain=lambda x: x > 0.1)
-SQRT = Op("sqrt", 1, _sqrt, (lambda x, y: 0.5 / y,), domain=lambda x: x > 0.1)
-SIN = Op("sin", 1, _finite("sin", math.sin), (lambda x, y: cos(x),))
-COS = Op("cos", 1, _finite("cos", math.cos), (lambda x, y: -sin(x),))
-SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),))
+# The functions of floats below get their array and sympy spellings beside them. An array form
+# must fail (`_need`, or a floating-point error) wherever the float form raises, so that those
+# samples go to the floats and raise the engine's own error.
+TANH = Op("tanh", 1, math.tanh, (lambda x, y: 1.0 - y * y,), fast=_tanh_fast,
+          forms={"numpy": "np.tanh({0})", "sympy": "tanh"})
+SIGMOID = Op("sigmoid", 1, _sigmoid, (lambda x, y: y * (1.0 - y),), fast=_sigmoid_fast,
+             forms={"numpy": "1.0 / (1.0 + np.exp(-{0}))",
+                    "sympy": lambda f, x: 1 / (1 + f.exp(-x))})
+EXP = Op("exp", 1, _exp, (lambda x, y: y,), domain=lambda x: x < 20,
+         forms={"numpy": "np.exp({0})", "sympy": "exp"})
+LOG = Op("log", 1, _log, (lambda x, y: 1.0 / x,), domain=lambda x: x > 0.1,
+         forms={"numpy": "np.log(_need({0}, {0} > 0))", "sympy": "log"})
+SQRT = Op("sqrt", 1, _sqrt, (lambda x, y: 0.5 / y,), domain=lambda x: x > 0.1,
+          forms={"numpy": "np.sqrt(_need({0}, {0} >= 0))", "sympy": "sqrt"})
+SIN = Op("sin", 1, _finite("sin", math.sin), (lambda x, y: cos(x),),
+         forms={"numpy": "np.sin({0})", "sympy": "sin"})
+COS = Op("cos", 1, _finite("cos", math.cos), (lambda x, y: -sin(x),),
+         forms={"numpy": "np.cos({0})", "sympy": "cos"})
+SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),),
+         forms={"batch": "sum", "sympy": lambda f, *xs: f.Add(*xs)})
 # dot(xs, ws) records its operands as xs + ws: each x's derivative is its w, and back.
 DOT = Op(
     "dot",
@@ -308,6 +380,9 @@ DOT = Op(
     lambda xw: _dot(xw[: len(xw) // 2], xw[len(xw) // 2 :]),
     (lambda xw, y: xw[len(xw) // 2 :] + xw[: len(xw) // 2],),
     pairwise=True,
+    forms={"batch": "dot",
+           "sympy": lambda f, *xw: f.Add(*(x * w for x, w in zip(xw[: len(xw) // 2],
+                                                                xw[len(xw) // 2 :])))},
 )
 
 # --- loss primitives: stable forms whose edges (clamps, infinities) follow PyTorch -------------
@@ -321,7 +396,8 @@ def _softplus(x: float) -> float:
 
 
 SOFTPLUS = Op(
-    "softplus", 1, _softplus, (lambda x, y: sigmoid(x),), domain=lambda x: abs(x) < 20
+    "softplus", 1, _softplus, (lambda x, y: sigmoid(x),), domain=lambda x: abs(x) < 20,
+    forms={"numpy": "np.logaddexp(0.0, {0})", "sympy": lambda f, x: f.log(1 + f.exp(x))},
 )
 
 # PyTorch's BCELoss: each log clamped at -100, and d/dp = (p - t) / max(p (1 - p), eps) with
@@ -356,13 +432,36 @@ def _bce_dt(p: Any, t: Any, y: Any) -> Any:
     return log(1.0 - p) - log(p)
 
 
+def _bce_array(p: Any, t: Any) -> Any:
+    import numpy as np
+
+    if not (p.min() > 3.8e-44 and p.max() < 1.0):  # e**-100 < p < 1: no log is clamped
+        raise FloatingPointError("bce: a clamped log, or p outside [0, 1]: the exact floats")
+    return (t - 1.0) * np.log1p(-p) - t * np.log(p)
+
+
+def _bce_dp_array(p: Any, t: Any) -> Any:
+    import numpy as np
+
+    q = (1.0 - p) * p
+    return (p - t) / np.where(q > _BCE_EPS, q, _BCE_EPS)
+
+
 BCE = Op(
-    "bce", 2, _bce, (_bce_dp, _bce_dt), domain=lambda p, t: 0.05 < p < 0.95 and abs(t) < 10
+    "bce", 2, _bce, (_bce_dp, _bce_dt), domain=lambda p, t: 0.05 < p < 0.95 and abs(t) < 10,
+    forms={
+        "numpy": _bce_array,
+        "sympy": lambda f, p, t: -(t * f.log(p) + (1 - t) * f.log(1 - p)),
+        # the textbook derivatives, where no clamp acts
+        "derivatives": (lambda p, t, y: (p - t) / ((1.0 - p) * p),
+                        lambda p, t, y: log(1.0 - p) - log(p)),
+        "numpy derivatives": (_bce_dp_array, None),
+    },
 )
 
 
-def _bce_with_logits(x: float, t: float) -> float:
-    return (1.0 - t) * x + _softplus(-x)  # PyTorch's form: softplus never overflows
+def _bce_with_logits(x: Any, t: Any) -> Any:
+    return (1.0 - t) * x + softplus(-x)  # PyTorch's form: softplus never overflows
 
 
 # PyTorch's BCEWithLogitsLoss as one op, so that d/dx is sigmoid(x) - t computed as such: the
@@ -409,6 +508,29 @@ def _cross_entropy_partials(xs: Sequence[Any], y: Any) -> list[Any]:
     return [-reduce(add, shares[1:]), *shares[1:]]
 
 
+def _cross_entropy_array(x: Any) -> tuple[Any, Any]:
+    """Loss and local derivatives over the last axis (target logit first), for arrays."""
+    import numpy as np
+
+    if not np.isfinite(x).all():
+        raise FloatingPointError("cross_entropy: a logit that is not finite: the exact floats")
+    m = x.max(axis=-1, keepdims=True)
+    e = np.exp(x - m)
+    total = e.sum(axis=-1)
+    y = np.log(total) + (m[..., 0] - x[..., 0])
+    d = e / total[..., None]
+    d[..., 0] = -d[..., 1:].sum(axis=-1)
+    return y, d
+
+
+def _cross_entropy_smooth(xs: Sequence[Any], y: Any) -> list[Any]:
+    # softmax(x) - onehot(0), as formulas: the shift by the largest logit is for floats
+    es = [exp(x) for x in xs]
+    total = reduce(add, es)
+    shares = [e / total for e in es]
+    return [shares[0] - 1.0, *shares[1:]]
+
+
 # The softmax cross-entropy of one sample, target logit first: cross_entropy(x_t, *others).
 CROSS_ENTROPY = Op(
     "cross_entropy",
@@ -416,6 +538,11 @@ CROSS_ENTROPY = Op(
     _cross_entropy,
     (_cross_entropy_partials,),
     domain=lambda *xs: max(xs) - min(xs) < 20,
+    forms={
+        "batch": _cross_entropy_array,
+        "sympy": lambda f, *xs: f.log(f.Add(*map(f.exp, xs))) - xs[0],
+        "derivatives": (_cross_entropy_smooth,),
+    },
 )
 
 UNARY: dict[str, Op] = {
@@ -431,3 +558,11 @@ OPS: dict[str, Op] = {
     )
 }
 """Every primitive by name. Tests enumerate this table, so no op escapes the gradient checks."""
+
+
+def _formula_method(op: Op) -> Callable[[Formula], Formula]:
+    return lambda self: op.formula(self)
+
+
+for _op in UNARY.values():  # x.tanh() on a formula, as on a Value: what the helpers call
+    setattr(Formula, _op.name, _formula_method(_op))

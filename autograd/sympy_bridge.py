@@ -32,12 +32,11 @@ from __future__ import annotations
 import keyword
 import math
 from collections.abc import Callable, Iterator, Mapping
-from functools import cache
 from itertools import count
 from typing import Any
 
 from .engine import Value, is_constant, op_arg, rule
-from .ops import OPS
+from .formula import Formula, evaluate
 
 SYMPY_MISSING = "to_sympy needs sympy: pip install sympy (or this project's test extra)"
 
@@ -50,51 +49,85 @@ def _sympy() -> Any:
     return sympy
 
 
-@cache
-def formulas() -> dict[str, Callable[..., Any]]:
-    """Each op of `autograd.ops.OPS` as a function of sympy expressions, by op name.
+class _Unevaluated:
+    """sympy's functions, applied unevaluated to a symbolic argument.
 
-    Called as the engine calls the op: `f(*operands)`, and `f(x, k)` for an op with a constant
-    argument (`x ** k`). A new op in the table needs an entry here (a test checks it).
-    """
-    sp = _sympy()
+    Evaluating a function of a symbolic argument makes sympy ask questions about the argument
+    (is it zero, real, finite?) that it answers by expanding it as a tree: on a graph whose
+    nodes are shared, as a network's or a recurrence's are, that is exponential in the depth.
+    Unevaluated, tanh(u) stays tanh(u) and differentiates the same; a number argument still
+    gives a number (tanh(0) = 0)."""
 
-    def call(f: Any) -> Callable[[Any], Any]:
-        # Evaluating a function of a symbolic argument makes sympy ask questions about the
-        # argument (is it zero, real, finite?) that it answers by expanding it as a tree: on a
-        # graph whose nodes are shared, as a network's or a recurrence's are, that is
-        # exponential in the depth. Unevaluated, tanh(u) stays tanh(u) and differentiates
-        # the same; a number argument still gives a number (tanh(0) = 0).
-        return lambda x: f(x) if x.is_Number else f(x, evaluate=False)
+    def __init__(self, sp: Any) -> None:
+        self.sp = sp
 
-    return {
-        "+": lambda a, b: a + b,
-        "-": lambda a, b: a - b,
-        "*": lambda a, b: a * b,
-        "/": lambda a, b: a / b,
-        "pow": lambda a, b: a**b,
-        "**": lambda x, k: x**k,
-        "neg": lambda x: -x,
-        "abs": call(sp.Abs),
-        "relu": call(lambda x, **how: sp.Max(0, x, **how)),
-        "tanh": call(sp.tanh),
-        "sigmoid": lambda x: 1 / (1 + call(sp.exp)(-x)),
-        "exp": call(sp.exp),
-        "log": call(sp.log),
-        "sqrt": call(lambda x, **how: sp.Pow(x, sp.S.Half, **how)),
-        "sin": call(sp.sin),
-        "cos": call(sp.cos),
-        "sum": lambda *xs: sp.Add(*xs),
-        "dot": lambda *xw: sp.Add(*(x * w for x, w in zip(xw[: len(xw) // 2], xw[len(xw) // 2 :]))),
-        "identity": lambda x: x,
-        # The loss primitives in their textbook forms. The engine computes them stably (a
-        # shift by the largest logit, log1p) and clamps bce's logs at -100 as PyTorch does:
-        # the same function wherever log(p) and log(1 - p) are above -100.
-        "softplus": lambda x: call(sp.log)(1 + call(sp.exp)(x)),
-        "bce": lambda p, t: -(t * call(sp.log)(p) + (1 - t) * call(sp.log)(1 - p)),
-        "bce_with_logits": lambda x, t: (1 - t) * x + call(sp.log)(1 + call(sp.exp)(-x)),
-        "cross_entropy": lambda *xs: call(sp.log)(sp.Add(*map(call(sp.exp), xs))) - xs[0],
-    }
+    def __getattr__(self, name: str) -> Any:
+        f = getattr(self.sp, name)
+        if name in ("Add", "Mul", "Integer", "Rational", "Float", "Piecewise"):
+            return f
+        return lambda *xs: f(*xs) if all(getattr(x, "is_Number", False) for x in xs) else \
+            f(*xs, evaluate=False)
+
+
+def _form(op: Any, f: _Unevaluated) -> Callable[..., Any] | None:
+    """The sympy form registered beside the op, as a function of sympy operands."""
+    form = op.forms.get("sympy")
+    if form is None:
+        return None
+    if isinstance(form, str):
+        return getattr(f, form)
+    return lambda *xs: form(f, *xs)
+
+
+def _evaluate(formula: Any, bound: dict[str, Any], f: _Unevaluated, rational: bool) -> Any:
+    """A formula (`autograd.formula`) as a sympy expression, its variables bound."""
+    sp = f.sp
+    binary = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+              "/": lambda a, b: a / b, "**": lambda a, b: a**b, "<": sp.Lt, "<=": sp.Le,
+              ">": sp.Gt, ">=": sp.Ge}
+
+    def visit(node: Any, kids: list[Any]) -> Any:
+        head = node.head
+        if head == "var":
+            return bound[node.args[0]]
+        if head == "const":
+            return _number(float(node.args[0]), rational, sp)
+        if head == "neg":
+            return -kids[0]
+        if head == "abs":
+            return f.Abs(kids[0])
+        if head == "where":
+            return sp.Piecewise((kids[1], kids[0]), (kids[2], True))
+        if head in binary:
+            return binary[head](*kids)
+        form = _form(head, f)
+        if form is None:
+            raise _NoFormula(head)
+        return form(*kids)
+
+    return evaluate(formula, visit)
+
+
+class _NoFormula(Exception):
+    """An op applied in a formula has no sympy form (a custom op of floats only)."""
+
+
+def formula_of(op: Any, count: int, sp: Any, rational: bool = False) -> Callable[..., Any]:
+    """The op as a function of sympy operands (and its constant argument last, if it has
+    one): the form registered beside it in the op table, else its forward rule run on
+    formulas. Raises `_NoFormula` for an op of floats only."""
+    f = _Unevaluated(sp)
+    form = _form(op, f)
+    if form is not None:
+        return form
+    names = [f"x{i}" for i in range(count)]
+
+    def build(*operands: Any) -> Any:
+        args, arg = (operands[:-1], float(operands[-1])) if op.has_arg else (operands, None)
+        tree = op.formula(*(Formula.var(n) for n in names), arg=arg)
+        return _evaluate(tree, dict(zip(names, args)), f, rational)
+
+    return build
 
 
 def to_sympy(
@@ -139,7 +172,6 @@ def to_sympy(
     order, leaves = _postorder(root)
     named = _name_leaves(leaves, symbols, sp)
     shared = _shared_nodes(order) if cse else set()
-    table = formulas()
     given = dict(functions or {})
     built: dict[int, Any] = {}
     size: dict[int, int] = {}  # the nodes each expression spells out (cse: bounded by _CHUNK)
@@ -156,10 +188,16 @@ def to_sympy(
             size[id(node)] = 1
             continue
         operands = [built[id(p)] for p in node.parents]
-        formula = _formula(node, table, given)
+        formula = _formula(node, given, sp, rational)
         if rule(node).has_arg:
             operands.append(_number(op_arg(node), rational, sp))
-        expr = sp.sympify(formula(*operands))
+        try:
+            expr = sp.sympify(formula(*operands))
+        except _NoFormula as exc:
+            op = exc.args[0]
+            why = ("a function of floats with no sympy form beside it in the op table (a "
+                   "custom_op written with math rather than autograd.ops helpers?)")
+            raise ValueError(_no_formula(node, why, op)) from None
         spelled = 1 + sum(size[id(p)] for p in node.parents) if cse else 0
         if cse and not expr.is_Atom and (id(node) in shared or spelled > _CHUNK):
             placeholder = next(fresh)
@@ -225,39 +263,27 @@ def leaf_symbols(
     return {leaf: named[id(leaf)] for leaf in leaves}
 
 
-def _formula(node: Value, table: dict, given: dict) -> Callable[..., Any]:
+def _no_formula(node: Value, why: str, op: Any = None) -> str:
+    name = (op or rule(node)).name
+    where = f"the node {node.label!r}" if node.label else "a node"
+    return (f"to_sympy: {where} has the op {name!r}, {why}: it has no formula; give one with "
+            f"to_sympy(..., functions={{{name!r}: lambda *operands: ...}})")
+
+
+def _formula(node: Value, given: dict, sp: Any, rational: bool) -> Callable[..., Any]:
     op = rule(node)
     name = op.name
-    where = f"the node {node.label!r}" if node.label else "a node"
-    if op.vjp:
+    if op.vjp or op.output:
+        where = f"the node {node.label!r}" if node.label else "a node"
         raise ValueError(
             f"to_sympy: {where} has the op {name!r}, a node with several outputs and a backward "
             f"of its own (custom_vjp, fixed_point): it has no formula"
         )
     if name in given:
         return given[name]
-    hint = f"give one with to_sympy(..., functions={{{name!r}: lambda *operands: ...}})"
-    if op.custom:
-        raise ValueError(
-            f"to_sympy: {where} has the op {name!r}, made by autograd.custom_op from Python "
-            f"functions: it has no formula; {hint}"
-        )
     if op.external:
-        raise ValueError(
-            f"to_sympy: {where} has the op {name!r}, made micrograd's way (a _backward "
-            f"closure): it has no formula; {hint}"
-        )
-    if OPS.get(name) is not op:
-        raise ValueError(
-            f"to_sympy: {where} has the op {name!r}, which is not in autograd.ops.OPS (a custom "
-            f"op?): it has no formula; {hint}"
-        )
-    if name not in table:
-        raise ValueError(
-            f"to_sympy: no sympy formula for the op {name!r} of autograd.ops.OPS; add one to "
-            f"autograd.sympy_bridge.formulas()"
-        )
-    return table[name]
+        raise ValueError(_no_formula(node, "made micrograd's way (a _backward closure)"))
+    return formula_of(op, len(node.parents), sp, rational)
 
 
 def _postorder(root: Value) -> tuple[list[Value], list[Value]]:
@@ -360,4 +386,4 @@ def _number(x: float, rational: bool, sp: Any) -> Any:
     return sp.Rational(x) if rational else sp.Float(x)
 
 
-__all__ = ["formulas", "identifier", "leaf_symbols", "to_sympy"]
+__all__ = ["formula_of", "identifier", "leaf_symbols", "to_sympy"]

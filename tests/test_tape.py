@@ -154,13 +154,14 @@ def test_random_graphs_replay_to_the_bit(data):
     assert_same_bits(taped(t, *args, params=params), eager(fn, *args, params=params))
 
 
-def test_a_result_computed_before_the_recording_gets_its_gradient_too():
+def test_a_result_computed_before_the_recording_is_refused_naming_it():
+    # its number belongs to the parameters as they were: eager would use that old number (and
+    # raise once w changes), a replay would recompute it; neither can be promised, so refuse
     w = Value(1.5, label="w")
     w2 = w * w
-    t = tape(lambda x: (x * w2).sin(), 0.3)
-    got = taped(t, 0.7, params=[w, w2])
-    assert_same_bits(got, eager(lambda x: (x * w2).sin(), 0.7, params=[w, w2]))
-    assert got[1][1] != 0.0
+    with pytest.raises(TapeError, match=r"result of '\*' \(2.25\), computed before"):
+        tape(lambda x: (x * w2).sin(), 0.3)
+    assert w.grad == 0.0 and w2.grad == 0.0
 
 
 def test_recording_adds_no_gradient_and_works_under_no_grad():
@@ -327,7 +328,7 @@ def test_a_custom_op_replays():
 def test_numbers_read_from_data_are_refused():
     with pytest.raises(TapeError, match=r"\.data"):
         tape(lambda x: x - x.data, 1.0)
-    with pytest.raises(TapeError, match="changed"):
+    with pytest.raises(TapeError, match=r"\.data at test_tape\.py"):
         tape(lambda x: x * Value(x.data), 1.0)
     with pytest.raises(TapeError, match="random"):
         tape(lambda x: x * random.random(), 1.0)

@@ -12,15 +12,16 @@ every sample goes through the per-sample replay.
 from __future__ import annotations
 
 import linecache
+import math
 from collections.abc import Callable
 from itertools import chain, count
 from operator import add
 from typing import Any
 
-from .. import ops
 from ..engine import Value
+from ..formula import Formula, Printer
 from .arguments import END, FLOAT, LIST, TUPLE, flatten
-from .program import ARG, CONST, PARAM, Program, known
+from .program import ARG, CONST, PARAM, Program
 from .record import TapeError
 
 try:
@@ -36,73 +37,77 @@ class Numeric(Exception):
     """NumPy met something the engine handles its own way: replay those samples one by one."""
 
 
-# --- the plan: groups of nodes, each one NumPy operation ------------------------------------
-
-_EW1 = {  # unary ops: forward, then d out / d x * G (operand `a`, output `s`, gradient `G`)
-    ops.NEG: ("-a", "-G"),
-    ops.IDENTITY: ("a", "G"),
-    ops.ABS: ("np.abs(a)", "np.sign(a) * G"),
-    ops.RELU: ("np.where(a <= 0, 0.0, a)", "np.where(a <= 0, 0.0, G)"),
-    ops.TANH: ("np.tanh(a)", "(1.0 - s * s) * G"),
-    ops.SIGMOID: ("_sigmoid(a)", "s * (1.0 - s) * G"),
-    ops.EXP: ("np.exp(a)", "s * G"),
-    ops.LOG: ("np.log(_check(a, a > 0))", "(1.0 / a) * G"),
-    ops.SQRT: ("np.sqrt(_check(a, a >= 0))", "(0.5 / s) * G"),
-    ops.SIN: ("np.sin(a)", "np.cos(a) * G"),
-    ops.COS: ("np.cos(a)", "-np.sin(a) * G"),
-    ops.SOFTPLUS: ("np.logaddexp(0.0, a)", "_sigmoid(a) * G"),
-}
-_EW2 = {  # binary ops (operands `a`, `b`)
-    ops.ADD: ("a + b", "G", "G"),
-    ops.SUB: ("a - b", "G", "-G"),
-    ops.MUL: ("a * b", "b * G", "a * G"),
-    ops.DIV: ("a / b", "(1.0 / b) * G", "(-s / b) * G"),
-    ops.POW: ("np.power(_check(a, a > 0), b)", "b * np.power(a, b - 1.0) * G",
-              "s * np.log(a) * G"),
-    ops.BCE: ("_bce(a, b)", "_bce_dp(a, b) * G", "(np.log(1.0 - a) - np.log(a)) * G"),
-    ops.BCE_WITH_LOGITS: ("(1.0 - b) * a + np.logaddexp(0.0, -a)", "(_sigmoid(a) - b) * G",
-                          "-a * G"),
-}
+# --- each op's array form, read off its rules run on formulas -----------------------------------
 
 
-def _sigmoid(x: Any) -> Any:
-    # exp overflows (and the exact replay takes over) only for x < -709
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _check(x: Any, ok: Any) -> Any:
+def _need(x: Any, ok: Any) -> Any:
+    """`x`, where every sample meets the float form's domain; else those samples go to the
+    exact floats (which raise the engine's own error)."""
     if not ok.all():
         raise Numeric
     return x
 
 
-_BCE_SAFE = (3.8e-44, 1.0)  # e**-100 < p < 1: no log is clamped, PyTorch's clamps aside
+class ArrayPrinter(Printer):
+    """Formulas as NumPy over arrays of samples. An op applied in a formula is spelled as its
+    "numpy" form (`Op.forms`); an op without one has no array form (`Numeric`)."""
+
+    def __init__(self, names: dict[str, str], functions: dict[str, Any]) -> None:
+        super().__init__(names)
+        self.functions = functions
+
+    def constant(self, x: float) -> str:
+        if x != x:
+            return "np.nan"
+        if x in (math.inf, -math.inf):
+            return "np.inf" if x > 0 else "-np.inf"
+        return repr(x)
+
+    def absolute(self, x: str) -> str:
+        return f"np.abs({x})"
+
+    def choice(self, condition: str, then: str, otherwise: str) -> str:
+        return f"np.where({condition}, {then}, {otherwise})"
+
+    def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
+        return f"np.power({a}, {b})", "atom"
+
+    def applied(self, op: Any, args: list[str]) -> str:
+        form = op.forms.get("numpy")
+        if form is None or op.arity == 0:
+            raise Numeric(op.name)
+        if isinstance(form, str):
+            return "(" + form.format(*args) + ")"
+        name = f"F{len(self.functions)}"
+        self.functions[name] = form
+        return f"{name}({', '.join(args)})"
 
 
-def _bce(p: Any, t: Any) -> Any:
-    if not (p.min() > _BCE_SAFE[0] and p.max() < _BCE_SAFE[1]):
-        raise Numeric  # a clamped log, or p outside [0, 1]: the exact replay
-    return (t - 1.0) * np.log1p(-p) - t * np.log(p)
+_OPERANDS = ("a", "b")
+_PROBE = {"a": "a", "b": "b", "s": "s", "G": "G"}
 
 
-def _bce_dp(p: Any, t: Any) -> Any:
-    q = (1.0 - p) * p
-    return (p - t) / np.where(q > ops._BCE_EPS, q, ops._BCE_EPS)
-
-
-def _cross_entropy(x: Any) -> tuple[Any, Any]:
-    """Loss and local derivatives of cross_entropy over the last axis (target logit first)."""
-    _check(x, np.isfinite(x))
-    m = x.max(axis=-1, keepdims=True)
-    e = np.exp(x - m)
-    total = e.sum(axis=-1)
-    y = np.log(total) + (m[..., 0] - x[..., 0])
-    d = e / total[..., None]
-    d[..., 0] = -d[..., 1:].sum(axis=-1)
-    return y, d
-
-
-_NARY = (ops.SUM, ops.DOT, ops.CROSS_ENTROPY)
+def elementwise(op: Any, arg: Any, names: dict[str, str],
+                functions: dict[str, Any]) -> tuple[str, list[str]]:
+    """The array forms of a unary or binary op: the forward, and each operand's local
+    derivative times the gradient `G` (names maps a, b, s (the output) and G to arrays)."""
+    printer = ArrayPrinter(names, functions)
+    xs = [Formula.var(v) for v in _OPERANDS[:op.arity]]
+    forward = printer.text(op.formula(*xs, arg=arg))
+    rules = op.derivative_formulas(xs, Formula.var("s"), arg)
+    special = op.forms.get("numpy derivatives", (None,) * op.arity)
+    if rules is None and not all(special):
+        raise Numeric(op.name)
+    terms = []
+    for i in range(op.arity):
+        if special[i] is not None:
+            name = f"F{len(functions)}"
+            functions[name] = special[i]
+            args = ", ".join(names[v] for v in _OPERANDS[:op.arity])
+            terms.append(f"{name}({args}) * {names['G']}")
+        else:
+            terms.append(printer.text(rules[i] * Formula.var("G")))
+    return forward, terms
 
 
 class _Plan:
@@ -135,8 +140,7 @@ class _Plan:
         self.widths = [prog.n_args, n_params, len(consts)]
         self.is_batch = [True, False, False]
         self.globals: dict[str, Any] = {
-            "np": np, "_sigmoid": _sigmoid, "_check": _check, "_bce": _bce,
-            "_bce_dp": _bce_dp, "_cross_entropy": _cross_entropy, "CONSTS":
+            "np": np, "_need": _need, "CONSTS":
             np.array([consts]) if consts else np.zeros((1, 0)),
         }
         groups: dict[tuple[Any, ...], list[int]] = {}
@@ -153,6 +157,7 @@ class _Plan:
             if prog.needs_grad[n]:
                 self.needs[self.loc[n][0]] = True
         self.lines: list[str] = []
+        self.terms: dict[int, list[str]] = {}  # each group's gradient terms, per operand
         self.source = self._build()
         filename = f"<tape batch {next(_files)}>"
         linecache.cache[filename] = (len(self.source), None,
@@ -164,10 +169,13 @@ class _Plan:
     def _kind(self, n: int) -> tuple[Any, ...]:
         prog = self.prog
         op, operands = prog.op[n], prog.operands[n]
-        if not known(op) or (op not in _EW1 and op not in _EW2 and op not in _NARY
-                             and op is not ops.POWC):
-            raise Numeric(op.name)  # no NumPy form: the per-sample replay does it
-        if op is ops.DOT:
+        if op.arity:  # one array operation per group, read off the op's formulas
+            elementwise(op, prog.arg[n], _PROBE, {})  # raises Numeric if it has none
+            return (op, prog.arg[n], len(operands), self.batch[n])
+        form = op.forms.get("batch")
+        if form is None:
+            raise Numeric(op.name)  # no array form: the per-sample replay does it
+        if form == "dot":
             half = len(operands) // 2
             xs, ws = operands[:half], operands[half:]
             xb = any(self.batch[p] for p in xs)
@@ -342,6 +350,9 @@ class _Plan:
         test = f"({left} {g.cmp} {right})"
         self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
 
+    def _names(self, gid: int) -> dict[str, str]:
+        return {"a": f"a{gid}", "b": f"b{gid}", "s": f"s{gid}", "G": f"g{gid}"}
+
     def _operands(self, nodes: list[int], j: int) -> list[tuple[int, int]]:
         return [self.loc[self.prog.operands[n][j]] for n in nodes]
 
@@ -351,19 +362,13 @@ class _Plan:
         batch = self.is_batch[gid]
         k = len(nodes)
         self.emit(f"# {k} x {op.name} (depth {level})")
-        if op in _EW1 or op is ops.POWC:
-            self.emit(f"a{gid} = {self.fetch(self._operands(nodes, 0), batch)}")
-            if op is ops.POWC:  # a fractional power of a negative base: the exact replay
-                base = "a" if float(rest[0]).is_integer() else "_check(a, a >= 0)"
-                rule = f"np.power({base}, {rest[0]!r})"
-            else:
-                rule = _EW1[op][0]
-            self.emit(f"s{gid} = {_fill(rule, {'a': f'a{gid}'})}")
-        elif op in _EW2:
-            self.emit(f"a{gid} = {self.fetch(self._operands(nodes, 0), batch)}")
-            self.emit(f"b{gid} = {self.fetch(self._operands(nodes, 1), batch)}")
-            self.emit(f"s{gid} = {_fill(_EW2[op][0], {'a': f'a{gid}', 'b': f'b{gid}'})}")
-        elif op is ops.DOT and rest[1] == "matmul":
+        form = op.forms.get("batch")
+        if op.arity:
+            forward, self.terms[gid] = elementwise(op, rest[0], self._names(gid), self.globals)
+            for j, v in enumerate(_OPERANDS[:op.arity]):
+                self.emit(f"{v}{gid} = {self.fetch(self._operands(nodes, j), batch)}")
+            self.emit(f"s{gid} = {forward}")
+        elif form == "dot" and rest[1] == "matmul":
             half, _, side, shared_nodes = rest[:4]
             shared = [self.loc[p] for p in shared_nodes]
             matrix = [self.loc[prog.operands[n][i + (half if side == 0 else 0)]]
@@ -379,7 +384,7 @@ class _Plan:
             else:
                 self.emit(f"m{gid} = {self.fetch(matrix, False)}.reshape({k}, {half})")
             self.emit(f"s{gid} = a{gid} @ m{gid}.T")
-        elif op is ops.DOT:
+        elif form == "dot":
             half = rest[0]
             xs = [self.loc[prog.operands[n][i]] for n in nodes for i in range(half)]
             ws = [self.loc[prog.operands[n][half + i]] for n in nodes for i in range(half)]
@@ -390,43 +395,31 @@ class _Plan:
             m = rest[1]
             locs = [self.loc[p] for n in nodes for p in prog.operands[n]]
             self.emit(f"a{gid} = {self.fetch(locs, batch)}.reshape(-1, {k}, {m})")
-            if op is ops.SUM:
+            if form == "sum":
                 self.emit(f"s{gid} = a{gid}.sum(axis=2)")
-            else:
-                self.emit(f"s{gid}, d{gid} = _cross_entropy(a{gid})")
+            else:  # a function of the operands on the last axis: (output, local derivatives)
+                name = f"F{len(self.globals)}"
+                self.globals[name] = form
+                self.emit(f"s{gid}, d{gid} = {name}(a{gid})")
 
     def _backward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
         prog = self.prog
         _, op, *rest = key
         batch = self.is_batch[gid]
         k = len(nodes)
-        names = {"a": f"a{gid}", "b": f"b{gid}", "s": f"s{gid}", "G": f"g{gid}"}
-
-        def fill(rule: str) -> str:
-            return _fill(rule, names)
-
+        form = op.forms.get("batch")
         self.emit(f"# {k} x {op.name}: gradients to operands")
-        if op in _EW1 or op is ops.POWC:
-            if op is ops.POWC:
-                kk = rest[0]
-                rule = "0.0 * G" if kk == 0 else f"{kk!r} * np.power(a, {kk - 1.0!r}) * G"
-            else:
-                rule = _EW1[op][1]
-            self.scatter(self._operands(nodes, 0), fill(rule), batch)
-        elif op is ops.MUL and self._operands(nodes, 0) == self._operands(nodes, 1):
-            # x * x: both operands' terms at once (2 * (x * G) is exact: doubling rounds not)
-            self.scatter(self._operands(nodes, 0), fill("2.0 * a * G"), batch)
-        elif op in _EW2:
-            for j in (0, 1):
-                self.scatter(self._operands(nodes, j), fill(_EW2[op][1 + j]), batch)
-        elif op is ops.DOT and rest[1] == "matmul":
+        if op.arity:
+            for j, term in enumerate(self.terms[gid]):
+                self.scatter(self._operands(nodes, j), term, batch)
+        elif form == "dot" and rest[1] == "matmul":
             half, _, side, shared_nodes = rest[:4]
             shared = [self.loc[p] for p in shared_nodes]
             matrix = [self.loc[prog.operands[n][i + (half if side == 0 else 0)]]
                       for n in nodes for i in range(half)]
             self.scatter(shared, f"g{gid} @ m{gid}", batch)
             self.scatter(matrix, f"(g{gid}.T @ a{gid}).reshape(1, {k * half})", False)
-        elif op is ops.DOT:
+        elif form == "dot":
             half = rest[0]
             xs = [self.loc[prog.operands[n][i]] for n in nodes for i in range(half)]
             ws = [self.loc[prog.operands[n][half + i]] for n in nodes for i in range(half)]
@@ -435,7 +428,7 @@ class _Plan:
         else:
             m = rest[1]
             locs = [self.loc[p] for n in nodes for p in prog.operands[n]]
-            if op is ops.SUM:
+            if form == "sum":
                 spread = (f"np.repeat(g{gid}, {m}, axis=1)" if k > 1 else
                           f"np.broadcast_to(g{gid}, (g{gid}.shape[0], {m}))")
                 self.scatter(locs, spread, batch)
@@ -464,27 +457,6 @@ def _block(cols: list[int]) -> tuple[int, int, int, int] | None:
         if cols[j * n:(j + 1) * n] != list(range(start, start + n)):
             return None
     return base, k, stride, n
-
-
-def _fill(rule: str, names: dict[str, str]) -> str:
-    """`rule` with its one-letter names (a, b, s, G) replaced by the group's arrays."""
-    return "".join(names.get(token, token) for token in _tokens(rule))
-
-
-def _tokens(rule: str) -> list[str]:
-    """A rule split into identifiers and the rest, so single letters can be renamed."""
-    out, word = [], ""
-    for ch in rule:
-        if ch.isalnum() or ch == "_" or (ch == "." and word):
-            word += ch
-        else:
-            if word:
-                out.append(word)
-                word = ""
-            out.append(ch)
-    if word:
-        out.append(word)
-    return out
 
 
 def plan_of(rec: Any) -> _Plan | None:

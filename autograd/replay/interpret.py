@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backward import undefined
+from ..backward import chain, undefined
 from .program import ARG, CONST, OP, PARAM, Program, operand_order
 
 MISS = None  # a guard failed: the recording took another branch
@@ -78,16 +78,17 @@ def run(prog: Program, floats: list[float], data: list[float],
     vals = forward(prog, floats, data)
     if vals is MISS:
         return MISS
-    grads = [0.0] * len(prog)
-    grads[prog.root] = seed
     operands = prog.operands
-    for n in prog.backward_order():
+
+    def send(n: int, g: float) -> list[tuple[int, float]]:
         ds = local_derivatives(prog, n, vals)
-        g = grads[n]
+        out = []
         for i in operand_order(prog.op[n], len(operands[n])):
             d = ds[i]
             if isinstance(d, Exception):
                 raise d
-            p = operands[n][i]
-            grads[p] += d * g
-    return vals[prog.root], [grads[n] for n, _ in prog.outputs], vals
+            out.append((operands[n][i], d * g))
+        return out
+
+    grads = chain(prog.backward_order(), {prog.root: seed}, send)
+    return vals[prog.root], [grads.get(n, 0.0) for n, _ in prog.outputs], vals

@@ -77,6 +77,14 @@ class Program:
         self.name.append(name)
         return len(self.kind) - 1
 
+    def param_values(self) -> list[float]:
+        """The parameters' data as recorded."""
+        data = [0.0] * len(self.params)
+        for n, kind in enumerate(self.kind):
+            if kind == PARAM:
+                data[self.slot[n]] = self.value[n]
+        return data
+
     def op_nodes(self) -> range:
         """The op nodes, in creation order (leaves come first, so this is a tail range)."""
         first = next((n for n, k in enumerate(self.kind) if k == OP), len(self.kind))
@@ -84,7 +92,8 @@ class Program:
 
     def backward_order(self) -> list[int]:
         """The op nodes under the root, in the order the engine's backward pass visits them."""
-        return [n for n in reversed(self.op_nodes()) if self.in_root[n]]
+        kind = self.kind
+        return [n for n in reversed(self.op_nodes()) if self.in_root[n] and kind[n] == OP]
 
     def finish(self, externals: list[tuple[int, Any]]) -> None:
         """Work out `in_root`, `outputs` (the `externals` under the root) and `needs_grad`

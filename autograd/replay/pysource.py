@@ -1,10 +1,13 @@
 """A recording as straight-line Python: one local per value, the local derivatives inline.
 
-The generated function is backpropagation written out. The forward part computes each node
-from its operands exactly as the op table does; the backward part sums each gradient term by
-term, `local derivative * the consumer's gradient`, in the order the engine's backward pass
-adds them, so the floats come out bit for bit the same. Only gradients that flow to a
-parameter are computed.
+The generated function is backpropagation written out. Each node's forward and each local
+derivative is its op's own rule run on formulas (`Op.formula`, `Op.derivative_formulas`) and
+printed as Python over floats: the same operations in the same order as the engine's, so the
+numbers come out bit for bit the same. A function of floats (`tanh`, a custom op's `math.erf`)
+is called as the engine calls it; a rule that has no formula (it branches on a number) is
+called on floats too. The backward part sums each gradient term by term, `local derivative *
+the consumer's gradient`, in the order the engine's backward pass adds them. Only gradients
+that flow to a parameter are computed.
 """
 
 from __future__ import annotations
@@ -15,19 +18,8 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any
 
-from .. import ops
-from .program import ARG, CONST, OP, PARAM, Program, known, operand_order
-
-# Local derivatives that can fail to exist (sqrt at 0, x ** y at x <= 0, custom ops): the
-# engine's backward pass multiplies every one, so the replay evaluates these even where no
-# gradient is needed, to raise where the engine raises.
-_CAN_FAIL = (ops.SQRT, ops.POW, ops.POWC)
-
-_GLOBALS = {
-    "tanh": math.tanh, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "sin": math.sin,
-    "cos": math.cos, "power": ops.power, "_log": ops._log, "_sqrt": ops._sqrt,
-    "INF": math.inf, "NAN": math.nan,
-}
+from ..formula import Formula, Printer, evaluate
+from .program import ARG, CONST, OP, PARAM, Program, operand_order
 
 _files = count(1)
 _FOLD = 32  # terms per line of a long sum
@@ -44,11 +36,77 @@ def literal(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+def literal_number(x: Any) -> str:
+    """A number compared with in a guard: ints stay ints (compared exactly)."""
+    return repr(x) if isinstance(x, int) else literal(x)
+
+
+class PythonPrinter(Printer):
+    """Formulas as Python over floats. A function of floats an op applies is bound into the
+    generated code's globals under the op's name (`tanh`), and called there."""
+
+    def __init__(self, functions: dict[str, Any]) -> None:
+        super().__init__()
+        self.functions = functions
+        self.bound: dict[int, str] = {}
+
+    def constant(self, x: float) -> str:
+        if isinstance(x, int):
+            return repr(x)
+        return literal(x).strip("()")
+
+    def bind(self, fn: Callable[..., Any], wanted: str) -> str:
+        """A global name for `fn` in the generated code (one per function)."""
+        name = self.bound.get(id(fn))
+        if name is None:
+            base = wanted if wanted.isidentifier() and wanted.isascii() else "op"
+            name, k = base, 1
+            while name in self.functions:
+                k += 1
+                name = f"{base}_{k}"
+            self.functions[name] = fn
+            self.bound[id(fn)] = name
+        return name
+
+    def applied(self, op: Any, args: list[str]) -> str:
+        name = self.bind(op.forward, op.name)
+        if op.arity == 0:
+            return f"{name}([{', '.join(args)}])"
+        return f"{name}({', '.join(args)})"
+
+    def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
+        exponent = node.args[1]
+        if exponent.head == "const" and float(exponent.args[0]).is_integer():
+            return f"{a} ** {b}", "**"  # an integral power of a float is a float, or raises
+        from ..ops import power  # a fractional power of a negative base: the engine's error
+
+        return f"{self.bind(power, 'power')}({a.strip('()')}, {b.strip('()')})", "atom"
+
+
+def can_fail(f: Formula) -> bool:
+    """Whether evaluating the formula on floats may raise: a division, a power or a function
+    of floats (the engine's backward raises where such a local derivative does not exist)."""
+    found = []
+
+    def risky(node: Formula, _: list) -> None:
+        if node.head == "/":
+            divisor = node.args[1]
+            found.append(divisor.head != "const" or divisor.args[0] == 0)
+        else:
+            found.append(node.head == "**" or not isinstance(node.head, str))
+
+    evaluate(f, risky)
+    return any(found)
+
+
 class _Source:
-    def __init__(self, prog: Program) -> None:
+    def __init__(self, prog: Program, reserved: set[str]) -> None:
         self.prog = prog
         self.lines: list[str] = []
-        self.globals: dict[str, Any] = dict(_GLOBALS)
+        self.globals: dict[str, Any] = {"INF": math.inf, "NAN": math.nan}
+        for name in reserved:
+            self.globals.setdefault(name, None)  # taken: a label or fn's own name
+        self.printer = PythonPrinter(self.globals)
         self.ref: list[str] = []
         numbers = count(1)
         for n, kind in enumerate(prog.kind):
@@ -63,122 +121,32 @@ class _Source:
     def emit(self, line: str) -> None:
         self.lines.append("    " + line)
 
-    def function(self, ref: Callable[..., Any], name: str) -> str:
-        self.globals[name] = ref
-        return name
+    def _operands(self, n: int) -> list[Formula]:
+        return [Formula.var(self.ref[p]) for p in self.prog.operands[n]]
 
-    # -- forward -------------------------------------------------------------------------
+    # -- forward and local derivatives: the op's rules, printed --------------------------
 
-    def forward(self, n: int) -> str | list[str]:
-        """Node n's value as an expression (a list of terms: their sum, left to right)."""
+    def forward(self, n: int) -> list[str]:
+        """Node n's value as the terms of a left-to-right sum (one term if it is no sum)."""
+        prog = self.prog
+        f = prog.op[n].formula(*self._operands(n), arg=prog.arg[n])
+        return self.printer.terms(f)
+
+    def derivatives(self, n: int) -> list[Formula] | None:
+        prog = self.prog
+        return prog.op[n].derivative_formulas(self._operands(n), Formula.var(self.ref[n]),
+                                              prog.arg[n], exact=True)
+
+    def opaque_derivative(self, n: int, i: int) -> str:
+        """Node n's local derivative by calling its rule on floats (a rule with no formula)."""
         prog, r = self.prog, self.ref
         op = prog.op[n]
         xs = [r[p] for p in prog.operands[n]]
-        a = xs[0] if xs else ""
-        b = xs[1] if len(xs) > 1 else ""
-        if known(op):
-            if op is ops.ADD:
-                return f"{a} + {b}"
-            if op is ops.SUB:
-                return f"{a} - {b}"
-            if op is ops.MUL:
-                return f"{a} * {b}"
-            if op is ops.DIV:
-                return f"{a} / {b}"
-            if op is ops.NEG:
-                return f"-{a}"
-            if op is ops.IDENTITY:
-                return a
-            if op is ops.ABS:
-                return f"abs({a})"
-            if op is ops.RELU:
-                return f"0.0 if {a} <= 0 else {a}"
-            if op is ops.SIGMOID:  # the op table's two branches: exp never overflows
-                return f"1.0 / (1.0 + exp(-{a})) if {a} >= 0 else (e := exp({a})) / (1.0 + e)"
-            if op is ops.LOG:
-                return f"log({a}) if {a} > 0 else _log({a})"
-            if op is ops.SQRT:
-                return f"sqrt({a}) if {a} >= 0 else _sqrt({a})"
-            if op in (ops.TANH, ops.EXP, ops.SIN, ops.COS):
-                return f"{op.name}({a})"
-            if op is ops.POWC:
-                k = prog.arg[n]
-                return f"{a} ** {literal(k)}" if k.is_integer() else f"power({a}, {literal(k)})"
-            if op is ops.POW:
-                return f"power({a}, {b})"
-            if op is ops.SUM:  # a left fold, as the op table adds
-                return xs
-            if op is ops.DOT:
-                half = len(xs) // 2
-                return [f"{x} * {w}" for x, w in zip(xs[:half], xs[half:])]
-        f = self.function(op.forward, f"forward_{r[n]}")
-        if op.arity == 0:
-            return f"{f}([{', '.join(xs)}])"
-        extra = f", {literal(prog.arg[n])}" if op.has_arg else ""
-        return f"{f}({', '.join(xs)}{extra})"
-
-    # -- local derivative times the consumer's gradient ----------------------------------
-
-    def derivative(self, n: int, i: int) -> str:
-        """Node n's local derivative with respect to operand i, as an expression."""
-        prog, r = self.prog, self.ref
-        op = prog.op[n]
-        xs = [r[p] for p in prog.operands[n]]
-        y = r[n]
-        if op is ops.SQRT:
-            return f"0.5 / {y}"
-        if op is ops.POWC:
-            k = prog.arg[n]
-            if k == 0:
-                return "0.0"
-            km1 = k - 1.0
-            pw = f"{xs[0]} ** {literal(km1)}" if km1.is_integer() else \
-                f"power({xs[0]}, {literal(km1)})"
-            return f"{literal(k)} * {pw}"
         if op.arity == 0:  # one rule gives the whole list: computed once, see `backward`
-            return f"d_{y}[{i}]"
-        d = self.function(op.derivatives[i], f"derivative_{y}_{i}")
+            return f"d_{r[n]}[{i}]"
+        d = self.printer.bind(op.derivatives[i], f"derivative_{_name(op.name)}_{i}")
         extra = f", {literal(prog.arg[n])}" if op.has_arg else ""
-        return f"{d}({', '.join(xs)}, {y}{extra})"
-
-    def term(self, n: int, i: int, g: str) -> str:
-        """d node n / d operand i, times g: what backward adds into operand i."""
-        prog, r = self.prog, self.ref
-        op = prog.op[n]
-        xs = [r[p] for p in prog.operands[n]]
-        y = r[n]
-        a = xs[0]
-        if known(op):
-            if op in (ops.ADD, ops.SUM, ops.IDENTITY):
-                return g  # 1.0 * g is g, to the bit
-            if op is ops.SUB:
-                return g if i == 0 else f"-{g}"
-            if op is ops.NEG:
-                return f"-{g}"
-            if op is ops.MUL:
-                return f"{xs[1 - i]} * {g}"
-            if op is ops.DOT:
-                half = len(xs) // 2
-                return f"{xs[i + half if i < half else i - half]} * {g}"
-            if op is ops.DIV:
-                return f"(1.0 / {xs[1]}) * {g}" if i == 0 else f"(-{y} / {xs[1]}) * {g}"
-            if op is ops.RELU:
-                return f"(0.0 * {g} if {a} <= 0 else {g})"
-            if op is ops.ABS:
-                return f"({g} if {a} > 0 else (-{g} if {a} < 0 else 0.0 * {g}))"
-            if op is ops.TANH:
-                return f"(1.0 - {y} * {y}) * {g}"
-            if op is ops.SIGMOID:
-                return f"{y} * (1.0 - {y}) * {g}"
-            if op is ops.EXP:
-                return f"{y} * {g}"
-            if op is ops.LOG:
-                return f"(1.0 / {a}) * {g}"
-            if op is ops.SIN:
-                return f"cos({a}) * {g}"
-            if op is ops.COS:
-                return f"-sin({a}) * {g}"
-        return f"({self.derivative(n, i)}) * {g}"
+        return f"{d}({', '.join(xs)}, {r[n]}{extra})"
 
     # -- the whole function --------------------------------------------------------------
 
@@ -209,10 +177,9 @@ class _Source:
         self.emit(f"return {r[prog.root]}, ({outputs}{',' if len(prog.outputs) == 1 else ''})")
         return "\n".join(head + self.lines) + "\n"
 
-    def assign(self, name: str, expression: str | list[str]) -> None:
-        """`name = expression`; a sum of terms as a left fold over lines of `_FOLD` terms (the
-        same additions in the same order: one deep expression would overflow the compiler)."""
-        terms = [expression] if isinstance(expression, str) else expression
+    def assign(self, name: str, terms: list[str]) -> None:
+        """`name = t1 + t2 + ...` as a left fold over lines of `_FOLD` terms (the same
+        additions in the same order: one deep expression would overflow the compiler)."""
         self.emit(f"{name} = {' + '.join(terms[:_FOLD])}")
         for i in range(_FOLD, len(terms), _FOLD):
             self.emit(f"{name} = {name} + {' + '.join(terms[i:i + _FOLD])}")
@@ -225,40 +192,48 @@ class _Source:
             self.emit("(" + (",\n     ").join(rows) + f") = {source}")
 
     def backward(self) -> None:
-        prog = self.prog
+        prog, r = self.prog, self.ref
         order = prog.backward_order()
-        if not prog.needs_grad[prog.root]:
-            order = []
-        done: set[tuple[int, int]] = set()
         started = [False] * len(prog)
         body: list[str] = []
+        checks: list[str] = []
         outputs = {n for n, _ in prog.outputs}
-        names = _Slots(self.grad, len(prog) > _REUSE, {n for n in outputs})
-        if order:
+        names = _Slots(self.grad, len(prog) > _REUSE, set(outputs))
+        if prog.needs_grad[prog.root]:
             body.append(f"{names.start(prog.root)} = seed")
             started[prog.root] = True
-        lists = [n for n in order if prog.needs_grad[n] and prog.op[n].arity == 0
-                 and prog.op[n] not in (ops.SUM, ops.DOT)]
-        for n in lists:  # an n-ary rule's list of local derivatives, for `derivative`
-            d = self.function(prog.op[n].derivatives[0], f"derivatives_{self.ref[n]}")
-            xs = ", ".join(self.ref[p] for p in prog.operands[n])
-            body.append(f"d_{self.ref[n]} = {d}([{xs}], {self.ref[n]})")
         terms = [0] * len(prog)
         for n in order:
             if prog.needs_grad[n]:
                 for p in prog.operands[n]:
                     terms[p] += prog.needs_grad[p]
         for n in order:
-            if not prog.needs_grad[n]:
-                continue
-            g = self.grad[n]
-            operands = prog.operands[n]
-            for i in operand_order(prog.op[n], len(operands)):
+            op, operands = prog.op[n], prog.operands[n]
+            rules = self.derivatives(n)
+            needed = prog.needs_grad[n]
+            if rules is None and op.arity == 0:  # one call gives the whole list
+                d = self.printer.bind(op.derivatives[0], f"derivatives_{_name(op.name)}")
+                call = f"{d}([{', '.join(r[p] for p in operands)}], {r[n]})"
+                if needed:
+                    body.append(f"d_{r[n]} = {call}")
+                else:
+                    checks.append(call)
+            for i in operand_order(op, len(operands)):
                 p = operands[i]
-                if not prog.needs_grad[p]:
+                if not (needed and prog.needs_grad[p]):
+                    # the engine's backward multiplies this one too: where it may not exist,
+                    # evaluate it, so the replay raises where the engine raises
+                    if rules is None:
+                        if op.arity:
+                            checks.append(self.opaque_derivative(n, i))
+                    elif can_fail(rules[i]):
+                        checks.append(self.printer.text(rules[i]))
                     continue
-                done.add((n, i))
-                t = self.term(n, i, g)
+                g = Formula.var(self.grad[n])
+                if rules is None:
+                    t = f"({self.opaque_derivative(n, i)}) * {self.grad[n]}"
+                else:
+                    t = self.printer.text(rules[i] * g)
                 if terms[p] == 1 and t.isidentifier() and p not in outputs:
                     names.alias(p, n)  # its whole gradient is the consumer's: no line
                     started[p] = True
@@ -268,14 +243,8 @@ class _Source:
                 else:
                     body.append(f"{names.start(p)} = {t}")
                     started[p] = True
-            names.done(n)
-        checks = [
-            self.derivative(n, i)
-            for n in prog.backward_order()
-            if prog.op[n] in _CAN_FAIL or not known(prog.op[n])
-            for i in range(len(prog.operands[n]))
-            if (n, i) not in done
-        ]
+            if needed:
+                names.done(n)
         if checks:
             self.emit("# local derivatives no gradient needs, evaluated where the engine's "
                       "backward would raise")
@@ -286,6 +255,11 @@ class _Source:
                       "in backward()'s order")
             for line in body:
                 self.emit(line)
+
+
+def _name(text: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() and ch.isascii() else "_" for ch in text)
+    return cleaned.strip("_") or "op"
 
 
 class _Slots:
@@ -316,31 +290,33 @@ class _Slots:
     def done(self, n: int) -> None:
         """Node n's terms are all out: its gradient's name is free once no node holds it."""
         name = self.grad[n]
+        if name not in self.holders:
+            return
         self.holders[name] -= 1
         if self.reuse and not self.holders[name] and n not in self.pinned and \
                 name.startswith("g") and name[1:].isdigit():
             self.free.append(name)
 
 
-def literal_number(x: Any) -> str:
-    """A number compared with in a guard: ints stay ints (compared exactly)."""
-    return repr(x) if isinstance(x, int) else literal(x)
+def _reserved(prog: Program, fname: str) -> set[str]:
+    return {fname, "args", "params", "seed", *(prog.name[n] for n, k in enumerate(prog.kind)
+                                                if k in (ARG, PARAM))}
 
 
 def generate(prog: Program, fname: str = "replay") -> str:
     """The Python source of `prog`'s replay: `fname(args, params, seed)` returns fn's value
     and the gradient of each output, or None when a guard fails."""
-    return _Source(prog).build(fname)
+    return _Source(prog, _reserved(prog, fname)).build(fname)
 
 
 def compile_program(prog: Program, fname: str = "replay") -> tuple[Callable[..., Any], str]:
     """The replay function and its source."""
-    src = _Source(prog)
+    src = _Source(prog, _reserved(prog, fname))
     text = src.build(fname)
     filename = f"<tape {next(_files)}: {fname}>"
     code = compile(text, filename, "exec")
     # tracebacks through the generated code show its lines
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    scope = dict(src.globals)
+    scope = {k: v for k, v in src.globals.items() if v is not None}
     exec(code, scope)  # our own generated source, never user text
     return scope[fname], text

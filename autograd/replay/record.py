@@ -1,15 +1,27 @@
-"""Recording: run the function once on Values and keep its graph as a `Program`.
+"""Recording: run the function on Values and keep its graph as a `Program`.
 
-The function runs twice, the second time at arguments moved a little. Both runs must record the
-same graph: a leaf that is the same object both times is something fn closes over (a parameter),
-one made afresh holds a fixed number, and a number that moved with the arguments without being
-recorded (read from `.data`, or drawn at random) is refused, since a replay could not follow it.
+A replay can only follow what the graph shows, so recording watches everything else fn does
+with Values (`autograd.engine.observe`) and refuses what a replay could not follow:
+
+- a number taken out of a Value that depends on the arguments or the parameters (`.data`,
+  `.item()`, `format`): it may steer a branch or become a constant, unseen;
+- a Value computed outside the graph from such Values (under `no_grad`, by `detach()`) that the
+  graph or a comparison then uses: the replay would freeze its number;
+- a Value computed before the recording (an interior node fn closes over): its graph is not fn's.
+
+fn then runs a second time with the arguments and the parameters moved a little. Both runs must
+record the same graph: a leaf that is the same object both times is a parameter, one made afresh
+must hold the same number both times (a number that moved without being recorded is refused),
+and comparisons must come out the same (else the second run took another branch: fine, but it
+proves nothing, so it runs once more unmoved).
 """
 
 from __future__ import annotations
 
+import builtins
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from keyword import iskeyword
 from numbers import Real
@@ -19,12 +31,13 @@ from ..backward import gradients
 from ..engine import (
     Value,
     enable_grad,
+    fmt,
     is_constant,
+    observe,
     op_arg,
     rule,
     sum_,
     topological_order,
-    watch_comparisons,
 )
 from .arguments import unflatten
 from .program import ARG, CONST, OP, PARAM, Guard, Program
@@ -38,13 +51,18 @@ class _Branched(Exception):
     """The second run compared differently: it took another branch (fine, but no check)."""
 
 
+_OUT = ("compute it with Value operations instead (comparisons of Values are fine: the tape "
+        "checks them on every replay), pass the number as an argument of fn, or call fn "
+        "eagerly (fn(*args).backward())")
+
+
 class _Run:
-    """One call of fn on Values: the result, the argument Values and the comparisons made."""
+    """One call of fn on Values: the result, the argument Values and what fn did with Values."""
 
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.inputs = [Value(x) for x in floats]
         args = unflatten(key, self.inputs)
-        with enable_grad(), watch_comparisons() as seen:
+        with enable_grad(), observe() as seen:
             out = fn(*args)
         if not isinstance(out, Value):
             if isinstance(out, bool) or not isinstance(out, Real):
@@ -52,7 +70,8 @@ class _Run:
                                 f"{type(out).__name__} {out!r:.40}")
             out = float(out)
         self.out = out
-        self.seen = list(seen)
+        self.seen = seen.comparisons
+        self.observed = seen
         roots = [out] if isinstance(out, Value) else []
         for left, _, right, _ in self.seen:
             roots.append(left)
@@ -63,6 +82,7 @@ class _Run:
             with enable_grad():
                 joint = sum_(roots)
             order = topological_order(joint)[1:]
+            order = [v for v in order if v is not joint]
         else:
             order = topological_order(roots[0]) if roots else []
         interior = [v for v in order if v.parents][::-1]  # creation order
@@ -73,18 +93,32 @@ class _Run:
                 first_use.setdefault(id(v), v)
         self.nodes = list(first_use.values()) + interior
         self.index = {id(v): i for i, v in enumerate(self.nodes)}
+        self.input_ids = {id(v) for v in self.inputs}
+
+    def fresh(self, v: Value) -> bool:
+        """Whether fn made `v` in this run (else it existed before: a parameter, or worse)."""
+        return id(v) in self.observed.made or id(v) in self.input_ids or bool(
+            v.parents and v._seq >= self.start)
+
+    def parameters(self) -> list[Value]:
+        """The leaves fn reads that existed before the run: its parameters."""
+        return [v for v in self.nodes if not v.parents and not self.fresh(v)
+                and not is_constant(v)]
 
 
 def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
            slot_names: list[str]) -> Program:
     """Run fn on Values made from `floats` (in the structure `key`) and return its program."""
-    first = _Run(fn, key, floats)
+    first = _run(fn, key, floats)
     for op in {id(rule(v)): rule(v) for v in first.nodes if v.parents}.values():
         _check_replayable(op)
+    _check_sight(first)
+    params = first.parameters()
     second = None
     for moved in (True, False):
         try:
-            again = _Run(fn, key, _nearby(floats) if moved else floats)
+            again = _run(fn, key, _nearby(floats) if moved else floats,
+                         params if moved else ())
         except Exception:
             if moved:
                 continue  # the moved point is outside some domain: compare at the same point
@@ -104,6 +138,75 @@ def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
     return prog
 
 
+def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+         moved: Any = ()) -> _Run:
+    """fn run once; with `moved` parameters, their numbers nudged for the run (and restored)."""
+    from ..clock import tick
+
+    saved = [(p, p._data) for p in moved]
+    try:
+        for p, x in saved:
+            p._data = _nudge(x)
+        start = tick()
+        run = _Run(fn, key, floats)
+        run.start = start
+    finally:
+        for p, x in saved:
+            p._data = x
+    return run
+
+
+def _describe_value(run: _Run, v: Value) -> str:
+    if id(v) in run.input_ids:
+        return "an argument of fn"
+    if not v.parents:
+        name = f" {v.label!r}" if v.label else ""
+        return f"the parameter{name} ({fmt(v._data)})"
+    return f"the result of {v.op!r} ({fmt(v._data)})"
+
+
+def _check_sight(run: _Run) -> None:
+    """Refuse what the graph of this run does not show (see the module docstring)."""
+    seen = run.observed
+    # Values whose number depends on the arguments or parameters without the graph showing it
+    hidden: dict[int, tuple[Value, str, str]] = {}
+
+    def traced(v: Value) -> bool:
+        return id(v) in hidden or id(v) in run.input_ids or bool(v.parents) or not run.fresh(v)
+
+    for v, how, where in seen.reads:
+        if traced(v):
+            raise TapeError(
+                f"tape: fn reads the number of {_describe_value(run, v)} with {how} at {where}. "
+                "A replay cannot follow a number that leaves the graph (it may steer a branch or "
+                "become a constant, frozen at this call's value): " + _OUT
+            )
+    for out, sources, how, where in seen.unrecorded:
+        source = next((s for s in sources if traced(s)), None)
+        if source is not None:
+            hidden[id(out)] = (source, how, where)
+    used = [v for v in run.nodes if not v.parents]
+    for left, _, right, _ in run.seen:
+        used.append(left)
+        if isinstance(right, Value):
+            used.append(right)
+    for v in used:
+        if id(v) in hidden:
+            source, how, where = hidden[id(v)]
+            raise TapeError(
+                f"tape: fn uses a number computed {how} from {_describe_value(run, source)} "
+                f"at {where}. The graph does not show how it follows the arguments and "
+                "parameters, so a replay would freeze it: " + _OUT
+            )
+    for v in run.nodes:
+        if v.parents and v._seq < run.start:
+            raise TapeError(
+                f"tape: fn reads {_describe_value(run, v)}, computed before the recording: a "
+                "replay cannot recompute it as it was (its parameters may have changed since). "
+                "Compute it inside fn, or pass its number as an argument"
+            )
+
+
 def _reference(run: _Run, prog: Program) -> tuple[float, list[float]] | None:
     """fn's value and each output's gradient as the engine's backward pass computes them at
     the recorded point (None where that pass raises): what every replay is checked against."""
@@ -116,8 +219,12 @@ def _reference(run: _Run, prog: Program) -> tuple[float, list[float]] | None:
     return run.out.data, [grads[v] for _, v in prog.outputs]
 
 
+def _nudge(x: float) -> float:
+    return x + (abs(x) + 1.0) * 2.0**-20 if math.isfinite(x) else x
+
+
 def _nearby(floats: list[float]) -> list[float]:
-    return [x + (abs(x) + 1.0) * 2.0**-20 if math.isfinite(x) else x for x in floats]
+    return [_nudge(x) for x in floats]
 
 
 def _check_replayable(op: Any) -> None:
@@ -128,7 +235,7 @@ def _check_replayable(op: Any) -> None:
             "tape has no forward rule to replay it and no local derivatives to chain. Define it "
             "with autograd.custom_op (a forward and one derivative per operand) instead"
         )
-    if getattr(op, "vjp", False):
+    if getattr(op, "vjp", False) or getattr(op, "output", False):
         raise TapeError(
             f"tape: fn uses {op.name!r}, a vector-Jacobian-product node (custom_vjp, "
             "fixed_point): its backward is a Python function of all its outputs' gradients "
@@ -159,10 +266,11 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
         x[1] != y[1] or x[3] != y[3] for x, y in zip(a.seen, b.seen)
     ):
         raise _Branched
+    if isinstance(a.out, Value) != isinstance(b.out, Value):
+        raise _Branched  # a number on one branch, a Value on the other
     hidden = (
-        "fn computes it from a Value's .data (or under no_grad, or at random), where the tape "
-        "cannot see it: compute it with Value operations (comparisons of Values are fine; "
-        "the tape checks them on every replay)"
+        "fn computes it from a Value's number (.data, no_grad, a copy) or draws it at random, "
+        "where the tape cannot see it: " + _OUT
     )
     if len(a.nodes) != len(b.nodes):
         raise TapeError(
@@ -190,12 +298,19 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
                 raise TapeError("tape: fn used its arguments in a different order at nearby "
                                 "arguments. " + hidden)
             continue
-        if x is y or _same(x.data, y.data):
+        if x is y or (_same(x.data, y.data) and a.fresh(x) and b.fresh(y)):
             continue
         what = "the constant" if is_constant(x) else "the Value made inside fn"
         raise TapeError(
             f"tape: {what} {x.data!r} used as {_describe(a, x)} changed to {y.data!r} "
-            f"when {'the arguments moved slightly' if moved else 'fn ran again'}: " + hidden
+            f"when {'the arguments and parameters moved slightly' if moved else 'fn ran again'}"
+            ": " + hidden
+        )
+    if not isinstance(a.out, Value) and not _same(a.out, b.out):
+        raise TapeError(
+            f"tape: fn returned the number {a.out!r}, then {b.out!r} when "
+            f"{'the arguments and parameters moved slightly' if moved else 'fn ran again'}: "
+            + hidden
         )
     for x, y in zip(a.seen, b.seen):
         right_a, right_b = x[2], y[2]
@@ -217,21 +332,29 @@ def _number(x: Any) -> Any:
     return x if isinstance(x, (int, float)) else float(x)
 
 
+# Names the generated code defines itself: a label never takes one (see `_Names`).
 _RESERVED = {"args", "params", "seed", "abs", "tanh", "exp", "log", "sqrt", "sin", "cos",
-             "power", "e", "INF", "NAN", "_log", "_sqrt", "None", "True", "False"}
+             "power", "e", "INF", "NAN", "_log", "_sqrt", "None", "True", "False", "replay",
+             "np", "nb", "ok", "value", "plan"}
+_INTERNAL = re.compile(r"(v|g|c|s|a|b|m|I|d)\d+$|(g|d|forward|derivative|derivatives|seed)_")
 
 
 class _Names:
-    """Distinct Python identifiers from labels: 'layers.0.w.1' -> 'layers_0_w_1'."""
+    """Distinct Python identifiers from labels: 'layers.0.w.1' -> 'layers_0_w_1'.
+
+    ASCII only (Python folds identifiers by NFKC, so 'ﬁ' and 'fi' would be one name), never
+    a name the generated code uses for itself (`v3`, `g_v3`, helpers, keywords, builtins)."""
 
     def __init__(self) -> None:
         self.taken = set(_RESERVED)
 
     def __call__(self, wanted: str, fallback: str) -> str:
-        name = re.sub(r"\W", "_", wanted) if wanted else ""
-        if not name or not name.isidentifier() or iskeyword(name) or name.startswith("g_"):
+        folded = unicodedata.normalize("NFKC", wanted) if wanted else ""
+        name = re.sub(r"[^A-Za-z0-9_]", "_", folded).strip("_")
+        if not name or iskeyword(name) or name in _BUILTINS or _INTERNAL.match(name):
             name = fallback if not name or name[0].isdigit() else "p_" + name
-            name = re.sub(r"\W", "_", name)
+        elif name[0].isdigit():
+            name = "p_" + name
         base, k = name, 1
         while name in self.taken:
             k += 1
@@ -240,30 +363,41 @@ class _Names:
         return name
 
 
+_BUILTINS = set(dir(builtins))
+
+
+def function_name(fn: Any) -> str:
+    """A name for the generated function: fn's own when it is a plain identifier that cannot
+    shadow a name the generated code uses, else `replay`."""
+    name = getattr(fn, "__name__", "")
+    if (isinstance(name, str) and name.isascii() and name.isidentifier() and not iskeyword(name)
+            and name not in _RESERVED and name not in _BUILTINS and not _INTERNAL.match(name)):
+        return name
+    return "replay"
+
+
 def _program(a: _Run, b: _Run, slot_names: list[str]) -> Program:
     prog = Program(n_args=len(a.inputs))
     names = _Names()
     inputs = {id(v): i for i, v in enumerate(a.inputs)}
-    externals: list[tuple[int, Any]] = []
+    params: list[tuple[int, Any]] = []
     for x, y in zip(a.nodes, b.nodes):
         n = len(prog)
         if x.parents:
             operands = tuple(a.index[id(p)] for p in x.parents)
             prog.add(OP, x.data, f"v{n}", rule(x), operands, op_arg(x))
-            if x is y:  # computed before the recording: fn reads it, it gets a gradient
-                externals.append((n, x))
         elif id(x) in inputs:
             slot = inputs[id(x)]
             prog.add(ARG, x.data, names(slot_names[slot], f"x{slot}"), slot=slot)
-        elif x is y and not is_constant(x):
+        elif x is y and not is_constant(x) and not a.fresh(x):
             prog.add(PARAM, x.data, names(x.label, f"p{len(prog.params)}"),
                      slot=len(prog.params))
             prog.params.append(x)
-            externals.append((n, x))
+            params.append((n, x))
         else:  # a constant, or a Value fn makes from a fixed number every time
             prog.add(CONST, x.data, "")
-    if a.out is None or isinstance(a.out, float):
-        prog.root = prog.add(CONST, 0.0 if a.out is None else a.out, "")
+    if isinstance(a.out, float):
+        prog.root = prog.add(CONST, a.out, "")
     else:
         prog.root = a.index[id(a.out)]
     for left, cmp, right, result in a.seen:
@@ -273,5 +407,5 @@ def _program(a: _Run, b: _Run, slot_names: list[str]) -> Program:
             prog.guards.append(Guard(i, cmp, j, True, result, max(i, j)))
         else:
             prog.guards.append(Guard(i, cmp, _number(right), False, result, i))
-    prog.finish(externals)
+    prog.finish(params)
     return prog

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from ..engine import Value
 from . import interpret
 from .arguments import flatten, slot_names
+from .closure import Reads
 from .interpret import MISS
 from .program import Program
 from .pysource import compile_program, generate
-from .record import TapeError, record
+from .record import TapeError, function_name, record
 
 MAX_BRANCHES = 16
 """Recordings kept for one argument structure (one per branch fn takes); one more raises."""
+
+MAX_RECORDINGS = 64
+"""Recordings kept in all; past it, the structure used longest ago is forgotten (and recorded
+again if it comes back), so memory stays bounded whatever ints the arguments hold."""
 
 _data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
 
@@ -25,8 +31,7 @@ class Recording:
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.key = key
         self.prog: Program = record(fn, key, floats, slot_names(fn, key))
-        name = getattr(fn, "__name__", "fn")
-        self.name = name if name.isidentifier() and name != "<lambda>" else "replay"
+        self.name = function_name(fn)
         self.floats = floats  # the recorded point: the compiled replay is checked there
         self._fast: Callable[..., Any] | None = None
         self._source = ""
@@ -48,9 +53,12 @@ class Recording:
             self._source = generate(self.prog, self.name)
         return self._source
 
-    def run(self, floats: list[float], seed: float = 1.0) -> tuple[float, Any] | None:
-        """(fn's value, gradient of each target), or MISS if a guard fails; no .grad changes."""
-        data = list(map(_data, self.params))
+    def run(self, floats: list[float], seed: float = 1.0,
+            data: list[float] | None = None) -> tuple[float, Any] | None:
+        """(fn's value, gradient of each target), or MISS if a guard fails; no .grad changes.
+        The parameters' current data, unless `data` gives other numbers."""
+        if data is None:
+            data = list(map(_data, self.params))
         try:
             return self.fast(floats, data, seed)
         except (ArithmeticError, ValueError):
@@ -63,7 +71,7 @@ class Recording:
         ref = self.prog.reference
         if ref is None:
             return
-        out = self.run(floats)
+        out = self.run(floats, data=self.prog.param_values())
         if out is MISS:
             raise TapeError("tape: the replay took another branch at the very arguments it was "
                             "recorded at: fn does not compare the same way twice")
@@ -86,17 +94,41 @@ class Tape:
         if not callable(fn):
             raise TypeError(f"tape: fn must be callable, got {type(fn).__name__}")
         self.fn = fn
+        self.rerecorded = 0  # times fn's closure or globals changed and it was recorded again
+        self._forget()
+        key, floats = flatten(example_args)
+        self._latest = self.record(key, floats)
+
+    def _forget(self) -> None:
+        """Drop every recording (fn's closure or globals no longer hold what they held)."""
+        self._reads = Reads(self.fn)
         self.recordings: dict[tuple[Any, ...], list[Recording]] = {}
         self.params: list[Any] = []  # every Value any recording writes a gradient to
         self.inputs: list[Any] = []  # every Value any recording reads the .data of
         self._position: dict[int, int] = {}
         self._input_position: dict[int, int] = {}
-        key, floats = flatten(example_args)
-        self._latest = self.record(key, floats)
+
+    def check_reads(self) -> None:
+        """Record afresh if a number or object fn reads from its closure or globals changed."""
+        change = self._reads.changed()
+        if change is None:
+            return
+        self._forget()
+        self.rerecorded += 1
+        if self.rerecorded == 3:
+            warnings.warn(
+                f"tape: fn is recorded again because {change}; this is the third time. A number "
+                "that changes from call to call is cheaper as an argument of fn (traced, not "
+                "recorded again)", stacklevel=3)
 
     def record(self, key: tuple[Any, ...], floats: list[float]) -> Recording:
         """Record fn once more, at these arguments (a new structure, or a new branch)."""
-        kept = self.recordings.setdefault(key, [])
+        kept = self.recordings.get(key)
+        if kept is None:
+            while self.recordings and \
+                    sum(map(len, self.recordings.values())) >= MAX_RECORDINGS:
+                del self.recordings[next(iter(self.recordings))]  # the one used longest ago
+            kept = self.recordings[key] = []
         if len(kept) >= MAX_BRANCHES:
             raise TapeError(
                 f"tape: fn took {MAX_BRANCHES + 1} different branches for arguments of one "
@@ -121,10 +153,14 @@ class Tape:
              seed: float = 1.0) -> tuple[Recording, float, Any]:
         """The recording whose guards pass at these arguments (recording a new branch if
         none does), with its value and gradients."""
-        for rec in self.recordings.get(key, ()):
-            out = rec.run(floats, seed)
-            if out is not MISS:
-                return rec, out[0], out[1]
+        kept = self.recordings.get(key)
+        if kept is not None:
+            for rec in kept:
+                out = rec.run(floats, seed)
+                if out is not MISS:
+                    if len(self.recordings) > 1:  # most recently used last
+                        self.recordings[key] = self.recordings.pop(key)
+                    return rec, out[0], out[1]
         rec = self.record(key, floats)
         out = rec.run(floats, seed)
         if out is MISS:
@@ -135,6 +171,7 @@ class Tape:
     def __call__(self, *args: Any) -> float:
         """fn(*args) as a float; adds the gradients into .grad as backward() would."""
         key, floats = flatten(args)
+        self.check_reads()
         rec, value, grads = self.find(key, floats)
         for v, g in zip(rec.targets, grads):
             v.grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
@@ -146,6 +183,7 @@ class Tape:
         array); adds the gradient of that mean into .grad."""
         from .batch import mean
 
+        self.check_reads()
         return mean(self, batched_args)
 
     @property

@@ -9,17 +9,16 @@ operand's gradient so far.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from numbers import Real
 from typing import Any, NamedTuple
 
-from ..backward import current, operand_order, outputs_by_node, vjp_partials, vjp_upstream
-from ..engine import Value, is_constant, local_derivatives, topological_order
+from ..backward import chain, current, float_contributions, operand_order
+from ..engine import Value, is_constant, local_derivatives, op_arg, topological_order
 from ..engine import rule as rule_of
+from ..formula import Formula, Printer
 from .names import (
     TEXT_MAX_NODES,
     constant,
-    exponent,
     formula,
     graph_nodes,
     node_names,
@@ -28,44 +27,56 @@ from .names import (
     variables,
 )
 
-# The local derivative of each op as a formula over its operands' names (a: operands, o: the
-# node's own name, i: which operand). Ops missing here are explained by their number alone.
-LOCAL_FORMULAS: dict[str, Callable[[list[str], str, int], str]] = {
-    "+": lambda a, o, i: "1",
-    "-": lambda a, o, i: "1" if i == 0 else "-1",
-    "*": lambda a, o, i: a[1 - i],
-    "/": lambda a, o, i: f"1 / {a[1]}" if i == 0 else f"-{a[0]} / {a[1]}**2",
-    "neg": lambda a, o, i: "-1",
-    "pow": lambda a, o, i: f"{a[1]} * {a[0]}**({a[1]} - 1)" if i == 0 else f"{o} * log({a[0]})",
-    "abs": lambda a, o, i: f"sign({a[0]})",
-    "relu": lambda a, o, i: f"1 if {a[0]} > 0 else 0",
-    "tanh": lambda a, o, i: f"1 - {o}**2",
-    "sigmoid": lambda a, o, i: f"{o} * (1 - {o})",
-    "exp": lambda a, o, i: o,
-    "log": lambda a, o, i: f"1 / {a[0]}",
-    "sqrt": lambda a, o, i: f"0.5 / {o}",
-    "sin": lambda a, o, i: f"cos({a[0]})",
-    "cos": lambda a, o, i: f"-sin({a[0]})",
-    "sum": lambda a, o, i: "1",
-    "dot": lambda a, o, i: a[(i + len(a) // 2) % len(a)],
-    "identity": lambda a, o, i: "1",
-}
+
+class TextPrinter(Printer):
+    """Formulas as a reader writes them: short constants (`1`, `0.5`), `x**2` for `x * x`."""
+
+    def constant(self, x: float) -> str:
+        return constant(float(x))
+
+    def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
+        return f"{a}**{b}", "**"
+
+    def _visit(self, node: Formula, kids: list[tuple[str, str]]) -> tuple[str, str]:
+        if node.head == "*" and node.args[0].head == "var" and node.args[0] is node.args[1]:
+            return f"{kids[0][0]}**2", "**"
+        if node.head == "*" and node.args[0].head == "var" and node.args[1].head == "var" \
+                and node.args[0].args == node.args[1].args:
+            return f"{kids[0][0]}**2", "**"
+        return super()._visit(node, kids)
+
+
+def local_formulas(node: Value, names: dict[Value, str],
+                   args: list[str] | None = None) -> list[str | None]:
+    """Each local derivative d node / d operand as a formula over the operands' names: the
+    op's own rule, run on formulas and printed. None where the rule gives no formula (it
+    branches on a number, or the op's backward is a closure or a vector-Jacobian product)."""
+    op = rule_of(node)
+    count = len(node.parents)
+    if op.external or op.vjp or not node.parents:
+        return [None] * count
+    if args is None:
+        args = [names[p] for p in node.parents]
+    operands = [Formula.var(a) for a in args]
+    rules = op.derivative_formulas(operands, Formula.var(names[node]), op_arg(node))
+    if rules is None or len(rules) != count:
+        return [None] * count
+    printer = TextPrinter()
+    return [printer.text(r) for r in rules]
+
+
+_last: list[Any] = [None, None, None]  # the node last asked of `local_formula`, and its answer
 
 
 def local_formula(node: Value, index: int, names: dict[Value, str],
                   args: list[str] | None = None) -> str | None:
-    """The local derivative d node / d operand[index] as a formula, or None if we have none.
-    `args` are the operands' names, when the caller has them already (a node with many operands
-    then costs one list, not one per operand)."""
+    """The local derivative d node / d operand[index] as a formula, or None (see
+    `local_formulas`; asked operand by operand, a node is worked out once)."""
     if args is None:
         args = [names[p] for p in node.parents]
-    if node.op == "**":
-        k = exponent(node)
-        if k is None:
-            return None
-        return f"{constant(k)} * {args[0]}**{constant(k - 1)}"
-    rule = LOCAL_FORMULAS.get(node.op)
-    return rule(args, names[node], index) if rule else None
+    if _last[0] is not node or _last[1] != args:
+        _last[:] = [node, list(args), local_formulas(node, names, args)]
+    return _last[2][index]
 
 
 def _paren(x: float) -> str:
@@ -105,36 +116,32 @@ def backward_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Val
     ([(3.0, 3.0), (3.0, 6.0)], 6.0)
     """
     order = topological_order(root)
-    current([n for n in order if n.parents])  # no story of numbers that changed since
-    grads = {root: float(seed)}
-    steps = []
-    outputs = None
-    for node in order:
-        if not node.parents:
-            continue
-        upstream = grads.get(node, 0.0)
+    interior = current([n for n in order if n.parents])  # no story of numbers changed since
+    grads: dict[Value, Any] = {root: float(seed)}
+    send = float_contributions(interior, grads)
+    steps: list[Step] = []
+
+    def told(node: Value, upstream: float) -> tuple:
         parents = node.parents
-        additions = []
         if rule_of(node).vjp:
-            outputs = outputs_by_node(order) if outputs is None else outputs
-            received = vjp_upstream(node, outputs, lambda y: grads.get(y, 0.0))
-            sent = vjp_partials(node, received)
-            for i, (parent, added) in enumerate(zip(parents, sent)):
-                grads[parent] = grads.get(parent, 0.0) + added
-                if not is_constant(parent):
-                    additions.append(Addition(i, parent, math.nan, added, grads[parent]))
-            steps.append(Step(node, upstream, additions, True))
-            continue
-        locals_ = local_derivatives(node)
-        for i in operand_order(node):  # backward's order, so the totals agree to the bit
-            parent, local = parents[i], locals_[i]
-            if is_constant(parent):
-                continue  # a number in the formula: nothing to learn about its gradient
-            added = local * upstream
-            grads[parent] = grads.get(parent, 0.0) + added
-            additions.append(Addition(i, parent, local, added, grads[parent]))
-        steps.append(Step(node, upstream, additions))
-    return steps, grads
+            index: Any = range(len(parents))
+            sent = [added for _, added in send(node, upstream)]
+            locals_ = [math.nan] * len(parents)
+        else:  # nan where a local derivative does not exist: said, not raised
+            index = operand_order(node)
+            locals_ = local_derivatives(node)
+            sent = [locals_[i] * upstream for i in index]
+        additions = []
+        for i, added in zip(index, sent):
+            parent = parents[i]
+            grads[parent] = total = grads.get(parent, 0.0) + added
+            if not is_constant(parent):  # a constant: nothing to learn about its gradient
+                additions.append(Addition(i, parent, locals_[i], added, total))
+        steps.append(Step(node, upstream, additions, rule_of(node).vjp))
+        return ()  # added here, in the order told
+
+    chain(interior, grads, told)
+    return steps, {n: g for n, g in grads.items() if not is_constant(n)}
 
 
 def explain(root: Value, *, seed: float = 1.0, max_nodes: int = TEXT_MAX_NODES,

@@ -1,0 +1,118 @@
+"""What fn reads from outside its arguments, guarded between calls.
+
+A recording freezes every Python number and object fn looked up while it ran: a coefficient
+in a closure cell or a global (`alpha`, changed on a schedule), the model a global names
+(rebound to a restored copy). `Reads(fn)` notes those lookups without running fn: the cells of
+its closure and the globals its code names, following the plain Python functions it calls
+through them. `changed()` says what no longer holds: numbers are compared by value, everything
+else by identity. A Value's number is no such read: the replay reads parameters afresh anyway.
+
+What it cannot see (the README lists it): items of lists and dicts, attributes of objects
+(`model.scale`), and anything fn reaches through a module (`config.alpha`).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from numbers import Number
+from typing import Any
+
+_MISSING = object()
+_DEPTH = 4  # how far calls are followed (fn -> helper -> helper ...)
+_OWN = ("autograd.", "nn.")  # our own functions: their globals are imports, not state
+
+
+def _is_value_like(x: Any) -> bool:
+    """Immutable numbers and text: guarded by value."""
+    return isinstance(x, (Number, str, bytes, type(None))) or (
+        getattr(x, "shape", None) == () and hasattr(x, "dtype"))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        equal = a == b
+        return bool(equal) or (a != a and b != b)  # nan equals nan here
+    except Exception:
+        return False
+
+
+class Reads:
+    """The closure cells and globals fn reads, each with what it held when noted."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        # (where, key, held, by value, what to call it)
+        self.entries: list[tuple[Any, Any, Any, bool, str]] = []
+        self._seen: set[int] = set()
+        self._follow(fn, _DEPTH)
+
+    def _note(self, where: Any, key: Any, held: Any, name: str, depth: int) -> None:
+        self.entries.append((where, key, held, _is_value_like(held), name))
+        if isinstance(held, (types.FunctionType, types.MethodType, type)) or callable(held):
+            self._follow(held, depth - 1)
+
+    def _follow(self, fn: Any, depth: int) -> None:
+        if depth <= 0 or id(fn) in self._seen:
+            return
+        self._seen.add(id(fn))
+        if isinstance(fn, types.MethodType):
+            self._follow(fn.__func__, depth)
+            return
+        if hasattr(fn, "func") and hasattr(fn, "args") and hasattr(fn, "keywords"):  # partial
+            for i, a in enumerate(fn.args):
+                if _is_value_like(a):
+                    self.entries.append((fn.args, i, a, True, f"partial argument {i}"))
+            self._follow(fn.func, depth)
+            return
+        if not isinstance(fn, types.FunctionType):
+            return
+        if (getattr(fn, "__module__", "") or "").startswith(_OWN):
+            return
+        code = fn.__code__
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                held = cell.cell_contents
+            except ValueError:  # a cell not filled yet
+                held = _MISSING
+            self._note(cell, None, held, name, depth)
+        scope = fn.__globals__
+        for name in _global_names(code):
+            held = scope.get(name, _MISSING)
+            if held is _MISSING or isinstance(held, types.ModuleType):
+                continue
+            self._note(scope, name, held, name, depth)
+
+    def changed(self) -> str | None:
+        """What no longer holds what it held when noted (a phrase), or None."""
+        for where, key, held, by_value, name in self.entries:
+            if key is None:
+                try:
+                    now = where.cell_contents
+                except ValueError:
+                    now = _MISSING
+            elif isinstance(where, dict):
+                now = where.get(key, _MISSING)
+            else:
+                now = where[key]
+            if now is held or (by_value and _same(now, held)):
+                continue
+            if by_value and _is_value_like(now):
+                return f"{name!r} was {held!r} when fn was recorded and is {now!r} now"
+            return f"{name!r} now names another object than when fn was recorded"
+        return None
+
+
+def _global_names(code: types.CodeType) -> list[str]:
+    """The names a code object (and the functions, lambdas and comprehensions inside it) may
+    look up as globals."""
+    names: list[str] = []
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.extend(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return list(dict.fromkeys(names))
