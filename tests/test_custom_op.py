@@ -12,7 +12,7 @@ import pytest
 
 from autograd import Value, custom_op, custom_vjp, explain, grad, text_tree
 from autograd.engine import topological_order
-from autograd.ops import exp, log
+from autograd.ops import exp, log, value
 from autograd.testing import check_grads
 
 # One name per op across this file: the registry of custom ops is global to the session.
@@ -149,6 +149,28 @@ def test_a_derivative_that_does_not_exist_here_adds_nothing():
     with pytest.raises(ValueError, match=r"cube_t\(0\.0\): the derivative does not exist here"):
         y.backward()
     assert x.grad == 0.0 and w.grad == 0.0
+
+
+@pytest.mark.parametrize("kind", [ValueError, ArithmeticError, ZeroDivisionError, OverflowError])
+def test_a_derivative_that_raises_keeps_the_users_words(kind):
+    def d_y(x, y, out):
+        if value(y) < 0:  # on floats at first order, on Values at higher orders
+            raise kind("the slope in y needs y >= 0 (a user's reason)")
+        return x
+
+    picky = custom_op("picky_t", lambda x, y: x * max(y, 0.0), [lambda x, y, out: y, d_y])
+    x, y = Value(2.0, label="x"), Value(-1.0, label="y")
+    out = picky(x, y)
+    expected = OverflowError if kind is OverflowError else ValueError
+    shown = r"picky_t\(2\.0, -1\.0\): the derivative with respect to operand 2 "
+    reason = r": the slope in y needs y >= 0 \(a user's reason\)"
+    with pytest.raises(expected, match=shown + ".*" + reason):
+        out.backward()
+    assert x.grad == 0.0 and y.grad == 0.0  # and nothing was added
+    with pytest.raises(expected, match=r"a user's reason"):
+        grad(picky, 1)(2.0, -1.0)
+    with pytest.raises(expected, match=r"a user's reason"):  # at second order, on Values
+        grad(grad(picky, 1), 0)(2.0, -1.0)
 
 
 def test_a_derivative_returning_a_non_number_names_the_op():
