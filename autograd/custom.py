@@ -4,12 +4,24 @@
 Both make nodes the engine already knows how to walk: a `custom_op` is one more entry of the
 op table, made at run time; a `custom_vjp` is a node whose operands receive what its
 vector-Jacobian product returns, with one small node per output in front of it.
+
+Defining a custom op again under the same name (a notebook cell run again, or edited and run)
+makes a new op; the graphs recorded before keep the rule they were recorded with. A pickle
+cannot hold the rule (functions pickle by name, and lambdas not at all), so it holds the op's
+name and a fingerprint of its definition (`definition_print`: the functions' bytecode and the
+numbers they read); loading finds the definition with that fingerprint, and refuses, naming
+the op, if only a different one is defined: the pickled first derivatives are the old rule's,
+and higher orders would run the new one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math  # noqa: F401  (the docstring example uses it)
+import types
+import weakref
 from collections.abc import Callable, Sequence
+from numbers import Number
 from typing import Any
 
 from .engine import Value, _leaf, _record, apply, is_recording, lift_operand, real
@@ -17,7 +29,12 @@ from .formula import Formula
 from .ops import OPS, Op, fmt
 
 CUSTOM: dict[str, Op] = {}
-"""The ops made by `custom_op`, by name (a pickled graph finds its custom ops here)."""
+"""The ops made by `custom_op`, by name: the latest definition of each."""
+
+# Every definition still in use (by a graph or by the function custom_op returned), by name and
+# fingerprint: a pickled graph finds the very rule it was recorded with, if it is alive here.
+_DEFINITIONS: weakref.WeakValueDictionary[tuple[str, str], Op] = weakref.WeakValueDictionary()
+_PRINTS: weakref.WeakKeyDictionary[Op, str] = weakref.WeakKeyDictionary()
 
 
 def custom_op(
@@ -56,7 +73,9 @@ def custom_op(
         custom=True,
         rule=forward,
     )
-    CUSTOM[name] = op  # the latest definition wins, as when a notebook cell runs again
+    CUSTOM[name] = op  # the latest definition is the one new pickles are checked against
+    fingerprint = _PRINTS[op] = definition_print(forward, derivatives)
+    _DEFINITIONS[name, fingerprint] = op
 
     def apply_op(*xs: Any) -> Value:
         if len(xs) != arity:
@@ -67,6 +86,78 @@ def custom_op(
     apply_op.__doc__ = f"The custom op {name!r} ({arity} operand{'s' * (arity > 1)}), recorded."
     apply_op.op = op  # type: ignore[attr-defined]
     return apply_op
+
+
+def definition_print(forward: Callable, derivatives: Sequence[Callable]) -> str:
+    """A fingerprint of a custom op's definition: the same for the same functions (a notebook
+    cell run again, a script run in another process with the same Python), different when the
+    code, or a number it closes over or reads from its module, differs. Line numbers, comments
+    and argument names do not count."""
+    digest = hashlib.sha256()
+    for fn in (forward, *derivatives):
+        digest.update(repr(_function_print(fn, 3)).encode())
+    return digest.hexdigest()[:16]
+
+
+def _function_print(fn: Any, depth: int) -> Any:
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):  # a builtin (math.erf) or a callable object
+        return (getattr(fn, "__module__", None), getattr(fn, "__qualname__", type(fn).__name__))
+    cells = [c.cell_contents for c in fn.__closure__ or () if _filled(c)]
+    read = getattr(fn, "__globals__", {})
+    named = [read[n] for n in code.co_names if n in read]
+    return (_code_print(code), [_value_print(v, depth) for v in (*cells, *named)],
+            [_value_print(v, depth) for v in fn.__defaults__ or ()])
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 (an empty cell raises)
+    except ValueError:
+        return False
+    return True
+
+
+def _code_print(code: types.CodeType) -> tuple:
+    consts = tuple(_code_print(c) if isinstance(c, types.CodeType) else repr(c)
+                   for c in code.co_consts)
+    return (code.co_code, consts, code.co_names, code.co_argcount)
+
+
+def _value_print(v: Any, depth: int) -> Any:
+    """What a function reads, as far as it decides the rule: numbers and text by value,
+    functions by their own print (a few levels down), anything else (a module) by its type."""
+    if isinstance(v, (Number, str, bytes)) or v is None:
+        return repr(v)
+    if isinstance(v, types.FunctionType):
+        return _function_print(v, depth - 1) if depth > 0 else v.__qualname__
+    return type(v).__name__
+
+
+def defined_op(name: str, fingerprint: str | None) -> Op:
+    """The custom op `name` as defined when a pickled graph was recorded (`fingerprint`; None
+    for a pickle that did not record one: the latest definition), or a ValueError naming it."""
+    if fingerprint is not None:
+        op = _DEFINITIONS.get((name, fingerprint))
+        if op is not None:
+            return op
+    if name not in CUSTOM:
+        raise ValueError(f"this graph uses the custom op {name!r}: define it with "
+                         "autograd.custom_op (same name) before loading the graph")
+    if fingerprint is not None:
+        raise ValueError(
+            f"this graph was recorded with another definition of the custom op {name!r} than "
+            f"the one defined now (its forward or derivatives differ, or the numbers they "
+            f"read): its first derivatives are stored, its higher ones would run the new "
+            f"rule. Define {name!r} as it was when the graph was recorded (in the same Python "
+            f"version), or record the graph again"
+        )
+    return CUSTOM[name]
+
+
+def fingerprint_of(op: Op) -> str | None:
+    """The fingerprint `custom_op` took of `op`'s definition."""
+    return _PRINTS.get(op)
 
 
 def _operand(x: Any, name: str) -> Value:

@@ -245,6 +245,98 @@ def test_a_pickled_custom_op_loads_where_the_op_is_defined_and_names_it_where_no
     assert b"define it with autograd.custom_op" in missing.stderr
 
 
+# --- a custom op defined again under the same name ----------------------------------------------
+
+
+def cubic_v1():  # x^3, written out
+    return custom_op("redefine_p", lambda x: x**3, [lambda x, y: 3 * x * x])
+
+
+def cubic_v2():  # another rule under the same name: 4x^3 (a user's edit of the cell)
+    return custom_op("redefine_p", lambda x: x**4, [lambda x, y: 4 * x * x * x])
+
+
+def first_and_second(root, leaf):
+    """d root / d leaf by backward (the stored first derivatives), and d2 root / d leaf2 by
+    differentiating the recorded derivative (the op's rule run on Values)."""
+    from autograd.engine import gradients_as_values
+
+    root.backward()
+    first = leaf.grad
+    second = gradients_as_values(gradients_as_values(root, [leaf])[leaf], [leaf])[leaf].data
+    return first, second
+
+
+def test_a_graph_pickled_or_copied_keeps_its_rule_after_the_op_is_redefined():
+    op = cubic_v1()
+    y = op(Value(2.0, label="x"))
+    data, copied = pickle.dumps(y), copy.deepcopy(y)
+    cubic_v2()  # the cell edited and run again
+    for graph in (pickle.loads(data), copied, y):
+        leaf = [n for n in topological_order(graph) if n.label == "x"][0]
+        # x^3 at 2: 12 and 12; mixing in the new rule's 12 x^2 would give 48 as the second
+        assert first_and_second(graph, leaf) == (12.0, 12.0)
+
+
+def test_a_graph_pickled_under_another_definition_is_refused_by_name():
+    op = cubic_v1()
+    data = pickle.dumps(op(Value(2.0)))
+    del op
+    import gc
+
+    gc.collect()  # the first definition is gone: no graph or function holds it
+    cubic_v2()
+    with pytest.raises(ValueError, match=r"another definition of the custom op 'redefine_p'.*"
+                                         r"record the graph again"):
+        pickle.loads(data)
+    cubic_v1()  # defined as it was (a notebook cell run again): the graph loads, on its rule
+    loaded = pickle.loads(data)
+    leaf = [n for n in topological_order(loaded) if not n.parents][0]
+    assert first_and_second(loaded, leaf) == (12.0, 12.0)
+
+
+def test_a_definition_print_follows_the_rule_not_the_layout():
+    from autograd.custom import definition_print
+
+    def scaled(k):
+        return (lambda x: k * x), [lambda x, y: k]
+
+    same_code_twice = [definition_print(*scaled(2.0)), definition_print(*scaled(2.0))]
+    assert same_code_twice[0] == same_code_twice[1]
+    assert definition_print(*scaled(3.0)) != same_code_twice[0]  # a number it closes over
+    spaced = (lambda x: x * x,  # the same rule, laid out and commented differently
+              [lambda x, y:
+               2 * x])
+    assert definition_print(lambda x: x * x, [lambda x, y: 2 * x]) == definition_print(*spaced)
+    assert definition_print(lambda x: x * x, [lambda x, y: 3 * x]) != definition_print(*spaced)
+    assert definition_print(math.erf, [exp]) != definition_print(math.erfc, [exp])
+
+
+PICKLED_ELSEWHERE = textwrap.dedent(
+    """
+    import pickle, sys
+    from autograd import Value, custom_op
+    if sys.argv[1] == "v2":
+        custom_op("redefine_p", lambda x: x**4, [lambda x, y: 4 * x * x * x])
+    else:
+        custom_op("redefine_p", lambda x: x**3, [lambda x, y: 3 * x * x])
+    y = pickle.loads(sys.stdin.buffer.read())
+    y.backward()
+    print(y.parents[0].grad)
+    """
+)
+
+
+def test_another_process_loads_the_graph_only_under_the_same_definition():
+    data = pickle.dumps(cubic_v1()(Value(2.0)))
+    run = [sys.executable, "-c", PICKLED_ELSEWHERE]
+    same = subprocess.run([*run, "v1"], input=data, capture_output=True, check=True)
+    assert float(same.stdout) == 12.0
+    other = subprocess.run([*run, "v2"], input=data, capture_output=True)
+    assert other.returncode != 0
+    assert b"another definition of the custom op 'redefine_p'" in other.stderr
+
+
 # --- custom_vjp --------------------------------------------------------------------------------
 
 
