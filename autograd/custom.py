@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from numbers import Number
 from typing import Any
 
-from .engine import Value, _leaf, _record, apply, is_recording, lift_operand, real
+from .engine import Value, _leaf, _record, apply, is_real, is_recording, lift_operand, real
 from .formula import Formula
 from .ops import OPS, Op, fmt
 
@@ -209,19 +209,26 @@ def _checked_derivative(name: str, i: int, d: Callable[..., Any], arity: int) ->
 
 # --- several outputs, one vector-Jacobian product ----------------------------------------------
 
-# One op per name for the node itself and one for the small nodes in front of its outputs,
-# published together so that two threads never see one without the other.
-_VJP_OPS: dict[str, tuple[Op, Op]] = {}
+# One op per name for the node itself, and one per name and output index for the small nodes in
+# front of its outputs (`.op` of the second output of "sp" is "sp[1]").
+_VJP_OPS: dict[str, Op] = {}
+_OUTPUT_OPS: dict[tuple[str, int], Op] = {}
 
 
-def _ops_for(name: str) -> tuple[Op, Op]:
-    ops = _VJP_OPS.get(name)
-    if ops is None:
-        group = Op(name, 0, _group_forward, (), vjp=True)
-        output = Op(f"{name}[i]", 1, lambda g, i: g, (lambda g, y, i: 1.0,), has_arg=True,
-                    output=True)
-        ops = _VJP_OPS.setdefault(name, (group, output))
-    return ops
+def _group_op(name: str) -> Op:
+    op = _VJP_OPS.get(name)
+    if op is None:
+        op = _VJP_OPS.setdefault(name, Op(name, 0, _group_forward, (), vjp=True))
+    return op
+
+
+def _output_op(name: str, index: int) -> Op:
+    op = _OUTPUT_OPS.get((name, index))
+    if op is None:
+        made = Op(f"{name}[{index}]", 1, lambda g, i: g, (lambda g, y, i: 1.0,), has_arg=True,
+                  output=True)
+        op = _OUTPUT_OPS.setdefault((name, index), made)
+    return op
 
 
 def custom_vjp(
@@ -263,19 +270,17 @@ def record_vjp(
     outs = tuple(real(y, f"custom_vjp {name!r}: an output") for y in outputs)
     if not is_recording() or not ins:
         return [_leaf(y) for y in outs]
-    group_op, output_op = _ops_for(name)
-    group = _record(0.0, group_op, ins, None, None, _checked_vjp(name, backward, len(ins)))
+    group = _record(0.0, _group_op(name), ins, None, None, _checked_vjp(name, backward, len(ins)))
     group._arg = outs
-    return outputs_of(group, output_op)
+    return outputs_of(group)
 
 
-def outputs_of(group: Value, output_op: Op | None = None) -> list[Value]:
+def outputs_of(group: Value) -> list[Value]:
     """The outputs of multi-output node `group`, recorded as new Values: each one's gradient
     reaches `group` as the gradient of that output."""
-    output_op = output_op or _ops_for(group.op)[1]
     results = []
     for i, y in enumerate(group._arg):
-        out = _record(y, output_op, group, 1.0)
+        out = _record(y, _output_op(group.op, i), group, 1.0)
         out._arg = i
         results.append(out)
     return results
@@ -293,11 +298,14 @@ def _checked_vjp(name: str, backward: Callable, count: int) -> Callable:
             raise ValueError(f"the vector-Jacobian product of {name!r} returned {len(grads)} "
                              f"gradients for {count} inputs")
         for g in grads:
-            if not isinstance(g, (float, int, Value)):
+            if not (isinstance(g, Value) or is_real(g)):
                 raise TypeError(f"the vector-Jacobian product of {name!r} returned "
                                 f"{type(g).__name__}; gradients are numbers or Values")
-        if first_order:  # a product written with Values serves first order by its numbers
-            return tuple(g.data if isinstance(g, Value) else float(g) for g in grads)
-        return grads
+        # a number of any kind (a NumPy float) as a float; at first order, a product written
+        # with Values serves by its numbers
+        what = f"the vector-Jacobian product of {name!r} returned"
+        if first_order:
+            return tuple(g.data if isinstance(g, Value) else real(g, what) for g in grads)
+        return tuple(g if isinstance(g, Value) else real(g, what) for g in grads)
 
     return checked

@@ -410,6 +410,36 @@ def test_custom_vjp_with_an_output_the_loss_does_not_use():
     assert (a.grad, b.grad) == (1.0, 1.0)
 
 
+def test_custom_vjp_outputs_show_their_index():
+    a, b = Value(0.7), Value(-1.2)
+    s, p = sum_and_product(a, b)
+    assert (s.op, p.op) == ("sum_and_product_t[0]", "sum_and_product_t[1]")
+    assert repr(p).endswith("op='sum_and_product_t[1]')")
+    assert "[i]" not in explain(s * p) and "[i]" not in text_tree(s * p)
+    from autograd import fixed_point
+
+    x = fixed_point(lambda x: [0.5 * x[0] + a, 0.5 * x[1] + b], [0.0, 0.0])
+    assert [v.op for v in x] == ["fixed_point[0]", "fixed_point[1]"]
+
+
+def test_custom_vjp_may_return_numpy_numbers():
+    np = pytest.importorskip("numpy")
+
+    def scaled(a):  # 3 a, its gradient given as NumPy numbers
+        a = a if isinstance(a, Value) else Value(a)
+        (y,) = custom_vjp("numpy_vjp_t", [a], [3 * a.data], lambda g: [np.float32(3.0) * g[0]])
+        return y
+
+    a = Value(0.5)
+    (scaled(a) * scaled(a)).backward()  # d (3a)^2 / da = 18 a
+    assert type(a.grad) is float and a.grad == 9.0
+    assert grad(grad(lambda a: scaled(a) * scaled(a)))(0.5) == 18.0
+    (y,) = custom_vjp("numpy_int_t", [a], [a.data], lambda g: [np.int64(2)])
+    before = a.grad
+    y.backward()
+    assert a.grad == before + 2.0
+
+
 def test_a_derivative_reading_a_closed_over_value_gives_float_gradients():
     from autograd import custom_op
 
