@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo demos bench lint clean
+.PHONY: venv test docs demo demos bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,17 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --doctest-modules autograd nn tests
+
+# The documentation site, built strictly (a broken link or a missing API reference fails) into
+# site/; its code blocks are run by `make test` (tests/test_readme.py).
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	@echo "built site/ (open site/index.html)"
 
 demo: $(STAMP)
 	mkdir -p out
@@ -36,4 +47,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build site .cache *.egg-info .pytest_cache .hypothesis

@@ -228,15 +228,11 @@ def chain(order: Iterable[Any], grads: dict[Any, Any],
     return grads
 
 
-def _live_only(contributions: Callable, live: set[Any]) -> Callable:
-    def only(node: Any, g: Any) -> Iterable[tuple[Any, Any]]:
-        return ((p, t) for p, t in contributions(node, g) if p in live)
-    return only
-
-
-def float_contributions(interior: list[Any], grads: dict[Any, Any]) -> Callable:
-    """`contributions` on floats: each local derivative times the node's gradient; a
-    vector-Jacobian-product node sends its product of its outputs' gradients."""
+def float_contributions(interior: list[Any], grads: dict[Any, Any],
+                        live: set[Any] | None = None) -> Callable:
+    """`contributions` on floats: each local derivative times the node's gradient, into the
+    `live` operands only (all, for None); a vector-Jacobian-product node sends its product of
+    its outputs' gradients."""
     outputs: list[Any] = []
 
     def send(node: Any, g: float) -> Iterable[tuple[Any, float]]:
@@ -244,9 +240,12 @@ def float_contributions(interior: list[Any], grads: dict[Any, Any]) -> Callable:
             if not outputs:
                 outputs.append(outputs_by_node(interior))
             upstream = vjp_upstream(node, outputs[0], lambda y: grads.get(y, 0.0))
-            return zip(node.parents, vjp_partials(node, upstream))
+            pairs = zip(node.parents, vjp_partials(node, upstream))
+            return pairs if live is None else [(p, d) for p, d in pairs if p in live]
         parents, partials = edges(node)
-        return ((p, d * g) for p, d in zip(parents, partials))
+        if live is None:
+            return ((p, d * g) for p, d in zip(parents, partials))
+        return ((p, d * g) for p, d in zip(parents, partials) if p in live)
 
     return send
 
@@ -282,7 +281,7 @@ def _wrt_pass(root: Any, wrt: Iterable[Any], seed: Any, values: bool) -> dict[An
     if values:
         chain(order, grads, value_contributions(interior, grads, live), start=None)
     else:
-        chain(order, grads, _live_only(float_contributions(interior, grads), live))
+        chain(order, grads, float_contributions(interior, grads, live))
     return {x: grads[x] for x in stop if x in grads}
 
 

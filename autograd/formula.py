@@ -164,6 +164,8 @@ def _binary(head: str, a: Any, b: Any) -> Formula:
         return a
     elif head == "**" and y == 1.0 and type(y) is float:
         return a
+    elif head == "**" and y == 0.0 and type(y) is float:
+        return Formula("const", (1.0,))  # x ** 0.0 is 1.0 for every float, nan included
     if x is not None and y is not None and head in _FOLDS:
         try:  # two numbers: the float the operation gives, as it would give it at run time
             return Formula("const", (_FOLDS[head](x, y),))

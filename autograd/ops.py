@@ -87,15 +87,24 @@ def sign(x: Any) -> Any:
 
 
 def fmt(x: float) -> str:
-    """A number as error messages and reprs show it: 4 decimals from 1 up (0.7071, 2.0, -3.5),
-    4 significant digits below and from 1e6 (0.0001235, 1.235e+06). A Value shows its data."""
+    """A number as error messages and reprs show it: short, and never a rounded number that
+    reads as a rounder one. To 4 decimals from 1 up, 4 significant digits below 1 and from 1e6
+    (0.7071, 6.8814, 0.0001235, 1.235e+06) when that text ends in a non-zero digit; an exact
+    number as Python writes it (2.0, 0.5, 1e-07); and in full when rounding would end in zeros,
+    so a shown 1.0 is one and 0.9999999999999996 is not shown as it. A Value shows its data.
+
+    >>> fmt(0.7071067811865476), fmt(2.0), fmt(0.9999999999999996), fmt(0.99999), fmt(1.00001)
+    ('0.7071', '2.0', '0.9999999999999996', '0.99999', '1.00001')
+    """
     if not isinstance(x, (float, int)):
         x = value(x)
     if x == 0 or not math.isfinite(x):
         return repr(x)
-    if 1 <= abs(x) < 1e6:
-        return repr(round(x, 4))
-    return f"{x:.4g}"
+    rounded = f"{x:.4f}" if 1 <= abs(x) < 1e6 else f"{x:#.4g}"  # '#': trailing zeros kept
+    shown = float(rounded)  # inf when a number near the largest float rounds up
+    if shown != x and math.isfinite(shown) and not rounded.partition("e")[0].endswith("0"):
+        return rounded
+    return repr(float(x))
 
 
 # --- forward rules on floats, with errors that name the op and its operands ---------------------

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import as_batch  # noqa: E402
 
 from autograd import no_grad, tape  # noqa: E402
-from nn import MLP, Progress, minibatches, save  # noqa: E402
+from nn import MLP, minibatches, progress, save  # noqa: E402
 from nn.losses import cross_entropy  # noqa: E402
 from nn.optim import Adam  # noqa: E402
 
@@ -68,12 +68,13 @@ def train(
     started = time.perf_counter()
     for epoch in range(epochs):
         opt.lr = lr * (1 - 0.9 * epoch / epochs)  # decay linearly towards lr / 10
-        with Progress(len(X_train), f"epoch {epoch + 1}/{epochs}") as bar:
+        with progress(total=len(X_train), desc=f"epoch {epoch + 1}/{epochs}") as bar:
             for batch in minibatches(len(X_train), batch_size, rng=rng):
                 opt.zero_grad()
                 loss = t.mean(_rows(images, batch), _rows(labels, batch))
                 opt.step()
-                bar.update(len(batch), loss=loss)
+                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+                bar.update(len(batch))
     seconds = time.perf_counter() - started
     hits = sum(p == k for p, k in zip(predict(model, X_train), y_train, strict=True))
     seen = len(y_train)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import as_batch, import_torch  # noqa: E402
 
 from autograd import Value, no_grad, sum_, tape  # noqa: E402
-from nn import MLP, Progress, Recorder, to_torch  # noqa: E402
+from nn import MLP, Recorder, progress, to_torch  # noqa: E402
 from nn.losses import hinge  # noqa: E402
 
 ALPHA = 1e-4  # L2 strength, micrograd's
@@ -111,13 +111,13 @@ def train(steps: int = 100, samples: int = 100, seed: int = 1337,
     else:
         run = tape_steps(model, X, y, steps)
     history = []
-    with Progress(steps, "training", unit="steps") as bar:
+    with progress(total=steps, desc="training", unit="steps") as bar:
         for loss, acc in run:
             history.append((loss, acc))
-            if acc is None:
-                bar.update(1, loss=loss)
-            else:
-                bar.update(1, loss=loss, acc=acc)
+            shown = {"loss": f"{loss:.4g}"} if acc is None else {"loss": f"{loss:.4g}",
+                                                                 "acc": f"{acc:.0%}"}
+            bar.set_postfix(shown, refresh=False)
+            bar.update(1)
     summary = {"loss": history[-1][0], "accuracy": history[-1][1], "history": history,
                "recorder": recorder if record else None}
     return model, X, y, summary

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_graph  # noqa: E402
 
 from autograd import Value, no_grad  # noqa: E402
-from nn import Layer, Module, Progress, minibatches  # noqa: E402
+from nn import Layer, Module, minibatches, progress  # noqa: E402
 from nn.losses import mse  # noqa: E402
 from nn.optim import Adam  # noqa: E402
 
@@ -107,7 +107,8 @@ def train(
     started = time.perf_counter()
     for epoch in range(epochs):
         total = 0.0
-        with Progress(len(train_data), f"epoch {epoch + 1}/{epochs}", unit="seqs") as bar:
+        with progress(total=len(train_data), desc=f"epoch {epoch + 1}/{epochs}",
+                      unit="seqs") as bar:
             for batch in minibatches(len(train_data), batch_size, rng=rng):
                 # Each sequence unrolls its own graph; the batch loss is their mean.
                 losses = [sequence_loss(model, train_data[i]) for i in batch]
@@ -116,7 +117,8 @@ def train(
                 loss.backward()
                 opt.step()
                 total += loss.data * len(batch)
-                bar.update(len(batch), loss=loss.data)
+                bar.set_postfix(loss=f"{loss.data:.4g}", refresh=False)
+                bar.update(len(batch))
         history.append(total / len(train_data))
     summary = {
         "history": history,

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import as_batch, import_torch, write_graph  # noqa: E402
 
 from autograd import no_grad, tape  # noqa: E402
-from nn import MLP, Progress  # noqa: E402
+from nn import MLP, progress  # noqa: E402
 from nn.losses import bce  # noqa: E402
 from nn.optim import SGD  # noqa: E402
 
@@ -86,13 +86,14 @@ def train(model: MLP, X: list, y: list, epochs: int, lr: float) -> list[float]:
     t = tape(lambda x, target: bce(model(x), target), X[0], y[0])
     batch = as_batch(X, y)
     losses = []
-    with Progress(epochs, "training", unit="epochs") as bar:
-        for epoch in range(epochs):
+    with progress(total=epochs, desc="training", unit="epochs") as bar:
+        for _ in range(epochs):
             opt.zero_grad()
             loss = t.mean(*batch)
             opt.step()
             losses.append(loss)
-            bar.update(1, epoch=epoch + 1, loss=loss)
+            bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+            bar.update(1)
     return losses
 
 

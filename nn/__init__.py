@@ -20,7 +20,7 @@ True
 
 from . import losses, optim
 from .module import ACTIVATIONS, MLP, Layer, Module, Neuron
-from .progress import Progress, accuracy, minibatches
+from .progress import Progress, accuracy, minibatches, progress
 from .record import Recorder
 from .serialize import load, save
 from .settling import SettlingLayer
@@ -41,6 +41,7 @@ __all__ = [
     "losses",
     "minibatches",
     "optim",
+    "progress",
     "save",
     "to_torch",
 ]

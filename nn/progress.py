@@ -1,93 +1,72 @@
-"""A one-line progress bar for training loops, and minibatch indices.
+"""Progress bars for training loops (tqdm's), minibatch indices, accuracy.
 
-The bar redraws itself in place (at most ten times a second) when its stream is a terminal
-and prints nothing otherwise, so logs and test output stay clean.
+`progress` is `tqdm.auto.tqdm` with the choice of where to draw made for training runs: a
+widget in a Jupyter notebook (text there when ipywidgets is missing), a bar redrawn in place
+on a terminal, and nothing when the output goes to a log or a pipe, so logs and test output
+stay clean. Everything else is tqdm's: `set_postfix`, `update`, `write`, its `TQDM_*`
+environment variables.
 
 Recipe::
 
     for epoch in range(epochs):
-        with Progress(len(X), f"epoch {epoch + 1}/{epochs}") as bar:
+        with progress(total=len(X), desc=f"epoch {epoch + 1}/{epochs}") as bar:
             for idx in minibatches(len(X), 32, rng=rng):
                 ...  # forward, loss, zero_grad, backward, step
-                bar.update(len(idx), loss=loss.data, acc=accuracy)
+                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+                bar.update(len(idx))
 """
 
 from __future__ import annotations
 
 import random
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 
-class Progress:
-    """`Progress(total, desc)`: call `update(n, **metrics)` as work is done, then `close()`
-    (or use it as a context manager). Metrics print as `name value`; a name starting with
-    "acc" prints as a percentage."""
+def progress(iterable: Iterable[Any] | None = None, *, total: float | None = None,
+             desc: str = "", unit: str = "samples", file: TextIO | None = None,
+             disable: bool | None = None, **options: Any) -> Any:
+    """A tqdm progress bar (`tqdm.auto.tqdm`): a widget in a notebook, text on a terminal, and
+    with `disable=None` (the default) nothing at all where the output is neither (a log, a pipe).
+    Wrap an iterable, or give `total` and call `update(n)`; other options are tqdm's.
 
-    def __init__(
-        self,
-        total: int,
-        desc: str = "",
-        *,
-        unit: str = "samples",
-        stream: TextIO | None = None,
-        enabled: bool | None = None,
-        width: int = 24,
-    ) -> None:
-        self.total = max(int(total), 1)
-        self.desc = desc
-        self.unit = unit
-        self.stream = sys.stdout if stream is None else stream
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.width = width
-        self.done = 0
-        self.metrics: dict[str, float] = {}
-        self._start = time.perf_counter()
-        self._last_draw = 0.0
-        self._closed = False
+    >>> for batch in progress([[0, 1], [2, 3]], desc="epoch 1/1"):  # quiet: not a terminal
+    ...     print(batch)
+    [0, 1]
+    [2, 3]
+    """
+    from tqdm.auto import tqdm  # its notebook form shows whatever `disable` None says
+
+    return tqdm(iterable, total=total, desc=desc or None, unit=unit, file=file, disable=disable,
+                dynamic_ncols=True, **options)
+
+
+class Progress:
+    """`Progress(total, desc)`: a `progress` bar taking its metrics in `update(n, **metrics)`
+    (nn's first bar, kept as a thin layer over tqdm). Metrics show as `name=value`; a name
+    starting with "acc" as a percentage. Use it as a context manager, or call `close()`."""
+
+    def __init__(self, total: int, desc: str = "", *, unit: str = "samples",
+                 stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.bar = progress(total=max(int(total), 1), desc=desc, unit=unit, file=stream,
+                            disable=None if enabled is None else not enabled)
+        self.done = 0  # counted here: a disabled tqdm bar counts nothing
+
+    @property
+    def enabled(self) -> bool:
+        return not self.bar.disable
 
     def update(self, n: int = 1, **metrics: float) -> None:
-        """Count `n` more items done and remember the latest metrics."""
+        """Count `n` more items done and show the latest metrics."""
+        if metrics:
+            shown = {name: f"{value:.1%}" if name.startswith("acc") else f"{value:.4g}"
+                     for name, value in metrics.items()}
+            self.bar.set_postfix(shown, refresh=False)
         self.done += n
-        self.metrics.update(metrics)
-        now = time.perf_counter()
-        if self.enabled and (now - self._last_draw >= 0.1 or self.done >= self.total):
-            self._last_draw = now
-            self._draw()
-
-    def line(self) -> str:
-        """The bar, e.g. `epoch 1/5 [###---] 50% loss 0.31 acc 91.0% 820 samples/s eta 2s`."""
-        fraction = min(self.done / self.total, 1.0)
-        filled = round(fraction * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        elapsed = max(time.perf_counter() - self._start, 1e-9)
-        parts = [self.desc] if self.desc else []
-        parts.append(f"[{bar}] {fraction:4.0%}")
-        for name, value in self.metrics.items():
-            shown = f"{value:.1%}" if name.startswith("acc") else f"{value:.4g}"
-            parts.append(f"{name} {shown}")
-        rate = self.done / elapsed
-        parts.append(f"{rate:,.0f} {self.unit}/s")
-        if 0 < self.done < self.total:
-            parts.append(f"eta {(self.total - self.done) / rate:.0f}s")
-        return " ".join(parts)
-
-    def _draw(self) -> None:
-        self.stream.write("\r" + self.line() + "\x1b[K")
-        self.stream.flush()
+        self.bar.update(n)
 
     def close(self) -> None:
-        """Draw the final state and end the line (nothing at all when disabled)."""
-        if self.enabled and not self._closed:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
-        self._closed = True
+        self.bar.close()
 
     def __enter__(self) -> Progress:
         return self

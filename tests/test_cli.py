@@ -139,6 +139,7 @@ BAD_COMMAND_LINES = [
     (["x", "--at", "x=abc"], "not a number"),
     (["x", "--at", "x=nan"], "not a finite number"),
     (["x", "--at", "x=1", "x=2"], "given twice"),
+    (["x", "--at", "x=1", "--at", "x=2"], "given twice"),  # a repeated --at never replaces
     (["x", "--at", "tanh=1"], "function name"),
     (["x", "--at", "x=1", "-o", "g.bmp"], "unknown picture format"),
     (["x", "--at", "x=1", "--params", "w"], "not a variable"),
@@ -152,6 +153,16 @@ def test_bad_command_lines(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_repeated_at_and_params_add_to_the_earlier_ones(capsys, tmp_path):
+    picture = tmp_path / "g.dot"
+    assert main(["x * w + y", "--at", "x=2", "--at", "w=-3", "y=0.5", "--params", "w",
+                 "--params", "y", "-o", str(picture)]) == 0
+    numbers = printed(capsys.readouterr().out)
+    assert numbers == {"value": -5.5, "d/dx": -3.0, "d/dw": 2.0, "d/dy": 1.0}
+    parameters = [line for line in picture.read_text().splitlines() if "shape=Mrecord" in line]
+    assert sorted(line.split("{ ")[1][0] for line in parameters) == ["w", "y"]  # both kept
 
 
 def test_pdf_without_system_dot_is_one_line_naming_what_to_install(tmp_path):

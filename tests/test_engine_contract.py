@@ -65,6 +65,42 @@ def test_repr_shows_data_grad_label_and_op():
     assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
 
 
+def test_repr_tells_a_number_near_one_from_one():
+    # w1's gradient in the lecture's neuron is 0.9999999999999996: it must not read as 1.
+    x1, w1 = Value(2.0), Value(-3.0)
+    o = (x1 * w1 + 6.8813735870195432).tanh()
+    o.backward()
+    assert w1.grad != 1.0 and repr(w1) == f"Value(data=-3.0, grad={w1.grad!r})"
+    assert repr(Value(0.99999)) == "Value(data=0.99999, grad=0.0)"
+    assert repr(Value(1.0)) == "Value(data=1.0, grad=0.0)"
+    assert repr(Value(1.00001)) == "Value(data=1.00001, grad=0.0)"
+    assert repr(Value(6.8813735870195432)) == "Value(data=6.8814, grad=0.0)"  # short when safe
+
+
+def test_a_shown_number_is_exact_or_visibly_rounded():
+    """The rule behind the repr: a number is shown as Python writes it (exact), or rounded to 4
+    decimals (4 significant digits below 1 and from 1e6) ending in a non-zero digit; a rounding
+    that ends in zeros (1.0000, 0.5000) would read as a rounder number, so it is not used."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    from autograd.ops import fmt
+
+    @hypothesis.given(st.floats(allow_nan=False, allow_infinity=False)
+                      | st.floats(-2, 2) | st.integers(-10**6, 10**6).map(lambda k: k / 1e4
+                                                                           + 1e-13))
+    def check(x):
+        text = fmt(x)
+        if float(text) == x:
+            assert text == repr(x)
+            return
+        mantissa = text.partition("e")[0]
+        assert mantissa[-1] in "123456789", (x, text)
+        assert abs(float(text) - x) <= 5.01e-4 * max(1.0, abs(x)), (x, text)
+        assert len(text) < len(repr(x)), (x, text)  # rounding is only used to be shorter
+
+    check()
+
+
 def test_equality_and_hash_are_identity():
     a, b = Value(1.0), Value(1.0)
     assert a != b and not (a == b)

@@ -66,6 +66,17 @@ def test_local_derivative_formulas_are_written_out():
     assert "s * (1 - s)" in explain(y)
 
 
+def test_the_power_rule_is_written_as_a_person_writes_it():
+    x = Value(1.5, label="x")
+    square = x ** 2
+    square.label = "q"
+    assert "local dq/dx = 2 * x = 3.0000" in explain(square)
+    assert "x**1" not in explain(square)
+    cube = x ** 3
+    cube.label = "c"
+    assert "local dc/dx = 3 * x**2 = 6.7500" in explain(cube)
+
+
 def test_a_leaf_root():
     x = Value(4.0, label="x")
     assert "x is a leaf" in explain(x)

@@ -1,11 +1,12 @@
-"""nn.Progress, nn.minibatches, nn.accuracy."""
+"""nn.progress (tqdm's bar: a widget in a notebook, text on a terminal, quiet in a log), the
+nn.Progress alias, nn.minibatches, nn.accuracy."""
 
 import io
 import random
 
 import pytest
 
-from nn import Progress, accuracy, minibatches
+from nn import Progress, accuracy, minibatches, progress
 
 
 class FakeTerminal(io.StringIO):
@@ -13,32 +14,58 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_progress_is_silent_when_output_is_not_a_terminal():
+def test_progress_is_quiet_when_output_is_not_a_terminal():
     stream = io.StringIO()
-    with Progress(10, "epoch 1/1", stream=stream) as bar:
+    with progress(total=10, desc="epoch 1/1", file=stream) as bar:
         for _ in range(10):
-            bar.update(1, loss=0.5, acc=0.9)
+            bar.set_postfix(loss="0.5")
+            bar.update(1)
+    assert stream.getvalue() == "" and bar.disable
+    assert list(progress(range(3), file=stream)) == [0, 1, 2]  # it wraps an iterable too
     assert stream.getvalue() == ""
-    assert bar.enabled is False and bar.done == 10
 
 
-def test_progress_draws_epoch_loss_accuracy_and_rate_on_a_terminal():
+def test_progress_draws_on_a_terminal_with_its_postfix():
+    stream = FakeTerminal()
+    with progress(total=200, desc="epoch 2/5", file=stream, mininterval=0) as bar:
+        bar.update(50)
+        bar.set_postfix(loss="0.125", refresh=False)
+        bar.update(150)
+    out = stream.getvalue()
+    last = out.rstrip("\n").split("\r")[-1]
+    assert last.startswith("epoch 2/5: 100%") and "200/200" in last
+    assert "loss=0.125" in last and "samples/s" in last
+
+
+def test_the_progress_alias_takes_metrics_in_update():
     stream = FakeTerminal()
     with Progress(200, "epoch 2/5", stream=stream) as bar:
+        assert bar.enabled
         bar.update(50, loss=0.25, acc=0.5)
         bar.update(150, loss=0.125, acc=0.875)
-    out = stream.getvalue()
-    assert out.startswith("\r") and out.endswith("\n")
-    last = out.rstrip("\n").split("\r")[-1]
-    assert last.startswith("epoch 2/5 [" + "#" * 24 + "] 100%")
-    assert "loss 0.125" in last and "acc 87.5%" in last and "samples/s" in last
+    assert bar.done == 200
+    last = stream.getvalue().rstrip("\n").split("\r")[-1]
+    assert "loss=0.125" in last and "acc=87.5%" in last and "100%" in last
+    quiet = Progress(5, stream=io.StringIO())
+    quiet.update(5, loss=1.0)
+    quiet.close()
+    assert not quiet.enabled and quiet.done == 5
 
 
-def test_progress_line_shows_a_partial_bar():
-    bar = Progress(4, "x", stream=io.StringIO(), width=8)
-    bar.update(1)
-    assert "[##------]  25%" in bar.line()
-    assert "eta " in bar.line()
+def test_in_a_notebook_the_bar_is_a_widget():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("ipywidgets")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from nn import progress\n"
+        "with progress(total=3, desc='epoch 1/1') as bar:\n"
+        "    bar.update(3)\n")]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    shown = {kind for out in nb.cells[0].outputs for kind in out.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in shown, nb.cells[0].outputs
+    assert not any(out.get("name") == "stderr" for out in nb.cells[0].outputs)  # no text bar
 
 
 def test_minibatches_cover_every_index_once():

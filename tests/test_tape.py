@@ -542,15 +542,15 @@ def test_a_wrong_summation_order_is_caught(monkeypatch):
     assert found
 
 
-def test_the_readme_shows_the_source_a_neuron_really_gets():
+def test_the_docs_show_the_source_a_neuron_really_gets():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("## Record once, replay fast: `tape`", 1)[1]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "tape.md").read_text()
+    section = page.split("# Record once, replay fast: `tape`", 1)[1]
     example, shown = [block.split("\n", 1)[1] for block in section.split("```python")[1:3]]
     example, shown = example.split("```")[0], shown.split("```")[0]
     scope: dict = {}
-    exec(example.replace("print(", "(lambda *a: None)("), scope)  # the README's own code
+    exec(example.replace("print(", "(lambda *a: None)("), scope)  # the page's own code
     assert scope["t"].source == shown
 
 

@@ -37,6 +37,29 @@ def test_check_grads_names_the_argument_order_numbers_and_tolerance():
     assert "tolerance" in message
 
 
+def test_a_mismatch_in_a_users_op_suggests_rtol_and_atol():
+    from autograd import fixed_point
+
+    # A solver stopped early: its gradient is as exact as its tolerance, and the message says
+    # which op it is and that rtol/atol are the way to allow for it.
+    def root(a):
+        return fixed_point(lambda x: [(x[0] + a / x[0]) / 2], [1.0], tol=1e-3)[0] * a
+    with pytest.raises(AssertionError, match=r"f uses ops of your own \('fixed_point'\).*"
+                                             r"rtol=\.\.\., atol=\.\.\."):
+        check_grads(root, 3.0)
+    check_grads(root, 3.0, atol=1e-3)
+
+    scaled_erf = custom_op("erf_ish", math.erf,  # a derivative 1% off
+                           [lambda x, y: 1.01 * 2 / math.sqrt(math.pi) * math.exp(-x * x)])
+    with pytest.raises(AssertionError, match=r"\('erf_ish'\).*rtol"):
+        check_grads(lambda x: scaled_erf(x) + x, 0.4)
+
+    # Built-in ops only: no such hint (the fault is the engine's, not a tolerance).
+    with pytest.raises(AssertionError) as info:
+        check_grads(lambda x, y: x * y.detach() + x, 2.0, 0.5)
+    assert "ops of your own" not in str(info.value)
+
+
 @contextlib.contextmanager
 def _derivatives_as_plain_floats(name):
     """The op's derivatives computed as floats even on Values: right at first order, constants

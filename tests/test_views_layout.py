@@ -11,7 +11,7 @@ import autograd
 PACKAGE = Path(autograd.__file__).parent
 VIEWS = ["output", "names", "text", "explanation", "renderers", "layout", "picture", "frames",
          "notebook", "page", "training"]
-CORE = {"engine", "backward", "ops", "functional"}
+CORE = {"engine", "backward", "ops", "functional", "formula"}
 
 
 def imports_of(path):

@@ -191,6 +191,31 @@ def test_an_arrow_into_a_collapsed_neuron_carries_the_neurons_derivative():
     assert shown == sorted(round((1 - h * h) * w.data, 4) for w in first.w)
 
 
+def _drawn_order(svg, rankdir):
+    """The neurons' indices in each layer's column (LR: top to bottom) or row (TB: left to right),
+    read from the positions of the rendered records."""
+    places = []
+    for group in re.findall(r'<g id="node\d+" class="node">(.*?)</g>', svg, re.S):
+        name = re.search(r">(?:layers\.\d+\.)?neurons\.(\d+)", group)
+        if name:
+            x = float(re.search(r'<text[^>]* x="([-\d.]+)"', group)[1])
+            y = float(re.search(r'<text[^>]* y="([-\d.]+)"', group)[1])
+            places.append((x, y, int(name[1])))
+    across, along = (0, 1) if rankdir == "LR" else (1, 0)
+    columns = {}
+    for place in places:
+        columns.setdefault(round(place[across] / 40), []).append((place[along], place[2]))
+    return [[k for _, k in sorted(col)] for _, col in sorted(columns.items())]
+
+
+@needs_renderer
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_collapsed_neurons_are_drawn_in_index_order(rankdir):
+    _, out = mlp(sizes=(12, 12, 1))
+    svg = draw_dot(out, collapse="neurons", rankdir=rankdir).pipe(format="svg", encoding="utf-8")
+    assert _drawn_order(svg, rankdir) == [list(range(12)), list(range(12)), [0]]
+
+
 def test_collapsed_layers():
     _, out = mlp()
     nodes = nodes_of(draw_dot(out, collapse="layers").source)

@@ -62,8 +62,9 @@ def make_parser(prog: str = "gradwalk") -> argparse.ArgumentParser:
                 "engine:\nprint its value and gradients, draw its graph, explain backward.",
                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("expression", nargs="?", help='e.g. "tanh(x*w1 + y*w2 + b)" (quote it)')
-    p.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
-                   help="the value of each variable, e.g. --at x=2 y=0")
+    # extend: a repeated --at (or --params) adds to the earlier ones, never replaces them
+    p.add_argument("--at", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                   help="the value of each variable, e.g. --at x=2 y=0 (may be repeated)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="draw the graph to FILE; the suffix picks the format: "
                    + ", ".join(PICTURE_FORMATS)
@@ -76,7 +77,7 @@ def make_parser(prog: str = "gradwalk") -> argparse.ArgumentParser:
                    help="format of the --frames pictures (default svg)")
     p.add_argument("--animate", metavar="FILE.png",
                    help="write the backward steps as one animated PNG")
-    p.add_argument("--params", nargs="+", default=[], metavar="NAME",
+    p.add_argument("--params", nargs="+", action="extend", default=[], metavar="NAME",
                    help="variables to draw as parameters (weights) rather than inputs")
     p.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
                    help="direction of the drawing (default LR: left to right)")
@@ -251,14 +252,14 @@ backward_frames{nn} are imported. Try:
   print(text_tree(y)); print(explain(y))
   draw_dot(y).render(outfile="y.svg")
   grad(lambda x: x ** 3)(2.0)
-Ctrl-D (Ctrl-Z Enter on Windows) leaves."""
+TAB completes names and attributes; Ctrl-D (Ctrl-Z Enter on Windows) leaves."""
 
 
 def repl() -> int:
-    """An interactive console with the engine imported."""
-    import code
-
+    """An interactive console with the engine imported, completing with TAB."""
     import autograd
+
+    from .console import interact
 
     names: dict[str, object] = {
         "autograd": autograd, "Value": autograd.Value, "grad": autograd.grad,
@@ -274,5 +275,5 @@ def repl() -> int:
         extra = ", nn, MLP"
     except ImportError:
         pass
-    code.interact(banner=BANNER.format(nn=extra), local=names, exitmsg="")
+    interact(names, BANNER.format(nn=extra))
     return 0

@@ -86,6 +86,36 @@ def check_grads(
     point = [_number(a, f"argument {i}") for i, a in enumerate(args)]
     if not point:
         raise TypeError("check_grads: f needs at least one argument to differentiate")
+    try:
+        _check(f, point, order, eps, rtol, atol)
+    except AssertionError as exc:
+        hint = _user_ops_hint(f, point)
+        if not hint:
+            raise
+        raise AssertionError(f"{exc}; {hint}") from None
+
+
+def _user_ops_hint(f: Callable[..., Any], point: Sequence[float]) -> str:
+    """For a mismatch in a function that uses ops of the user's making, whose derivatives this
+    checker cannot bound: which ones, and the tolerances to pass if their error is expected."""
+    try:
+        out = _on_leaves(f)(*point)
+    except Exception:  # noqa: BLE001 - only a hint: f already ran, and failed its check
+        return ""
+    if not isinstance(out, Value):
+        return ""
+    names = dict.fromkeys(node._rule.name for node in topological_order(out)
+                          if node._rule.custom or node._rule.vjp or node._rule.external)
+    if not names:
+        return ""
+    listed = ", ".join(repr(name) for name in names)
+    return (f"f uses ops of your own ({listed}): if their derivatives are approximate (a solver's "
+            f"tolerance, a numerical formula), pass check_grads(..., rtol=..., atol=...) to match; "
+            f"else check their derivative functions")
+
+
+def _check(f: Callable[..., Any], point: list[float], order: int, eps: float, rtol: float,
+           atol: float) -> None:
     n = len(point)
 
     # Order 1: the whole gradient in one engine call, which also bounds the rounding of f.

@@ -4,6 +4,7 @@
 - `text`: `text_tree`, the graph as an indented tree
 - `explanation`: `explain`, the backward pass told step by step
 - `renderers`: DOT source to SVG/PNG/PDF with whichever Graphviz is installed, time-limited
+- `bundled`: `use_bundled_graphviz`, the same renderers for every `graphviz` object
 - `layout`: which arrows a picture draws, and from where, so that its layout stays fast
 - `picture`: `draw_dot`, the graph as a `graphviz.Digraph`
 - `frames`: `backward_frames`, `write_frames`, `write_animation`: backward as pictures
@@ -14,6 +15,7 @@
 A new view goes in its own module here, on top of the ones it uses.
 """
 
+from .bundled import use_bundled_graphviz
 from .explanation import explain
 from .frames import backward_frames, write_animation, write_frames
 from .names import node_names
@@ -40,6 +42,7 @@ __all__ = [
     "render_source",
     "text_tree",
     "training_html",
+    "use_bundled_graphviz",
     "write_animation",
     "write_frames",
 ]

@@ -591,8 +591,18 @@ def build_summary(root: Value, nodes: list[Value], network: Network, level: str,
         labels = show_local and len(reads[u]) <= LABELLED_INPUTS
         _draw_arrows(clusters.place(u), clusters.edges, ids[u], plan[u], ids, names, fills,
                      locals_, upstream, scale, labels, False, ports)
+    if level == "neurons":
+        _keep_neuron_order(clusters, network, ids)
     clusters.close()
     return dot
+
+
+def _keep_neuron_order(clusters: _Clusters, network: Network, ids: Mapping[Any, str]) -> None:
+    """Graphviz reorders the records of one rank to cut crossings, but a layer's neurons all read
+    the same inputs (its crossings are there whatever the order) and a reader looks for neuron 3
+    after neuron 2: the records keep the order they are written in, index order, by giving the
+    crossing minimisation one pass and no second round over the boxes."""
+    clusters.dot.attr(mclimit="0.01", remincross="false")
 
 
 def _forward_units(top: Any, operands: Any) -> list[Any]:
