@@ -5,6 +5,10 @@ optimizer's list of them) stay one object each. A recorded node is written with 
 graph: its leaves, then one record per recorded node in creation order, each naming its
 operands by position. A node made micrograd's way keeps its local derivatives, asked once of
 its `_backward` closure; the closure itself is not copied (it belongs to the original nodes).
+
+Loading a pickle runs whatever code the file names (this is pickle's nature, not this
+module's): load only pickles you made or trust. To share a model, `nn.save` / `nn.load` write
+and read JSON, data only.
 """
 
 from __future__ import annotations
