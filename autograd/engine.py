@@ -209,10 +209,18 @@ def _caller() -> str:
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
+def note_comparison(left: Value, op: str, right: Any, result: bool) -> None:
+    """Note, for `observe`, a comparison of `left` made by a number that stands for a Value
+    (a tape's traced argument): `right` a Value or a number."""
+    if _watching:
+        _note(left, op, right, result)
+
+
 def _note(left: Value, op: str, right: Any, result: bool) -> None:
     seen = _observer()
     if seen is not None:
-        seen.comparisons.append((left, op, right, result))
+        stands_for = traced(right)
+        seen.comparisons.append((left, op, right if stands_for is None else stands_for, result))
 
 
 def _note_read(v: Value, how: str) -> None:
@@ -296,12 +304,35 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
 
 def _lift(x: Any, op: str) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
-    NotImplemented so Python names the types in its TypeError)."""
+    NotImplemented so Python names the types in its TypeError). A number that stands for a
+    Value (`traced`) is that Value: how a tape traces the ints it is given."""
     if x.__class__ is float:
         return _leaf(x, CONST)
-    if isinstance(x, Real):
+    if x.__class__ is int:
         return _leaf(real(x, op), CONST)
+    if isinstance(x, Real):
+        value = traced(x)
+        return _leaf(real(x, op), CONST) if value is None else value
     return NotImplemented
+
+
+def as_value(x: Any) -> Value:
+    """`x` itself if it is a Value, the Value a traced number stands for (while a tape
+    records), else a new leaf `Value(x)`: how a module takes its inputs.
+
+    >>> as_value(2.0)
+    Value(data=2.0, grad=0.0)
+    """
+    if isinstance(x, Value):
+        return x
+    value = traced(x)
+    return Value(x) if value is None else value
+
+
+def traced(x: Any) -> Value | None:
+    """The Value a number stands for while a tape records (an int argument traced as data,
+    with a `traced_value` of its own), or None for a plain number."""
+    return getattr(x, "traced_value", None)
 
 
 def real(x: Any, where: str) -> float:
@@ -796,7 +827,9 @@ def _data(x: Any) -> Any:
     """What a comparison compares with: a Value's data, a number, or NotImplemented."""
     if x.__class__ is Value:
         return x._data
-    return x if isinstance(x, Real) else NotImplemented
+    if not isinstance(x, Real):
+        return NotImplemented
+    return getattr(x, "plain_value", x)  # a number standing for a Value: its number
 
 
 def _unrecorded(y: float, operands: tuple) -> Value:
@@ -942,8 +975,9 @@ def identity(x: Value) -> Value:
 
 
 __all__ = [
-    "Value", "apply", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
-    "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
-    "no_grad", "observe", "op_arg", "real", "rule", "sum_", "topological_order",
-    "value_partials", "lift_operand", "vsum", "walk",
+    "Value", "apply", "as_value", "chain_step", "dot", "enable_grad", "gradients",
+    "gradients_as_values", "gradients_wrt", "identity", "is_constant", "is_real",
+    "is_recording", "local_derivatives", "no_grad", "note_comparison", "observe", "op_arg",
+    "real", "rule", "sum_", "topological_order", "value_partials", "lift_operand", "vsum",
+    "walk",
 ]

@@ -22,7 +22,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from autograd import Value, sum_
-from autograd.engine import apply
+from autograd.engine import apply, as_value
 from autograd.ops import BCE, BCE_WITH_LOGITS, CROSS_ENTROPY
 
 
@@ -56,7 +56,7 @@ def _pairs(pred: Any, target: Any, fn: str) -> tuple[list[Any], list[Any]]:
 
 
 def _value(x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(x)
+    return as_value(x)
 
 
 def _mean(terms: list[Value]) -> Value:
@@ -104,7 +104,9 @@ def hinge(score: Any, target: Any) -> Value:
     """The SVM hinge loss of micrograd's demo: `mean(relu(1 - target * score))`, target +-1."""
     scores, targets = _pairs(score, target, "hinge")
     for t in targets:
-        if not (-1 <= t <= -1 or 1 <= t <= 1):  # comparisons, so a Value target works too
+        # one comparison pair for either sign, so a target that is data to a tape (a Value, a
+        # traced int) takes the same branch for every valid sample
+        if not 1 <= t * t <= 1:
             raise ValueError(f"hinge: targets must be -1 or +1, got {_number(t)!r}")
     return _mean([(1 - t * _value(s)).relu() for s, t in zip(scores, targets, strict=True)])
 

@@ -16,6 +16,7 @@ from numbers import Real
 from typing import Any
 
 from autograd import Value, dot
+from autograd.engine import as_value
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("uniform", "torch")
@@ -328,7 +329,7 @@ class Layer(Module):
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
         # Lift plain numbers once here, not once per neuron inside each dot.
-        x = [v if isinstance(v, Value) else Value(v) for v in x]
+        x = [as_value(v) for v in x]
         return [n(x) for n in self.neurons]
 
     def __call__(self, x: Sequence[Any]) -> Value | list[Value]:

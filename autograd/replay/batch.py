@@ -20,9 +20,9 @@ from typing import Any
 
 from ..engine import Value
 from ..formula import Formula, Printer
-from .arguments import END, FLOAT, LIST, TUPLE, flatten
+from .arguments import END, FLOAT, INT, LIST, TUPLE, as_data, flatten, static_key
 from .program import ARG, CONST, PARAM, Program
-from .record import TapeError
+from .record import IntsAreStatic, TapeError
 
 try:
     import numpy as np
@@ -500,11 +500,11 @@ def mean(tape: Any, batched: tuple[Any, ...]) -> float:
     """The mean of the tape's fn over the samples of `batched`; adds its gradient to .grad."""
     size = _batch_size(batched)
     acc = _Sums(tape)
-    split = _split(batched, size) if np is not None else None
+    split = _split(batched, size, tape) if np is not None else None
     if split is None:
         for i in range(size):
             key, floats = flatten(tuple(arg[i] for arg in batched))
-            acc.sample(*tape.find(key, floats))
+            acc.sample(*tape.find_for(key, floats))
     else:
         rows, groups = split
         data = _Data(tape)
@@ -645,36 +645,47 @@ def _group(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums, data: _Data) 
             except (Numeric, FloatingPointError):
                 return _one_by_one(tape, key, pending, acc)
         if len(pending):  # a branch no recording took yet: record it at the first such sample
-            tape.record(key, pending[0].tolist())
+            try:
+                tape.record(key, pending[0].tolist())
+            except IntsAreStatic:  # that branch uses the ints otherwise: static from now on
+                tape.ints_are_data[key] = False
+                return _one_by_one(tape, key, pending, acc)
     return None
 
 
 def _one_by_one(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums) -> None:
     for row in rows.tolist():
-        acc.sample(*tape.find(key, row))
+        if INT in key:
+            acc.sample(*tape.find_for(*static_key(key, row)))
+        else:
+            acc.sample(*tape.find(key, row))
 
 
 # --- splitting a batch: the floats of all samples as one array, grouped by their ints -------
 
 _FLOATS = {float, np.float64} if np is not None else {float}
 _INTS = {int, np.int64} if np is not None else {int}
+_INT64 = 2**63
 
 
-def _split(batched: tuple[Any, ...], size: int) -> Any:
+def _split(batched: tuple[Any, ...], size: int, tape: Any) -> Any:
     """(rows, [(key, index of the rows with that key or None for all)]), or None when the
-    batch is not regular (then each sample is flattened on its own)."""
+    batch is not regular (then each sample is flattened on its own). Where fn only computes
+    with the ints, they are columns like the floats: one key for the whole batch."""
     columns = [_column(arg, size) for arg in batched]
-    if any(kind is None for kind, _ in columns):
+    if any(kind is None for kind, _, _ in columns):
         return None
-    template = _template(tuple((kind, array.shape[1:]) for kind, array in columns))
-    traced = [a.reshape(size, -1) for kind, a in columns if kind == "f"]
-    static = [a.reshape(size, -1) for kind, a in columns if kind == "i"]
-    rows = np.concatenate(traced, axis=1) if len(traced) > 1 else \
-        traced[0] if traced else np.zeros((size, 0))
-    if not static:
-        return rows, [(template, None)]
+    template = _template(tuple((kind, array.shape[1:], boxes) for kind, array, boxes in columns))
+    if not any(kind == "i" for kind, _, _ in columns):
+        return _concatenate([a for _, a, _ in columns], size), [(template, None)]
+    first = flatten(tuple(arg[0] for arg in batched))
+    tape.decide_ints(*first)
+    data = as_data(*first)
+    if data is not None and tape.ints_are_data.get(data[0]):
+        return _concatenate([a.astype(float) for _, a, _ in columns], size), [(data[0], None)]
+    rows = _concatenate([a for kind, a, _ in columns if kind == "f"], size)
+    ints = _concatenate([a for kind, a, _ in columns if kind == "i"], size)
     slots = [i for i, t in enumerate(template) if t.__class__ is int]
-    ints = np.concatenate(static, axis=1) if len(static) > 1 else static[0]
     if ints.shape[1] == 1:
         values, inverse = np.unique(ints[:, 0], return_inverse=True)
         values = values.reshape(-1, 1)
@@ -691,56 +702,68 @@ def _split(batched: tuple[Any, ...], size: int) -> Any:
     return rows, groups
 
 
+def _concatenate(parts: list[Any], size: int) -> Any:
+    parts = [a.reshape(size, -1) for a in parts]
+    if not parts:
+        return np.zeros((size, 0))
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
 _TEMPLATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
-def _template(shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[Any, ...]:
-    """The structure key of one sample whose arguments have these kinds and shapes (ints
-    shown as 0, to be filled in): what `flatten` gives for one sample of the batch."""
+def _template(shapes: tuple[tuple[str, tuple[int, ...], tuple[str, ...]], ...]) -> tuple[Any, ...]:
+    """The structure key of one sample whose arguments have these kinds, shapes and container
+    kinds, level by level (ints shown as 0, to be filled in): what `flatten` gives for one
+    sample of the batch."""
     key = _TEMPLATES.get(shapes)
     if key is None:
         tokens: list[Any] = [TUPLE]
-        for kind, shape in shapes:
-            _nest(tokens, FLOAT if kind == "f" else 0, shape)
+        for kind, shape, boxes in shapes:
+            _nest(tokens, FLOAT if kind == "f" else 0, shape, boxes)
         tokens.append(END)
         key = _TEMPLATES[shapes] = tuple(tokens)
     return key
 
 
-def _nest(tokens: list[Any], leaf: Any, shape: tuple[int, ...]) -> None:
+def _nest(tokens: list[Any], leaf: Any, shape: tuple[int, ...], boxes: tuple[str, ...]) -> None:
     if not shape:
         tokens.append(leaf)
         return
-    tokens.append(LIST)
+    tokens.append(boxes[0])
     for _ in range(shape[0]):
-        _nest(tokens, leaf, shape[1:])
+        _nest(tokens, leaf, shape[1:], boxes[1:])
     tokens.append(END)
 
 
-def _column(arg: Any, size: int) -> tuple[str | None, Any]:
-    """("f", floats) or ("i", ints) for one argument over the batch, or (None, None)."""
+def _column(arg: Any, size: int) -> tuple[str | None, Any, tuple[str, ...]]:
+    """("f", floats, containers) or ("i", ints, containers) for one argument over the batch,
+    `containers` the kind of list (LIST or TUPLE) at each level of one sample, or None where
+    the samples do not all have one shape and one kind of container per level."""
     if isinstance(arg, np.ndarray):
+        boxes = (LIST,) * (arg.ndim - 1)
         if arg.dtype.kind == "f":
-            return "f", arg.astype(float, copy=False)
-        if arg.dtype.kind in "iu":
-            return "i", arg.astype(np.int64)
-        return None, None
-    depth, first = 0, arg[0]
-    while isinstance(first, (list, tuple)) and first:
-        depth += 1
-        first = first[0]
-    leaves: Any = arg
-    for _ in range(depth):
-        leaves = chain.from_iterable(leaves)
-    try:
-        kinds = set(map(type, leaves))
-    except TypeError:  # ragged nesting
-        return None, None
+            return "f", arg.astype(float, copy=False), boxes
+        if arg.dtype.kind == "i" or (arg.dtype.kind == "u" and (not arg.size or
+                                                                arg.max() < _INT64)):
+            return "i", arg.astype(np.int64), boxes
+        return None, None, ()
+    if isinstance(arg, dict) or not isinstance(arg, (list, tuple)):
+        return None, None, ()
+    boxes: list[str] = []
+    level: Any = arg
+    while True:
+        kinds = set(map(type, level))
+        if kinds == {list} or kinds == {tuple}:
+            boxes.append(LIST if kinds == {list} else TUPLE)
+            level = list(chain.from_iterable(level))
+            continue
+        break
     try:
         if kinds <= _FLOATS:
-            return "f", np.array(arg, dtype=float)
+            return "f", np.array(arg, dtype=float), tuple(boxes)
         if kinds <= _INTS:
-            return "i", np.array(arg, dtype=np.int64)
+            return "i", np.array(arg, dtype=np.int64), tuple(boxes)
     except (ValueError, OverflowError):  # ragged, or an int beyond 64 bits
-        return None, None
-    return None, None
+        return None, None, ()
+    return None, None, ()

@@ -7,6 +7,7 @@ any exception over to it for the message. Tests also hold the fast replays again
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ..backward import chain, undefined
@@ -15,14 +16,12 @@ from .program import ARG, CONST, OP, PARAM, Program, operand_order
 MISS = None  # a guard failed: the recording took another branch
 
 
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+                "==": operator.eq, "!=": operator.ne}
+
+
 def compare(cmp: str, a: float, b: Any) -> bool:
-    if cmp == "<":
-        return a < b
-    if cmp == "<=":
-        return a <= b
-    if cmp == ">":
-        return a > b
-    return a >= b
+    return _COMPARISONS[cmp](a, b)
 
 
 def forward(prog: Program, floats: list[float], data: list[float]) -> list[float] | None:

@@ -39,8 +39,9 @@ from ..engine import (
     sum_,
     topological_order,
 )
-from .arguments import unflatten
+from .arguments import INT, slot_kinds, unflatten
 from .program import ARG, CONST, OP, PARAM, Guard, Program
+from .traced import TracedInt
 
 
 class TapeError(RuntimeError):
@@ -49,6 +50,11 @@ class TapeError(RuntimeError):
 
 class _Branched(Exception):
     """The second run compared differently: it took another branch (fine, but no check)."""
+
+
+class IntsAreStatic(Exception):
+    """fn used an int argument as a Python number (an index, a hash, `int(y)`), not only in
+    computations and comparisons (`autograd.replay.traced`): its ints are static after all."""
 
 
 _OUT = ("compute it with Value operations instead (comparisons of Values are fine: the tape "
@@ -61,7 +67,12 @@ class _Run:
 
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.inputs = [Value(x) for x in floats]
-        args = unflatten(key, self.inputs)
+        self.uses: list[str] = []  # how fn used int arguments as Python numbers
+        leaves: list[Any] = [
+            TracedInt(int(x), v, self.uses) if kind is INT else v
+            for kind, x, v in zip(slot_kinds(key), floats, self.inputs)
+        ]
+        args = unflatten(key, leaves)
         with enable_grad(), observe() as seen:
             out = fn(*args)
         if not isinstance(out, Value):
@@ -108,16 +119,31 @@ class _Run:
 
 def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
            slot_names: list[str]) -> Program:
-    """Run fn on Values made from `floats` (in the structure `key`) and return its program."""
+    """Run fn on Values made from `floats` (in the structure `key`) and return its program.
+    With ints as data (`INT` in the key), raises `IntsAreStatic` where fn uses them otherwise
+    than in computations with Values."""
+    ints = INT in key
+    if not ints:
+        return _record(fn, key, floats, slot_names)
+    try:
+        return _record(fn, key, floats, slot_names)
+    except (TapeError, IntsAreStatic) as exc:
+        raise IntsAreStatic(str(exc)) from None
+
+
+def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+            slot_names: list[str]) -> Program:
     first = _run(fn, key, floats)
     for op in {id(rule(v)): rule(v) for v in first.nodes if v.parents}.values():
         _check_replayable(op)
     _check_sight(first)
     params = first.parameters()
+    if INT in key:
+        _check_ints_are_data(fn, key, floats, first)
     second = None
     for moved in (True, False):
         try:
-            again = _run(fn, key, _nearby(floats) if moved else floats,
+            again = _run(fn, key, _nearby(floats, key) if moved else floats,
                          params if moved else ())
         except Exception:
             if moved:
@@ -138,6 +164,32 @@ def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
     return prog
 
 
+def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+                         first: _Run) -> None:
+    """fn runs again with its int arguments changed (negated, then one more, then one less,
+    until a run takes the same branches): if it computes only with them, it records the same
+    graph (the ints' Values hold other numbers); if it indexes with them, it records another
+    graph: `IntsAreStatic`. No run that takes the same branches proves nothing: static too."""
+    kinds = slot_kinds(key)
+    moves = ((lambda y: -y if y else 1.0), (lambda y: y + 1.0), (lambda y: y - 1.0))
+    for move in moves:
+        moved = [move(x) if kind is INT else x for kind, x in zip(kinds, floats)]
+        try:
+            again = _run(fn, key, moved)
+            _compare(first, again, True)
+        except _Branched:
+            continue  # another branch (or the moved ints are no valid data): try another move
+        except IntsAreStatic:
+            raise
+        except Exception as exc:
+            if isinstance(exc, TapeError):
+                raise IntsAreStatic(f"fn records another graph when an int argument changes: "
+                                    f"{exc}") from None
+            continue
+        return
+    raise IntsAreStatic("no run with the int arguments changed took the same branches")
+
+
 def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
          moved: Any = ()) -> _Run:
     """fn run once; with `moved` parameters, their numbers nudged for the run (and restored)."""
@@ -150,6 +202,8 @@ def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
         start = tick()
         run = _Run(fn, key, floats)
         run.start = start
+        if run.uses:
+            raise IntsAreStatic(f"fn uses an int argument as a Python number ({run.uses[0]})")
     finally:
         for p, x in saved:
             p._data = x
@@ -223,8 +277,9 @@ def _nudge(x: float) -> float:
     return x + (abs(x) + 1.0) * 2.0**-20 if math.isfinite(x) else x
 
 
-def _nearby(floats: list[float]) -> list[float]:
-    return [_nudge(x) for x in floats]
+def _nearby(floats: list[float], key: tuple[Any, ...]) -> list[float]:
+    """The arguments moved a little: a float by about a millionth, an int slot by one."""
+    return [x + 1.0 if kind is INT else _nudge(x) for kind, x in zip(slot_kinds(key), floats)]
 
 
 def _check_replayable(op: Any) -> None:

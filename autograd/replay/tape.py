@@ -8,12 +8,12 @@ from typing import Any
 
 from ..engine import Value
 from . import interpret
-from .arguments import flatten, slot_names
+from .arguments import as_data, flatten, slot_names
 from .closure import Reads
 from .interpret import MISS
 from .program import Program
 from .pysource import compile_program, generate
-from .record import TapeError, function_name, record
+from .record import IntsAreStatic, TapeError, function_name, record
 
 MAX_BRANCHES = 16
 """Recordings kept for one argument structure (one per branch fn takes); one more raises."""
@@ -97,7 +97,12 @@ class Tape:
         self.rerecorded = 0  # times fn's closure or globals changed and it was recorded again
         self._forget()
         key, floats = flatten(example_args)
-        self._latest = self.record(key, floats)
+        self.decide_ints(key, floats)
+        data = as_data(key, floats)
+        if data is not None and self.ints_are_data.get(data[0]):
+            self._latest = self.recordings[data[0]][0]
+        else:
+            self._latest = self.record(key, floats)
 
     def _forget(self) -> None:
         """Drop every recording (fn's closure or globals no longer hold what they held)."""
@@ -107,6 +112,8 @@ class Tape:
         self.inputs: list[Any] = []  # every Value any recording reads the .data of
         self._position: dict[int, int] = {}
         self._input_position: dict[int, int] = {}
+        # for each structure with ints: whether fn only computes with them (data) or not
+        self.ints_are_data: dict[tuple[Any, ...], bool] = {}
 
     def check_reads(self) -> None:
         """Record afresh if a number or object fn reads from its closure or globals changed."""
@@ -135,7 +142,12 @@ class Tape:
                 f"structure (each a comparison of Values that came out differently); a tape "
                 f"keeps at most {MAX_BRANCHES}. Call fn directly for such data"
             )
-        rec = Recording(self.fn, key, floats)
+        try:
+            rec = Recording(self.fn, key, floats)
+        except BaseException:
+            if not kept:
+                del self.recordings[key]
+            raise
         for v in rec.targets:
             if id(v) not in self._position:
                 self._position[id(v)] = len(self.params)
@@ -148,6 +160,35 @@ class Tape:
         rec.input_index = [self._input_position[id(v)] for v in rec.params]
         kept.append(rec)
         return rec
+
+    def find_for(self, key: tuple[Any, ...], floats: list[float],
+                 seed: float = 1.0) -> tuple[Recording, float, Any]:
+        """`find` for arguments as `flatten` gives them: their ints as data where fn only
+        computes with them (one recording whatever their values), else static."""
+        data = as_data(key, floats) if any(t.__class__ is int for t in key) else None
+        if data is not None and self.ints_are_data.get(data[0]) is not False:
+            try:
+                found = self.find(*data, seed)
+            except IntsAreStatic:
+                self.ints_are_data[data[0]] = False
+            else:
+                self.ints_are_data[data[0]] = True
+                return found
+        return self.find(key, floats, seed)
+
+    def decide_ints(self, key: tuple[Any, ...], floats: list[float]) -> None:
+        """Find out, by recording at these arguments if need be, whether fn only computes
+        with the ints of this structure (`ints_are_data`)."""
+        data = as_data(key, floats)
+        if data is None or data[0] in self.ints_are_data:
+            return
+        try:
+            if not self.recordings.get(data[0]):
+                self.record(*data)
+        except IntsAreStatic:
+            self.ints_are_data[data[0]] = False
+        else:
+            self.ints_are_data[data[0]] = True
 
     def find(self, key: tuple[Any, ...], floats: list[float],
              seed: float = 1.0) -> tuple[Recording, float, Any]:
@@ -172,7 +213,7 @@ class Tape:
         """fn(*args) as a float; adds the gradients into .grad as backward() would."""
         key, floats = flatten(args)
         self.check_reads()
-        rec, value, grads = self.find(key, floats)
+        rec, value, grads = self.find_for(key, floats)
         for v, g in zip(rec.targets, grads):
             v.grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
         self._latest = rec
