@@ -330,9 +330,9 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
     if op.vjp:
         raise RuntimeError(f"{op.name!r} has no local derivatives: its backward needs the "
                            "gradients of all its outputs at once")
-    if op.arity == 0:  # n-ary: one rule gives them all, and it cannot fail (sum, dot)
-        return tuple(op.derivatives[0](parents, node))
     extra = (node._arg,) if op.has_arg else ()
+    if op.arity == 0:  # n-ary: one rule gives them all
+        return tuple(op.derivatives[0](parents, node, *extra))
     out = []
     for i, want in enumerate([True] * len(parents) if wanted is None else wanted):
         if not want:
@@ -348,7 +348,7 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
 def undefined(op: Any, operands: list, index: int, exc: Exception, extra: tuple = ()) -> Exception:
     """The error for a local derivative that does not exist (or overflows) where it is needed:
     the same kind as Python's math raises, naming the op and its operands."""
-    if op.has_arg:  # x ** k reads better than **(x, k)
+    if op.has_arg and op.arity == 1:  # x ** k reads better than **(x, k)
         shown = f"{fmt(operands[0])} {op.name} {fmt(extra[0])}"
     else:
         shown = f"{op.name}({', '.join(fmt(x) for x in operands)})"

@@ -31,7 +31,7 @@ from .backward import (
     value_partials,
     walk,
 )
-from .clock import note_write
+from . import clock as _clock
 from .clock import tick as _tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
@@ -151,7 +151,9 @@ class Observed:
       `format`), `where` the reader's file and line;
     - `unrecorded`: `(result, operands, how, where)` for every Value made from other Values
       outside the graph (under `no_grad`, or by `detach()`);
-    - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers).
+    - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers);
+    - `traced_args`: for a node whose constant argument was a number standing for a Value (a
+      tape's traced int: `autograd.replay.traced`), that Value, by the node's id.
     """
 
     def __init__(self) -> None:
@@ -159,6 +161,7 @@ class Observed:
         self.reads: list[tuple[Value, str, str]] = []
         self.unrecorded: list[tuple[Value, tuple[Value, ...], str, str]] = []
         self.made: set[int] = set()
+        self.traced_args: dict[int, Value] = {}
 
 
 class observe:
@@ -236,6 +239,12 @@ def _note_unrecorded(out: Value, operands: tuple, how: str) -> None:
         if values:
             seen.unrecorded.append((out, values, how, _caller()))
         seen.made.add(id(out))
+
+
+def _note_traced_arg(node: Value, source: Value) -> None:
+    seen = _observer()
+    if seen is not None:
+        seen.traced_args[id(node)] = source
 
 
 def _note_made(v: Value) -> None:
@@ -373,9 +382,10 @@ def is_constant(node: Value) -> bool:
 
 
 def _set_data(node: Value, x: Any) -> None:
-    name = repr(node.label) if node.label else "Value"
-    node._data = x if x.__class__ is float else real(x, f"{name}.data =")
-    node._wseq = note_write()
+    if x.__class__ is not float:  # the message is made only for a write that needs checking
+        x = real(x, f"{node.label!r}.data =" if node.label else "Value.data =")
+    node._data = x
+    node._wseq = _clock.last_write = _tick()  # the latest write (see `clock`)
 
 
 def _set_grad(node: Value, g: Any) -> None:
@@ -934,20 +944,32 @@ def apply(op: Op, *operands: Any) -> Value:
     >>> apply(ops.OPS["*"], Value(3.0), 2).data
     6.0
     """
+    extra: tuple = ()
     if op.has_arg:
+        if not operands:
+            raise TypeError(f"{op.name} takes its operands and a constant argument")
         *operands, arg = operands
-        if len(operands) != 1:
-            raise TypeError(f"{op.name} takes one operand and its constant argument")
-        x = operands[0] if operands[0].__class__ is Value else lift_operand(operands[0], op.name)
-        return _unary(op, x, real(arg, f"{op.name}: the constant argument"))
-    parents, data = _operands(operands, op.name)
+        if op.arity == 1:
+            if len(operands) != 1:
+                raise TypeError(f"{op.name} takes one operand and its constant argument")
+            x = operands[0] if operands[0].__class__ is Value else \
+                lift_operand(operands[0], op.name)
+            return _unary(op, x, real(arg, f"{op.name}: the constant argument"))
+        source = traced(arg)  # an argument a tape traces: its number here, its Value noted
+        extra = (arg if source is None else arg.plain_value,)
+    parents, data = _operands(tuple(operands), op.name)
     if op.arity == 0:  # n-ary: one rule gives every local derivative
         if not parents:
             raise TypeError(f"{op.name} takes at least one operand")
-        y = op.forward(data)
+        y = op.forward(data, *extra)
         if _paused_anywhere and not is_recording():
             return _unrecorded(y, parents)
-        return _record(y, op, parents, tuple(op.derivatives[0](data, y)))
+        out = _record(y, op, parents, tuple(op.derivatives[0](data, y, *extra)))
+        if extra:
+            out._arg = extra[0]
+            if _watching and source is not None:
+                _note_traced_arg(out, source)
+        return out
     if len(parents) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} operands, got {len(parents)}")
     if op.arity == 1:

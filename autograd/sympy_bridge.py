@@ -377,6 +377,8 @@ def _fresh_symbols(prefix: str, taken: set[str], sp: Any) -> Iterator[Any]:
 
 def _number(x: float, rational: bool, sp: Any) -> Any:
     """A float as an exact sympy number (see the module docstring)."""
+    if isinstance(x, int):
+        return sp.Integer(x)
     if math.isnan(x):
         return sp.nan
     if math.isinf(x):

@@ -148,12 +148,10 @@ def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
         raise ValueError("cross_entropy: each sample's logits must be a non-empty list")
     if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"cross_entropy: a target is a class index (int), got {target!r}")
-    if not 0 <= target < len(row):
-        raise ValueError(f"cross_entropy: target {target} is outside the {len(row)} classes")
-    target = int(target)
     for x in row:
         if not isinstance(x, (Value, Real)):
             kind = type(x).__name__
             raise TypeError(f"cross_entropy: logits must be Values or numbers, got {kind}")
-    # the target's logit first, then the other classes in order
-    return apply(CROSS_ENTROPY, row[target], *row[:target], *row[target + 1 :])
+    # the logits in order and the target class as the op's argument (the op checks it is one
+    # of the classes: a tape then reads it as data, whatever class each sample has)
+    return apply(CROSS_ENTROPY, *row, target)

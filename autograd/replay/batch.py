@@ -135,7 +135,9 @@ class _Plan:
                 consts.append(prog.value[n])
             else:
                 operands = prog.operands[n]
-                batch[n] = any(batch[p] for p in operands)
+                source = prog.arg_node[n]  # a constant argument that is data varies too
+                batch[n] = any(batch[p] for p in operands) or (source is not None and
+                                                               batch[source])
                 level[n] = 1 + max(level[p] for p in operands)
         self.widths = [prog.n_args, n_params, len(consts)]
         self.is_batch = [True, False, False]
@@ -183,7 +185,8 @@ class _Plan:
             if xb != wb:  # one side varies by sample, the other is the same: a matrix product
                 return (op, half, "matmul", 0 if xb else 1, xs if xb else ws, self.batch[n])
             return (op, half, "each", self.batch[n])
-        return (op, prog.arg[n], len(operands), self.batch[n])
+        arg = "data" if prog.arg_node[n] is not None else prog.arg[n]
+        return (op, arg, len(operands), self.batch[n])
 
     # -- gathering operands and scattering gradients ---------------------------------------
 
@@ -400,7 +403,11 @@ class _Plan:
             else:  # a function of the operands on the last axis: (output, local derivatives)
                 name = f"F{len(self.globals)}"
                 self.globals[name] = form
-                self.emit(f"s{gid}, d{gid} = {name}(a{gid})")
+                arg = ""
+                if op.has_arg:  # the constant argument, or where it is data, its columns
+                    arg = ", " + (repr(rest[0]) if rest[0] != "data" else self.fetch(
+                        [self.loc[prog.arg_node[n]] for n in nodes], batch))
+                self.emit(f"s{gid}, d{gid} = {name}(a{gid}{arg})")
 
     def _backward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
         prog = self.prog

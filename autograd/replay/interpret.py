@@ -32,10 +32,10 @@ def forward(prog: Program, floats: list[float], data: list[float]) -> list[float
     vals: list[float] = [0.0] * len(prog)
     for n, kind in enumerate(prog.kind):
         if kind == OP:
-            op, k = prog.op[n], prog.arg[n]
+            op, k = prog.op[n], prog.arg_at(n, vals)
             xs = [vals[p] for p in prog.operands[n]]
             if op.arity == 0:
-                vals[n] = op.forward(xs)
+                vals[n] = op.forward(xs, k) if op.has_arg else op.forward(xs)
             elif op.has_arg:
                 vals[n] = op.forward(*xs, k)
             else:
@@ -56,12 +56,12 @@ def forward(prog: Program, floats: list[float], data: list[float]) -> list[float
 
 def local_derivatives(prog: Program, n: int, vals: list[float]) -> list[Any]:
     """Node n's local derivatives as floats, or the error for one that does not exist."""
-    op, k = prog.op[n], prog.arg[n]
+    op, k = prog.op[n], prog.arg_at(n, vals)
     xs = [vals[p] for p in prog.operands[n]]
     y = vals[n]
-    if op.arity == 0:
-        return list(op.derivatives[0](xs, y))
     extra = (k,) if op.has_arg else ()
+    if op.arity == 0:
+        return list(op.derivatives[0](xs, y, *extra))
     out: list[Any] = []
     for i in range(op.arity):
         try:

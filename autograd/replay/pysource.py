@@ -71,7 +71,8 @@ class PythonPrinter(Printer):
     def applied(self, op: Any, args: list[str]) -> str:
         name = self.bind(op.forward, op.name)
         if op.arity == 0:
-            return f"{name}([{', '.join(args)}])"
+            extra = f", {args.pop()}" if op.has_arg else ""
+            return f"{name}([{', '.join(args)}]{extra})"
         return f"{name}({', '.join(args)})"
 
     def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
@@ -124,18 +125,27 @@ class _Source:
     def _operands(self, n: int) -> list[Formula]:
         return [Formula.var(self.ref[p]) for p in self.prog.operands[n]]
 
+    def _arg(self, n: int) -> Any:
+        """Node n's constant argument: a number, or the variable of the argument it is."""
+        source = self.prog.arg_node[n]
+        return self.prog.arg[n] if source is None else Formula.var(self.ref[source])
+
+    def _arg_text(self, n: int) -> str:
+        source = self.prog.arg_node[n]
+        return literal(self.prog.arg[n]) if source is None else self.ref[source]
+
     # -- forward and local derivatives: the op's rules, printed --------------------------
 
     def forward(self, n: int) -> list[str]:
         """Node n's value as the terms of a left-to-right sum (one term if it is no sum)."""
         prog = self.prog
-        f = prog.op[n].formula(*self._operands(n), arg=prog.arg[n])
+        f = prog.op[n].formula(*self._operands(n), arg=self._arg(n))
         return self.printer.terms(f)
 
     def derivatives(self, n: int) -> list[Formula] | None:
         prog = self.prog
         return prog.op[n].derivative_formulas(self._operands(n), Formula.var(self.ref[n]),
-                                              prog.arg[n], exact=True)
+                                              self._arg(n), exact=True)
 
     def opaque_derivative(self, n: int, i: int) -> str:
         """Node n's local derivative by calling its rule on floats (a rule with no formula)."""
@@ -145,7 +155,7 @@ class _Source:
         if op.arity == 0:  # one rule gives the whole list: computed once, see `backward`
             return f"d_{r[n]}[{i}]"
         d = self.printer.bind(op.derivatives[i], f"derivative_{_name(op.name)}_{i}")
-        extra = f", {literal(prog.arg[n])}" if op.has_arg else ""
+        extra = f", {self._arg_text(n)}" if op.has_arg else ""
         return f"{d}({', '.join(xs)}, {r[n]}{extra})"
 
     # -- the whole function --------------------------------------------------------------
@@ -213,7 +223,8 @@ class _Source:
             needed = prog.needs_grad[n]
             if rules is None and op.arity == 0:  # one call gives the whole list
                 d = self.printer.bind(op.derivatives[0], f"derivatives_{_name(op.name)}")
-                call = f"{d}([{', '.join(r[p] for p in operands)}], {r[n]})"
+                extra = f", {self._arg_text(n)}" if op.has_arg else ""
+                call = f"{d}([{', '.join(r[p] for p in operands)}], {r[n]}{extra})"
                 if needed:
                     body.append(f"d_{r[n]} = {call}")
                 else:

@@ -84,6 +84,7 @@ class _Run:
         self.seen = seen.comparisons
         self.observed = seen
         roots = [out] if isinstance(out, Value) else []
+        roots.extend(seen.traced_args.values())  # constant arguments that are data
         for left, _, right, _ in self.seen:
             roots.append(left)
             if isinstance(right, Value):
@@ -338,7 +339,7 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
     for i, (x, y) in enumerate(zip(a.nodes, b.nodes)):
         if x.parents:
             same = (
-                y.parents and rule(x) is rule(y) and op_arg(x) == op_arg(y)
+                y.parents and rule(x) is rule(y) and _arg_of(a, x) == _arg_of(b, y)
                 and [a.index[id(p)] for p in x.parents] == [b.index[id(p)] for p in y.parents]
             )
             if not same:
@@ -381,6 +382,12 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
                 f"tape: fn compared a Value with {_number(right_a)!r}, then with "
                 f"{_number(right_b)!r} at nearby arguments: that number " + hidden
             )
+
+
+def _arg_of(run: _Run, node: Value) -> Any:
+    """A node's constant argument as recorded, or ("data", the node it comes from)."""
+    source = run.observed.traced_args.get(id(node))
+    return op_arg(node) if source is None else ("data", run.index[id(source)])
 
 
 def _number(x: Any) -> Any:
@@ -440,7 +447,9 @@ def _program(a: _Run, b: _Run, slot_names: list[str]) -> Program:
         n = len(prog)
         if x.parents:
             operands = tuple(a.index[id(p)] for p in x.parents)
-            prog.add(OP, x.data, f"v{n}", rule(x), operands, op_arg(x))
+            source = a.observed.traced_args.get(id(x))
+            prog.add(OP, x.data, f"v{n}", rule(x), operands, op_arg(x),
+                     arg_node=None if source is None else a.index[id(source)])
         elif id(x) in inputs:
             slot = inputs[id(x)]
             prog.add(ARG, x.data, names(slot_names[slot], f"x{slot}"), slot=slot)
