@@ -16,6 +16,7 @@ from numbers import Real
 from operator import attrgetter
 from typing import Any
 
+from . import clock as _clock
 from . import ops
 from .backward import (
     PASS_LOCK,
@@ -31,7 +32,6 @@ from .backward import (
     value_partials,
     walk,
 )
-from . import clock as _clock
 from .clock import tick as _tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
@@ -322,6 +322,8 @@ def _lift(x: Any, op: str) -> Value:
     if isinstance(x, Real):
         value = traced(x)
         return _leaf(real(x, op), CONST) if value is None else value
+    if isinstance(x, Value):  # a Value whose number lives elsewhere (`autograd.storage`)
+        return x
     return NotImplemented
 
 
@@ -666,7 +668,7 @@ class Value:
         return other if other is NotImplemented else _binary(DIV, other, self)
 
     def __pow__(self, other: Any) -> Value:
-        if other.__class__ is Value:
+        if isinstance(other, Value):
             return _binary(POW, self, other)
         if not isinstance(other, Real):
             return NotImplemented
@@ -754,7 +756,7 @@ def _adopt(node: Value, children: Any, op: Any) -> None:
         raise TypeError(f"Value(_children=...) must be a tuple of Values, got "
                         f"{type(children).__name__}") from None
     for p in parents:
-        if p.__class__ is not Value:
+        if not isinstance(p, Value):
             raise TypeError(f"Value(_children=...) must hold Values, got {type(p).__name__}")
     if op.__class__ is not str:
         raise TypeError(f"Value(_op=...) takes a str, got {type(op).__name__}")
@@ -838,7 +840,7 @@ def _data(x: Any) -> Any:
     if x.__class__ is Value:
         return x._data
     if not isinstance(x, Real):
-        return NotImplemented
+        return x._data if isinstance(x, Value) else NotImplemented
     return getattr(x, "plain_value", x)  # a number standing for a Value: its number
 
 

@@ -244,10 +244,13 @@ def tape(fn: Callable[..., Any], *example_args: Any) -> Tape:
     """Record `fn(*example_args)` once; replay it fast on new arguments.
 
     Floats in the arguments (in nested lists too) become Values while recording; ints stay
-    ints and are static: each distinct set of them gets a recording of its own. The tape reads
-    the parameters fn closes over (their current `.data`) on every call and adds into their
-    `.grad` exactly what `fn(*args).backward()` would, to the bit. A comparison of Values made
-    while recording is checked on every replay: a different outcome records that branch.
+    ints to fn, and are data where fn only computes with them (a ±1 target, a class index for
+    `cross_entropy`), else static: each distinct set of them gets a recording of its own. The
+    tape reads the parameters fn closes over (their current `.data`) on every call and adds
+    into their `.grad` exactly what `fn(*args).backward()` would, to the bit, or raises
+    `TapeError` saying what it cannot follow. A comparison of Values made while recording is
+    checked on every replay (a different outcome records that branch), and the numbers and
+    objects fn reads from its closure and globals are checked too (a change records afresh).
 
     >>> from autograd import Value
     >>> w = Value(3.0, label="w")
