@@ -353,9 +353,11 @@ def undefined(op: Any, operands: list, index: int, exc: Exception, extra: tuple 
     else:
         shown = f"{op.name}({', '.join(fmt(x) for x in operands)})"
     which = f" with respect to operand {index + 1}" if len(operands) > 1 else ""
+    # a custom op's derivative is the user's code: its own words say why (a built-in's are ours)
+    words = f": {exc}" if op.custom and str(exc) else ""
     if isinstance(exc, OverflowError):
-        return OverflowError(f"{shown}: the derivative{which} is too large for a float")
-    return ValueError(f"{shown}: the derivative{which} does not exist here")
+        return OverflowError(f"{shown}: the derivative{which} is too large for a float{words}")
+    return ValueError(f"{shown}: the derivative{which} does not exist here{words}")
 
 
 def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any, Any]:

@@ -283,7 +283,7 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
     """A node with no operands: a result under no_grad, or (rule CONST) a lifted number."""
     out = _new(Value)
     out._data = data
-    out.grad = 0.0
+    out._grad = 0.0
     out.label = ""
     out._rule = rule
     out._a = None
@@ -300,7 +300,7 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
         return _unrecorded(y, a if a.__class__ is tuple else (a,))
     out = _new(Value)
     out._data = y
-    out.grad = 0.0
+    out._grad = 0.0
     out.label = ""
     out._rule = op
     out._seq = _tick()
@@ -390,6 +390,22 @@ def _set_data(node: Value, x: Any) -> None:
     node._wseq = _clock.last_write = _tick()  # the latest write (see `clock`)
 
 
+def _set_grad(node: Value, g: Any) -> None:
+    # The engine's own loops write the slot `_grad` directly; every other write comes here, so
+    # `.grad` is always a float and a backward pass's final `+=` into it cannot fail halfway.
+    if g.__class__ is float:
+        node._grad = g
+        return
+    if isinstance(g, Value) or g is None or not is_real(g):
+        name = f"Value {node.label!r}" if node.label else "a Value"
+        kind = "None" if g is None else f"{type(g).__name__} {g!r:.40}"
+        raise TypeError(
+            f"{name}: .grad takes a real number, got {kind}. To reset a gradient, set "
+            f".grad = 0.0 or call zero_grad() (on the Value, the module or the optimizer)"
+        )
+    node._grad = real(g, f"{node.label!r}.grad =" if node.label else "Value.grad =")
+
+
 def _observed_get(node: Value) -> float:
     if _watching:
         _note_read(node, ".data")
@@ -424,7 +440,7 @@ class Value:
     """
 
     __slots__ = (
-        "_data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
+        "_data", "_grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
     )
 
     # NumPy scalars on the left of an operator then defer to our reflected operators: the
@@ -435,7 +451,7 @@ class Value:
         self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""
     ) -> None:
         self._data = real(data, "Value(data)")
-        self.grad = 0.0
+        self._grad = 0.0
         if label.__class__ is not str:
             raise TypeError(f"Value(label=...) takes a str, got {type(label).__name__}")
         self.label = label
@@ -447,6 +463,8 @@ class Value:
             _note_made(self)
 
     data = _plain_data
+    grad = property(attrgetter("_grad"), _set_grad, doc="d root / d node, added by backward "
+                    "passes (a float; 0.0 until one reaches the node).")
 
     # -- what a node is ---------------------------------------------------------------------
 
@@ -501,7 +519,7 @@ class Value:
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
         extra += f", op={self.op!r}" if self._a is not None else ""
-        return f"Value(data={fmt(self._data)}, grad={fmt(self.grad)}{extra})"
+        return f"Value(data={fmt(self._data)}, grad={fmt(self._grad)}{extra})"
 
     __float__ = _leaves_graph("float(v) or math.exp(v)")
     __int__ = _leaves_graph("int(v)")
@@ -578,7 +596,7 @@ class Value:
                 return other
         out = _new(Value)
         out._data = self._data + other._data
-        out.grad = 0.0
+        out._grad = 0.0
         out.label = ""
         if _paused_anywhere and not is_recording():
             out._rule = LEAF
@@ -618,7 +636,7 @@ class Value:
         b = other._data
         out = _new(Value)
         out._data = a * b
-        out.grad = 0.0
+        out._grad = 0.0
         out.label = ""
         if _paused_anywhere and not is_recording():
             out._rule = LEAF
@@ -685,12 +703,12 @@ class Value:
         seed = real(gradient, "backward(gradient): the seed")
         with PASS_LOCK:
             for node in first_order_pass(self, seed):
-                node.grad += node._g
+                node._grad += node._g  # floats both (`_set_grad`): this loop cannot raise
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0.0 on every node of the graph under `self`."""
         for node in walk(self):
-            node.grad = 0.0
+            node._grad = 0.0
 
     # -- copies and pickles: the graph is written flat, so any depth works -------------------
 
@@ -811,9 +829,10 @@ def chain_step(node: Value) -> None:
         )
     parents, partials = edges(node)
     check_unchanged([node])
-    g = node.grad
-    for p, d in zip(parents, partials):
-        p.grad += d * g
+    g = node._grad
+    terms = [d * g for d in partials]  # all first: a derivative that does not exist adds nothing
+    for p, t in zip(parents, terms):
+        p._grad += t
 
 
 def _data(x: Any) -> Any:

@@ -30,6 +30,10 @@ class Module:
     Subclasses keep their parameters in attributes (a `Value`, a list of Values, a `Module`
     or a list of Modules) and the methods below find them. A micrograd-style subclass that
     only overrides `parameters()` works too: its parameters are then named "0", "1", ...
+
+    A module pickles and deep-copies (`copy.deepcopy(model)` keeps a best model while
+    training). Loading a pickle runs whatever code the file names: load only your own or
+    trusted ones, and share models with `nn.save` / `nn.load` (JSON, data only).
     """
 
     def parameters(self) -> list[Value]:
@@ -70,7 +74,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0."""
         for p in self.parameters():
-            p.grad = 0.0
+            p._grad = 0.0  # the slot behind `.grad` (whose setter checks what users assign)
 
     def state_dict(self) -> dict[str, Any]:
         """The parameters' data as plain floats: {name: float or list of floats}.

@@ -90,8 +90,10 @@ class Optimizer:
             _, grad, index = arrays
             grad[index] = 0.0
             return
+        # `_grad` is the slot behind `.grad`, whose setter checks what users assign: a step
+        # writes and reads only floats, and is the training loop's hot path
         for p in self.params:
-            p.grad = 0.0
+            p._grad = 0.0
 
     def step(self) -> None:
         raise NotImplementedError
@@ -143,7 +145,7 @@ class SGD(Optimizer):
         elif mu:
             self._buffers = _list(self._buffers)
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if wd:
                 g = g + wd * p.data
             if mu:
@@ -202,7 +204,7 @@ class Adam(Optimizer):
         m = self._m = _list(self._m)
         v = self._v = _list(self._v)
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if wd:
                 g = g + wd * p.data
             # torch moves the first moment with lerp: m + (1 - b1) * (g - m)

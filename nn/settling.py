@@ -58,9 +58,10 @@ class SettlingLayer(Module):
     of nin numbers or, one to one, nin numbers, `b` nstate numbers).
 
     `tol` and `max_iter` go to `fixed_point`: the state has settled when no unit changes by
-    `tol` or more in one step, and a state (or error) that has not settled in `max_iter` steps
-    raises `FixedPointError`. `unroll=k` records `k` steps from zero instead (also per call:
-    `layer(x, unroll=k)`).
+    more than `tol` in one step (a tanh state is within 1, where `fixed_point`'s criterion,
+    relative to `max(1, |x|)`, is absolute), and a state (or error) that has not settled in
+    `max_iter` steps raises `FixedPointError`. `unroll=k` records `k` steps from zero instead
+    (also per call: `layer(x, unroll=k)`).
 
     >>> from autograd import Value
     >>> layer = SettlingLayer(2, 3, seed=0)

@@ -429,3 +429,34 @@ def test_the_architecture_table_knows_every_config_and_its_weight_count(module):
     config = module.config()
     assert set(required) <= set(config) <= set(required) | set(optional)
     assert count(config) == len(module.parameters())
+
+
+# --- pickles: where the docs recommend them, they say what loading one does ----------------------
+
+
+def blocks(text):
+    """The paragraphs and list items of a Markdown page."""
+    out, current = [], []
+    for line in text.splitlines():
+        starts_item = line.lstrip().startswith(("- ", "* ")) or not line.strip()
+        if starts_item and current:
+            out.append(" ".join(current))
+            current = []
+        if line.strip():
+            current.append(line.strip())
+    return out + ([" ".join(current)] if current else [])
+
+
+def test_where_pickling_is_recommended_the_risk_and_the_json_way_are_said():
+    import autograd.graphcopy
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    recommending = [(page.name, block) for page in pages for block in blocks(page.read_text())
+                    if "pickle" in block and "deepcopy" in block]  # the "keep a model" advice
+    assert recommending, "no page recommends pickling any more: update this test"
+    docstrings = [("nn.Module", nn.Module.__doc__),
+                  ("autograd.graphcopy", autograd.graphcopy.__doc__)]
+    for where, text in recommending + docstrings:
+        flat = " ".join(text.split())
+        assert "runs whatever code" in flat and "trust" in flat, where
+        assert "nn.save" in flat and "nn.load" in flat and "JSON" in flat, where

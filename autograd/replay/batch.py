@@ -609,7 +609,7 @@ class _Sums:
             else:
                 scaled = [g / size for g in grads]
             for v, g in zip(rec.targets, scaled):
-                v.grad += g
+                v._grad += g
             return self.value / size
         params = self.tape.params
         if np is not None:  # several recordings (branches, static ints): summed by position
@@ -626,14 +626,14 @@ class _Sums:
                 grad[stored.positions[where]] += np.divide(total[where], size)
                 return self.value / size
             for j, g in zip(where.tolist(), np.divide(total[where], size).tolist()):
-                params[j].grad += g
+                params[j]._grad += g
             return self.value / size
         totals: dict[int, float] = {}
         for rec, grads in held:
             for j, g in zip(rec.index, grads):
                 totals[j] = totals.get(j, 0.0) + g
         for j, g in totals.items():
-            params[j].grad += g / size
+            params[j]._grad += g / size
         return self.value / size
 
 

@@ -226,7 +226,7 @@ class Tape:
         self.check_reads()
         rec, value, grads = self.find_for(key, floats)
         for v, g in zip(rec.targets, grads):
-            v.grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
+            v._grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
         self._latest = rec
         return value
 
