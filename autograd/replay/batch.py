@@ -348,8 +348,11 @@ class _Plan:
             rg, rc = self.loc[g.right]
             right = f"s{rg}[:, {rc}]"
         else:
-            right = repr(g.right) if isinstance(g.right, int) else repr(float(g.right))
-            right = {"inf": "np.inf", "-inf": "-np.inf", "nan": "np.nan"}.get(right, right)
+            cmp, right = _comparable(g.cmp, g.right)
+            test = f"({left} {cmp} {right})" if right is not None else \
+                f"np.full(nb, {cmp == '!='})"  # no float equals an int beyond the floats
+            self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
+            return
         test = f"({left} {g.cmp} {right})"
         self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
 
@@ -550,17 +553,33 @@ class _Data:
         return row
 
 
+def _comparable(cmp: str, number: Any) -> tuple[str, str | None]:
+    """A comparison with a number as NumPy can make it on floats, with Python's answer: an int
+    beyond the floats' range compares as an infinity does, with `<=` as `<` and `>=` as `>`
+    (no float equals it); None for `==` and `!=` with such an int."""
+    if isinstance(number, int):
+        try:
+            return cmp, repr(float(number)) if abs(number) > 2**53 else repr(number)
+        except OverflowError:
+            if cmp in ("==", "!="):
+                return cmp, None
+            strict = {"<=": "<", ">=": ">"}.get(cmp, cmp)
+            return strict, "np.inf" if number > 0 else "-np.inf"
+    text = repr(float(number))
+    return cmp, {"inf": "np.inf", "-inf": "-np.inf", "nan": "np.nan"}.get(text, text)
+
+
 def _batch_size(batched: tuple[Any, ...]) -> int:
     if not batched:
         raise TypeError("tape.mean: give the batch, one list (or array) over the samples per "
                         "argument of fn")
     sizes = []
     for i, arg in enumerate(batched):
-        try:
-            sizes.append(len(arg))
-        except TypeError:
-            raise TypeError(f"tape.mean: argument {i} must be a list over the samples, got "
-                            f"{type(arg).__name__}") from None
+        if not isinstance(arg, (list, tuple)) and not (hasattr(arg, "shape") and
+                                                         getattr(arg, "ndim", 0) >= 1):
+            raise TypeError(f"tape.mean: argument {i} must be a list (or tuple, or NumPy array) "
+                            f"over the samples, one item per sample, got {type(arg).__name__}")
+        sizes.append(len(arg))
     if len(set(sizes)) != 1:
         raise ValueError(f"tape.mean: the arguments hold different numbers of samples {sizes}")
     if not sizes[0]:
