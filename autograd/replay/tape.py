@@ -19,6 +19,11 @@ from .record import IntsAreStatic, TapeError, function_name, record
 MAX_BRANCHES = 16
 """Recordings kept for one argument structure (one per branch fn takes); one more raises."""
 
+COMPILE_BUDGET = 300_000
+"""Operands (summed over the nodes) up to which a recording's `t(...)` replay is compiled to
+Python; past it (a whole batch through a wide network, say), the interpreter replays it, in
+far less memory and more slowly: `t.mean` over one sample's recording is the fast path."""
+
 MAX_RECORDINGS = 64
 """Recordings kept in all; past it, the structure used longest ago is forgotten (and recorded
 again if it comes back), so memory stays bounded whatever ints the arguments hold."""
@@ -42,11 +47,21 @@ class Recording:
 
     @property
     def fast(self) -> Callable[..., Any]:
-        """The compiled per-sample replay (compiled on first use, and checked then)."""
+        """The compiled per-sample replay (compiled on first use, and checked then). A program
+        past `COMPILE_BUDGET` replays through the reference interpreter instead: Python's
+        compiler would need gigabytes for it (about 3 kB per operand)."""
         if self._fast is None:
-            self._fast, self._source = compile_program(self.prog, self.name)
+            if sum(map(len, self.prog.operands)) > COMPILE_BUDGET:
+                self._fast = self._interpreted
+            else:
+                self._fast, self._source = compile_program(self.prog, self.name)
             self.check(self.floats)
         return self._fast
+
+    def _interpreted(self, floats: list[float], data: list[float],
+                     seed: float) -> tuple[float, Any] | None:
+        out = interpret.run(self.prog, floats, data, seed)
+        return out if out is MISS else (out[0], tuple(out[1]))
 
     @property
     def source(self) -> str:
