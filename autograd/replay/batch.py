@@ -85,6 +85,29 @@ class ArrayPrinter(Printer):
 
 _OPERANDS = ("a", "b")
 _PROBE = {"a": "a", "b": "b", "s": "s", "G": "G"}
+_PROBED: dict[tuple[int, Any], bool] = {}  # (id of an op, its argument): has an array form
+
+
+def _has_array_form(op: Any, arg: Any) -> None:
+    """Raise `Numeric` if the op (with that argument) has no array form."""
+    key = (id(op), arg)
+    found = _PROBED.get(key)
+    if found is None:
+        try:
+            elementwise(op, arg, _PROBE, {})
+            found = True
+        except Numeric:
+            found = False
+        if op.custom:  # a custom op may be defined again under the same id after its death
+            return None if found else _raise_numeric(op)
+        _PROBED[key] = found
+    if not found:
+        raise Numeric(op.name)
+    return None
+
+
+def _raise_numeric(op: Any) -> None:
+    raise Numeric(op.name)
 
 
 def elementwise(op: Any, arg: Any, names: dict[str, str],
@@ -172,7 +195,7 @@ class _Plan:
         prog = self.prog
         op, operands = prog.op[n], prog.operands[n]
         if op.arity:  # one array operation per group, read off the op's formulas
-            elementwise(op, prog.arg[n], _PROBE, {})  # raises Numeric if it has none
+            _has_array_form(op, prog.arg[n])  # raises Numeric if it has none
             return (op, prog.arg[n], len(operands), self.batch[n])
         form = op.forms.get("batch")
         if form is None:

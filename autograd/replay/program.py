@@ -117,10 +117,16 @@ class Program:
                     in_root[p] = True
         self.in_root = in_root
         self.outputs = [(n, v) for n, v in externals if in_root[n]]
-        targets = {n for n, _ in self.outputs}
         needs = [False] * size
-        for n in range(size):
-            needs[n] = n in targets or any(needs[p] for p in self.operands[n])
+        for n, _ in self.outputs:
+            needs[n] = True
+        operands = self.operands
+        for n in self.op_nodes():  # leaves have no operands: theirs is set above
+            if not needs[n]:
+                for p in operands[n]:
+                    if needs[p]:
+                        needs[n] = True
+                        break
         self.needs_grad = needs
 
 

@@ -13,8 +13,8 @@ from .arguments import as_data, flatten, slot_names
 from .closure import Reads
 from .interpret import MISS
 from .program import Program
-from .pysource import compile_program, generate
-from .record import IntsAreStatic, TapeError, function_name, record
+from .pysource import compile_program, function_name, generate
+from .record import IntsAreStatic, TapeError, record
 
 MAX_BRANCHES = 16
 """Recordings kept for one argument structure (one per branch fn takes); one more raises."""
@@ -99,6 +99,18 @@ class Recording:
                             "what backward() computes at the recorded point")
 
 
+def _positions(values: list[Any], position: dict[Any, int], kept: list[Any]) -> list[int]:
+    """Each value's position in `kept` (the tape's list of them), appending the new ones."""
+    out = []
+    for v in values:  # Values hash by identity
+        at = position.get(v)
+        if at is None:
+            at = position[v] = len(kept)
+            kept.append(v)
+        out.append(at)
+    return out
+
+
 def _same(a: float, b: float) -> bool:
     return a == b or (a != a and b != b)
 
@@ -174,16 +186,8 @@ class Tape:
             if not kept:
                 del self.recordings[key]
             raise
-        for v in rec.targets:
-            if id(v) not in self._position:
-                self._position[id(v)] = len(self.params)
-                self.params.append(v)
-        rec.index = [self._position[id(v)] for v in rec.targets]
-        for v in rec.params:
-            if id(v) not in self._input_position:
-                self._input_position[id(v)] = len(self.inputs)
-                self.inputs.append(v)
-        rec.input_index = [self._input_position[id(v)] for v in rec.params]
+        rec.index = _positions(rec.targets, self._position, self.params)
+        rec.input_index = _positions(rec.params, self._input_position, self.inputs)
         kept.append(rec)
         return rec
 
