@@ -63,6 +63,11 @@ def sigmoid(x: Any) -> Any:
     return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
 
 
+def relu(x: Any) -> Any:
+    """max(0, x) of a float (nan passes on, as in PyTorch), or the recorded relu of a Value."""
+    return (0.0 if x <= 0 else x) if isinstance(x, float) else x.relu()
+
+
 def softplus(x: Any) -> Any:
     """log(1 + exp(x)) of a float (without overflow), or the recorded softplus of a Value."""
     return _softplus(x) if isinstance(x, float) else x.softplus()

@@ -18,7 +18,8 @@ from typing import Any
 from autograd import Value, dot
 from autograd.engine import as_value
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+from .activations import ACTIVATIONS
+
 INITS = ("uniform", "torch")
 
 Tensor = Value | list  # one parameter, or a list of them, as a state_dict entry groups them
@@ -253,23 +254,16 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Any]) -> Value:
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
-        return _APPLY[self.activation](dot(self.w, x) + self.b)
+        return ACTIVATIONS[self.activation].apply(dot(self.w, x) + self.b)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
         return {"nin": self.nin, "activation": self.activation}
 
     def __repr__(self) -> str:
-        name = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
-        return f"{name[self.activation]}Neuron({self.nin})"
+        return f"{ACTIVATIONS[self.activation].title}Neuron({self.nin})"
 
 
-_APPLY = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": lambda s: s,
-}
 
 
 def _draw(nin: int, rng: Any, init: str) -> tuple[list[float], float]:

@@ -21,7 +21,6 @@ parameters, a 48 x 48 grid) takes about 20 KB a snapshot.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 from autograd import Value, no_grad
 from autograd.views.document import HtmlPage
 
+from .activations import ACTIVATIONS
 from .module import MLP, Layer, Module, Neuron
 from .training_page import training_html
 
@@ -169,12 +169,6 @@ def _score(outputs: list[float]) -> float:
 
 # --- the model on plain floats ------------------------------------------------------------------
 
-_ACT: dict[str, Callable[[float], float]] = {
-    "relu": lambda s: s if s > 0 else 0.0,
-    "tanh": math.tanh,
-    "sigmoid": lambda s: 1 / (1 + math.exp(-s)) if s >= 0 else math.exp(s) / (1 + math.exp(s)),
-    "linear": lambda s: s,
-}
 
 
 def float_forward(model: Any) -> Evaluate | None:
@@ -192,7 +186,7 @@ def float_forward(model: Any) -> Evaluate | None:
 
     def run(points: list[tuple[float, float]]) -> list[list[float]]:
         plan = [([[w.data for w in n.w] for n in layer.neurons], [n.b.data for n in layer.neurons],
-                 _ACT[layer.activation]) for layer in layers]
+                 ACTIVATIONS[layer.activation].apply) for layer in layers]
         out = []
         for point in points:
             x: Sequence[float] = point

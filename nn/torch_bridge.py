@@ -39,6 +39,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .activations import ACTIVATIONS
 from .module import MLP
 
 TORCH_MISSING = (
@@ -47,7 +48,7 @@ TORCH_MISSING = (
 )
 
 # Our activation names and the torch.nn modules that compute them.
-_MODULES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+_MODULES = {a.name: a.title for a in ACTIVATIONS.values() if a.torch}
 
 
 def _torch() -> Any:
