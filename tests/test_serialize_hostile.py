@@ -345,7 +345,7 @@ SLOW_SAVE = """
 
 
 def _temporaries(folder):
-    return sorted(n for n in os.listdir(folder) if n.endswith(".nn-save.tmp"))
+    return sorted(n for n in os.listdir(folder) if n.endswith(".tmp"))
 
 
 def _kill_mid_save(path):
@@ -400,14 +400,14 @@ def test_a_live_saves_temporary_file_is_never_removed(tmp_path):
     import fcntl
 
     path = tmp_path / "model.json"
-    ours = tmp_path / f".model.json.{os.getpid()}.0123abcd.nn-save.tmp"  # a live process
+    ours = tmp_path / f".model.json.{os.getpid()}.0123abcd.tmp"  # a live process
     ours.write_text("in progress")
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     dead_pid = int(done.stdout)  # that process has exited
-    locked = tmp_path / f".model.json.{dead_pid}.4567cdef.nn-save.tmp"
+    locked = tmp_path / f".model.json.{dead_pid}.4567cdef.tmp"
     locked.write_text("held by a live process elsewhere")
-    unrelated = tmp_path / f".other.json.{dead_pid}.89abcdef.nn-save.tmp"
+    unrelated = tmp_path / f".other.json.{dead_pid}.89abcdef.tmp"
     unrelated.write_text("another path's")
     with open(locked) as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)

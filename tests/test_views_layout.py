@@ -11,7 +11,7 @@ import autograd
 PACKAGE = Path(autograd.__file__).parent
 VIEWS = ["output", "names", "text", "explanation", "renderers", "layout", "picture", "frames",
          "notebook", "document", "page_data", "page"]
-CORE = {"engine", "backward", "ops", "functional", "formula", "custom"}
+CORE = {"engine", "backward", "ops", "functional", "formula", "custom", "files"}
 
 
 def imports_of(path):
