@@ -391,6 +391,8 @@ SIN = Op("sin", 1, _finite("sin", math.sin), (lambda x, y: cos(x),),
          forms={"numpy": "np.sin({0})", "sympy": "sin"})
 COS = Op("cos", 1, _finite("cos", math.cos), (lambda x, y: -sin(x),),
          forms={"numpy": "np.cos({0})", "sympy": "cos"})
+ATAN = Op("atan", 1, math.atan, (lambda x, y: 1.0 / (1.0 + x * x),),
+          forms={"numpy": "np.arctan({0})", "sympy": "atan"})
 SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),),
          forms={"batch": "sum", "sympy": lambda f, *xs: f.Add(*xs)})
 # dot(xs, ws) records its operands as xs + ws: each x's derivative is its w, and back.
@@ -591,7 +593,7 @@ CROSS_ENTROPY = Op(
 
 
 UNARY: dict[str, Op] = {
-    op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, SOFTPLUS)
+    op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, ATAN, SOFTPLUS)
 }
 """The unary ops that `Value` offers as methods of the same name (`x.tanh()`)."""
 
