@@ -156,14 +156,18 @@ class Stored:
         self.values = list(values)
         self._at: tuple[Storage, int, Any] | None = None
 
-    def arrays(self, adopt: bool = True) -> tuple[Any, Any, Any] | None:
-        """(data, grad, index), storing the values first if need be (unless `adopt` is
-        False: then only where they are stored already, by an optimizer say)."""
+    def arrays(self, adopt: bool | None = True) -> tuple[Any, Any, Any] | None:
+        """(data, grad, index), storing the values first if need be. With `adopt` False, only
+        where they are all in one storage already; with None, where some of them are stored
+        (then all are): an optimizer moves its parameters into arrays only once a tape works
+        on them, so eager training keeps plain Values, the fastest one at a time."""
         if np is None or not self.values:
             return None
         at = self._at
         if at is None or at[0].version != at[1]:
-            if not adopt and not _together(self.values):
+            if adopt is False and not _together(self.values):
+                return None
+            if adopt is None and not any(isinstance(v, StoredValue) for v in self.values):
                 return None
             found = store(self.values)
             if found is None:

@@ -1,9 +1,10 @@
 """Optimizers with PyTorch's update rules: equal initial weights give equal losses.
 
-Each reads `p.grad` and writes `p.data` for its parameters. With NumPy installed, the
-parameters' numbers are kept in arrays (`autograd.storage`) and a step updates them as arrays,
-the same float operations in the same order as one parameter at a time (so the same bits),
-while `p.data` and `p.grad` still read each parameter's current number. A schedule sets
+Each reads `p.grad` and writes `p.data` for its parameters. Where a tape replays a batch over
+them (`t.mean`), the parameters' numbers are kept in arrays (`autograd.storage`) and a step
+updates them as arrays (with NumPy), the same float operations in the same order as one
+parameter at a time (so the same bits), while `p.data` and `p.grad` still read each
+parameter's current number. A schedule sets
 `opt.lr = ...` between steps. Every hyperparameter is checked when it is given (`lr` on every
 assignment): a value that is not a finite number in its range is a ValueError naming it
 (`Adam: eps` must be > 0, where PyTorch takes 0 and divides by it).
@@ -85,7 +86,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0 (call it before each backward pass)."""
-        arrays = self._stored.arrays()
+        arrays = self._stored.arrays(adopt=None)
         if arrays is not None:
             _, grad, index = arrays
             grad[index] = 0.0
@@ -126,7 +127,7 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Move every parameter one step against its gradient."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        arrays = self._stored.arrays()
+        arrays = self._stored.arrays(adopt=None)
         if arrays is not None:  # the loop below, on arrays: the same operations in order
             data, grad, index = arrays
             g = grad[index]
@@ -187,7 +188,7 @@ class Adam(Optimizer):
         correction1 = 1 - b1**self.steps
         step_size = self.lr / correction1
         sqrt_correction2 = math.sqrt(1 - b2**self.steps)
-        arrays = self._stored.arrays()
+        arrays = self._stored.arrays(adopt=None)
         if arrays is not None:  # the loop below, on arrays: the same operations in order
             data, grad, index = arrays
             g = grad[index]

@@ -561,8 +561,8 @@ class _Data:
         if row is None:
             inputs = self.tape.inputs
             if self.values is None or len(self.values) < len(inputs):  # a new recording
-                arrays = self.tape.stored("inputs").arrays(adopt=False)
-                if arrays is not None:  # kept in arrays (by an optimizer): read at once
+                arrays = self.tape.stored("inputs").arrays(adopt=True)
+                if arrays is not None:  # kept in arrays (for the optimizer too): read at once
                     data, _, index = arrays
                     self.values = data[index].copy()
                 else:
@@ -642,7 +642,7 @@ class _Sums:
             rec, grads = held[0]
             stored = self.tape.stored("params") if np is not None else None
             if stored is not None and isinstance(grads, np.ndarray) and \
-                    stored.arrays(adopt=False) is not None:
+                    stored.arrays(adopt=True) is not None:
                 grad = stored.arrays()[1]  # the gradients in arrays: added at once
                 grad[stored.positions[_indices(rec)[0]]] += np.divide(grads, size)
                 return self.value / size
@@ -663,7 +663,7 @@ class _Sums:
                 touched[index] = True
             where = np.flatnonzero(touched)
             stored = self.tape.stored("params")
-            if stored.arrays(adopt=False) is not None:
+            if stored.arrays(adopt=True) is not None:
                 grad = stored.arrays()[1]
                 grad[stored.positions[where]] += np.divide(total[where], size)
                 return self.value / size
