@@ -80,7 +80,9 @@ def _local(op: Op, i: int, operands: tuple, y: float, extra: tuple = ()) -> Any:
 
 _thread = threading.local()
 _switch_lock = threading.Lock()
-_paused_anywhere = 0  # no_grad blocks open in any thread; 0 keeps the hot path to one global read
+# Reasons, in any thread, to leave the ops' straight path: no_grad blocks open and `observe`
+# blocks open. 0 (the common case) keeps each op to one global read.
+_special = 0
 
 
 def is_recording() -> bool:
@@ -89,11 +91,11 @@ def is_recording() -> bool:
 
 
 def _set_recording(on: bool) -> bool:
-    global _paused_anywhere
+    global _special
     before = is_recording()
     _thread.recording = on
     with _switch_lock:
-        _paused_anywhere += (before and not on) - (on and not before)
+        _special += (before and not on) - (on and not before)
     return before
 
 
@@ -152,6 +154,10 @@ class Observed:
     - `unrecorded`: `(result, operands, how, where)` for every Value made from other Values
       outside the graph (under `no_grad`, or by `detach()`);
     - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers);
+    - `recorded`: every node recorded in the block, in creation order (those the result does
+      not depend on too: their forward can still raise);
+    - `unrecorded_ops`: for a result made under `no_grad` by an op, (the op, its operands, its
+      constant argument, a tick that places it among the recorded nodes), by the result's id;
     - `traced_args`: for a node whose constant argument was a number standing for a Value (a
       tape's traced int: `autograd.replay.traced`), that Value, by the node's id.
     """
@@ -162,6 +168,8 @@ class Observed:
         self.unrecorded: list[tuple[Value, tuple[Value, ...], str, str]] = []
         self.made: set[int] = set()
         self.traced_args: dict[int, Value] = {}
+        self.recorded: list[Value] = []
+        self.unrecorded_ops: dict[int, tuple[Op, tuple[Value, ...], Any, int]] = {}
 
 
 class observe:
@@ -176,7 +184,7 @@ class observe:
     """
 
     def __enter__(self) -> Observed:
-        global _watching
+        global _watching, _special
         stack = getattr(_thread, "watch", None)
         if stack is None:
             stack = _thread.watch = []
@@ -186,15 +194,19 @@ class observe:
             _watching += 1
             if _watching == 1:  # reads of `.data` go through a noting getter meanwhile
                 Value.data = _observed_data
+        with _switch_lock:
+            _special += 1
         return self.seen
 
     def __exit__(self, *exc: object) -> None:
-        global _watching
+        global _watching, _special
         _thread.watch.pop()
         with _watch_lock:
             _watching -= 1
             if _watching == 0:
                 Value.data = _plain_data
+        with _switch_lock:
+            _special -= 1
 
 
 def _observer() -> Observed | None:
@@ -232,13 +244,21 @@ def _note_read(v: Value, how: str) -> None:
         seen.reads.append((v, how, _caller()))
 
 
-def _note_unrecorded(out: Value, operands: tuple, how: str) -> None:
+def _note_unrecorded(out: Value, operands: tuple, how: str, applied: Any = None) -> None:
     seen = _observer()
     if seen is not None:
         values = tuple(p for p in operands if isinstance(p, Value))
         if values:
             seen.unrecorded.append((out, values, how, _caller()))
         seen.made.add(id(out))
+        if applied is not None:
+            seen.unrecorded_ops[id(out)] = (*applied, _tick())  # when, among recorded nodes
+
+
+def _note_recorded(node: Value) -> None:
+    seen = _observer()
+    if seen is not None:
+        seen.recorded.append(node)
 
 
 def _note_traced_arg(node: Value, source: Value) -> None:
@@ -294,10 +314,17 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
 
 def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any = None) -> Value:
     """A new node for op's result `y`, or a leaf where no_grad is on in this thread."""
-    if _paused_anywhere and not is_recording():
-        if b is not None:
-            return _unrecorded(y, (a, b))
-        return _unrecorded(y, a if a.__class__ is tuple else (a,))
+    if _special:
+        if not is_recording():
+            return _unrecorded(y, (a, b) if b is not None else a if a.__class__ is tuple
+                               else (a,), op)
+        out = _record_plain(y, op, a, da, b, db)
+        _note_recorded(out)
+        return out
+    return _record_plain(y, op, a, da, b, db)
+
+
+def _record_plain(y: float, op: Op, a: Any, da: Any, b: Value | None, db: Any) -> Value:
     out = _new(Value)
     out._data = y
     out._grad = 0.0
@@ -594,22 +621,18 @@ class Value:
             other = _lift(other, "+")
             if other is NotImplemented:
                 return other
+        if _special:
+            return _record(self._data + other._data, ADD, self, 1.0, other, 1.0)
         out = _new(Value)
         out._data = self._data + other._data
         out._grad = 0.0
         out.label = ""
-        if _paused_anywhere and not is_recording():
-            out._rule = LEAF
-            out._a = None
-            if _watching:
-                _note_unrecorded(out, (self, other), "under no_grad")
-        else:
-            out._rule = ADD
-            out._seq = _tick()
-            out._a = self
-            out._b = other
-            out._da = 1.0
-            out._db = 1.0
+        out._rule = ADD
+        out._seq = _tick()
+        out._a = self
+        out._b = other
+        out._da = 1.0
+        out._db = 1.0
         return out
 
     def __radd__(self, other: Any) -> Value:
@@ -634,22 +657,18 @@ class Value:
                 return other
         a = self._data
         b = other._data
+        if _special:
+            return _record(a * b, MUL, self, b, other, a)
         out = _new(Value)
         out._data = a * b
         out._grad = 0.0
         out.label = ""
-        if _paused_anywhere and not is_recording():
-            out._rule = LEAF
-            out._a = None
-            if _watching:
-                _note_unrecorded(out, (self, other), "under no_grad")
-        else:
-            out._rule = MUL
-            out._seq = _tick()
-            out._a = self
-            out._b = other
-            out._da = b
-            out._db = a
+        out._rule = MUL
+        out._seq = _tick()
+        out._a = self
+        out._b = other
+        out._da = b
+        out._db = a
         return out
 
     def __rmul__(self, other: Any) -> Value:
@@ -844,19 +863,19 @@ def _data(x: Any) -> Any:
     return getattr(x, "plain_value", x)  # a number standing for a Value: its number
 
 
-def _unrecorded(y: float, operands: tuple) -> Value:
-    """An op's result under no_grad: a leaf (noted when a tape is watching)."""
+def _unrecorded(y: float, operands: tuple, op: Op, arg: Any = None) -> Value:
+    """An op's result under no_grad: a leaf (noted, with the op, when a tape is watching)."""
     out = _leaf(y)
     if _watching:
-        _note_unrecorded(out, operands, "under no_grad")
+        _note_unrecorded(out, operands, "under no_grad", (op, operands, arg))
     return out
 
 
 def _unary(op: Op, x: Value, *arg: float) -> Value:
     a = x._data
     y = op.forward(a, *arg)
-    if _paused_anywhere and not is_recording():
-        return _unrecorded(y, (x,))
+    if _special and not is_recording():
+        return _unrecorded(y, (x,), op, arg[0] if arg else None)
     out = _record(y, op, x, _local(op, 0, (a,), y, arg))
     if arg:
         out._arg = arg[0]
@@ -866,8 +885,8 @@ def _unary(op: Op, x: Value, *arg: float) -> Value:
 def _binary(op: Op, x: Value, z: Value) -> Value:
     a, b = x._data, z._data
     y = op.forward(a, b)
-    if _paused_anywhere and not is_recording():
-        return _unrecorded(y, (x, z))
+    if _special and not is_recording():
+        return _unrecorded(y, (x, z), op)
     return _record(y, op, x, _local(op, 0, (a, b), y), z, _local(op, 1, (a, b), y))
 
 
@@ -964,8 +983,8 @@ def apply(op: Op, *operands: Any) -> Value:
         if not parents:
             raise TypeError(f"{op.name} takes at least one operand")
         y = op.forward(data, *extra)
-        if _paused_anywhere and not is_recording():
-            return _unrecorded(y, parents)
+        if _special and not is_recording():
+            return _unrecorded(y, parents, op, extra[0] if extra else None)
         out = _record(y, op, parents, tuple(op.derivatives[0](data, y, *extra)))
         if extra:
             out._arg = extra[0]
@@ -979,8 +998,8 @@ def apply(op: Op, *operands: Any) -> Value:
     if op.arity == 2:
         return _binary(op, *parents)
     y = op.forward(*data)
-    if _paused_anywhere and not is_recording():
-        return _unrecorded(y, parents)
+    if _special and not is_recording():
+        return _unrecorded(y, parents, op)
     return _record(y, op, parents, tuple(_local(op, i, data, y) for i in range(op.arity)))
 
 
