@@ -28,7 +28,7 @@ from typing import Any
 try:
     import numpy as np
 except ImportError:  # an optional extra: the steps then go parameter by parameter
-    np = None
+    np = None  # type: ignore[assignment]
 
 from autograd import Value
 from autograd.storage import Stored

@@ -27,7 +27,7 @@ from .record import IntsAreStatic, TapeError
 try:
     import numpy as np
 except ImportError:  # an optional extra: the per-sample replay does the work
-    np = None
+    np = None  # type: ignore[assignment]
 
 _data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
 _files = count(1)
