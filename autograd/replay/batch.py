@@ -193,7 +193,7 @@ class _Plan:
 
     def _kind(self, n: int) -> tuple[Any, ...]:
         prog = self.prog
-        op, operands = prog.op[n], prog.operands[n]
+        op, operands = prog.op_of(n), prog.operands[n]
         if op.arity:  # one array operation per group, read off the op's formulas
             _has_array_form(op, prog.arg[n])  # raises Numeric if it has none
             return (op, prog.arg[n], len(operands), self.batch[n])
