@@ -194,8 +194,11 @@ class _Source:
         return self.prog.arg[n] if source is None else Formula.var(self.ref[source])
 
     def _arg_text(self, n: int) -> str:
-        source = self.prog.arg_node[n]
-        return literal(self.prog.arg[n]) if source is None else self.ref[source]
+        source, arg = self.prog.arg_node[n], self.prog.arg[n]
+        if source is not None:
+            return self.ref[source]
+        assert arg is not None  # asked only of an op with a constant argument
+        return literal(arg)
 
     # -- forward and local derivatives: the op's rules, printed --------------------------
 

@@ -61,6 +61,8 @@ _OUT = ("compute it with Value operations instead (comparisons of Values are fin
 class _Run:
     """One call of fn on Values: the result, the argument Values and what fn did with Values."""
 
+    start: int  # the clock's tick before fn ran (set by `_run`): older nodes are not fn's
+
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.inputs = [Value(x) for x in floats]
         self.uses: list[str] = []  # how fn used int arguments as Python numbers
@@ -106,8 +108,8 @@ class _Run:
                 first_use.setdefault(v, None)
         self.nodes = [*first_use, *interior]
         self.index = index = {v: i for i, v in enumerate(self.nodes)}  # Values hash by identity
-        # each node's operands, as positions in `nodes` (None for a leaf)
-        self.operands: list[tuple[int, ...] | None] = [None] * len(first_use) + [
+        # each node's operands, as positions in `nodes` (() for a leaf)
+        self.operands: list[tuple[int, ...]] = [()] * len(first_use) + [
             tuple([index[p] for p in ps]) for ps in parents]
         self.input_set = set(self.inputs)
 
