@@ -464,7 +464,7 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(
-        self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+        self, data: float | Real, _children: Iterable[Value] = (), _op: str = "", label: str = ""
     ) -> None:
         self._data = real(data, "Value(data)")
         self._grad = 0.0

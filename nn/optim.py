@@ -58,7 +58,7 @@ def _rate(x: Any, what: str, *, upper: float = math.inf, positive: bool = False)
     try:
         f = float(x)
     except OverflowError:
-        digits = len(str(abs(int(x))))
+        digits = len(str(abs(math.trunc(x))))
         raise ValueError(
             f"{what} must be {bound}, got an integer of {digits} digits (too large for a float)"
         ) from None
