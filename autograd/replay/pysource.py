@@ -211,7 +211,7 @@ class _Source:
     def derivatives(self, n: int) -> list[Formula] | None:
         prog = self.prog
         return prog.op_of(n).derivative_formulas(self._operands(n), Formula.var(self.ref[n]),
-                                              self._arg(n), exact=True)
+                                                 self._arg(n), exact=True)
 
     def opaque_derivative(self, n: int, i: int) -> str:
         """Node n's local derivative by calling its rule on floats (a rule with no formula)."""
