@@ -11,9 +11,10 @@ import functools
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from numbers import Real
 from operator import attrgetter
+from types import FrameType
 from typing import Any
 
 from . import clock as _clock
@@ -68,7 +69,7 @@ def _undefined_from(error: type, message: str) -> _Undefined:
     return out
 
 
-def _local(op: Op, i: int, operands: tuple, y: float, extra: tuple = ()) -> Any:
+def _local(op: Op, i: int, operands: Sequence[Any], y: float, extra: tuple = ()) -> Any:
     """Operand i's local derivative as a float, or `_Undefined` where it does not exist."""
     try:
         return op.derivatives[i](*operands, y, *extra)
@@ -216,7 +217,7 @@ def _observer() -> Observed | None:
 
 def _caller() -> str:
     """The file and line of the first frame outside the engine: where user code did it."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_HERE):
         frame = frame.f_back
     if frame is None:
@@ -469,13 +470,28 @@ class Value:
     __slots__ = (
         "_data", "_grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
     )
+    # The slots' types (declarations only; the layout by arity is above `_leaf`). `_a`, `_da`
+    # and `_db` change kind with the arity, and a `StoredValue` keeps other things in `_b` and
+    # `_arg`: those are Any.
+    _data: float
+    _grad: float
+    label: str
+    _rule: Op
+    _a: Any  # None, the operand, or a tuple of operands
+    _b: Any  # the second operand of a binary node, else None
+    _da: Any  # a float, an `_Undefined`, or a tuple of those
+    _db: Any  # a float, an `_Undefined`, or a micrograd-style node's `_backward` closure
+    _arg: Any  # the op's constant argument (the 3 in `x ** 3`)
+    _seq: int  # creation tick: the topological order
+    _g: float  # the gradient being accumulated by a first-order pass
+    _wseq: int  # tick of the latest `.data` write
 
     # NumPy scalars on the left of an operator then defer to our reflected operators: the
     # result is a Value in the graph, not a NumPy object array.
     __array_ufunc__ = None
 
     def __init__(
-        self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+        self, data: float | Real, _children: Iterable[Value] = (), _op: str = "", label: str = ""
     ) -> None:
         self._data = real(data, "Value(data)")
         self._grad = 0.0
@@ -969,7 +985,7 @@ def apply(op: Op, *operands: Any) -> Value:
     if op.has_arg:
         if not operands:
             raise TypeError(f"{op.name} takes its operands and a constant argument")
-        *operands, arg = operands
+        operands, arg = operands[:-1], operands[-1]
         if op.arity == 1:
             if len(operands) != 1:
                 raise TypeError(f"{op.name} takes one operand and its constant argument")

@@ -509,7 +509,7 @@ def _argmax(xs: Sequence[Any]) -> int:
 def _target(xs: Sequence[Any], t: Any) -> int:
     """The class index `t` (an int, or a float holding one) for len(xs) classes, or a
     ValueError that says what it got."""
-    k = int(t) if isinstance(t, Real) and math.isfinite(t) and float(t).is_integer() else -1
+    k = int(float(t)) if isinstance(t, Real) and math.isfinite(t) and float(t).is_integer() else -1
     if not 0 <= k < len(xs) or isinstance(t, bool):
         raise ValueError(f"cross_entropy: the target must be a class index from 0 to "
                          f"{len(xs) - 1}, got {t!r}")

@@ -28,7 +28,7 @@ from typing import Any
 try:
     import numpy as np
 except ImportError:  # an optional extra: the steps then go parameter by parameter
-    np = None
+    np = None  # type: ignore[assignment]
 
 from autograd import Value
 from autograd.storage import Stored
@@ -58,7 +58,7 @@ def _rate(x: Any, what: str, *, upper: float = math.inf, positive: bool = False)
     try:
         f = float(x)
     except OverflowError:
-        digits = len(str(abs(int(x))))
+        digits = len(str(abs(math.trunc(x))))
         raise ValueError(
             f"{what} must be {bound}, got an integer of {digits} digits (too large for a float)"
         ) from None

@@ -15,7 +15,7 @@ import linecache
 import math
 from collections.abc import Callable
 from itertools import chain, count
-from operator import add
+from operator import add, attrgetter
 from typing import Any
 
 from ..engine import Value
@@ -27,9 +27,9 @@ from .record import IntsAreStatic, TapeError
 try:
     import numpy as np
 except ImportError:  # an optional extra: the per-sample replay does the work
-    np = None
+    np = None  # type: ignore[assignment]
 
-_data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
+_data: Callable[[Value], float] = attrgetter("_data")  # `.data` without the descriptor lookup
 _files = count(1)
 
 
@@ -193,7 +193,7 @@ class _Plan:
 
     def _kind(self, n: int) -> tuple[Any, ...]:
         prog = self.prog
-        op, operands = prog.op[n], prog.operands[n]
+        op, operands = prog.op_of(n), prog.operands[n]
         if op.arity:  # one array operation per group, read off the op's formulas
             _has_array_form(op, prog.arg[n])  # raises Numeric if it has none
             return (op, prog.arg[n], len(operands), self.batch[n])
@@ -230,7 +230,8 @@ class _Plan:
             if cols == list(range(cols[0], cols[0] + len(cols))):
                 return f"{prefix}{gid}[:, {cols[0]}:{cols[0] + len(cols)}]"
             return f"{prefix}{gid}[:, {self._index(cols)}]"
-        parts, order = [], []
+        parts: list[str] = []
+        order: list[int] = []
         for gid in gids:
             cols = [c for g, c in locs if g == gid]
             part = f"{prefix}{gid}[:, {self._index(cols)}]"
@@ -371,8 +372,8 @@ class _Plan:
             rg, rc = self.loc[g.right]
             right = f"s{rg}[:, {rc}]"
         else:
-            cmp, right = _comparable(g.cmp, g.right)
-            test = f"({left} {cmp} {right})" if right is not None else \
+            cmp, number = _comparable(g.cmp, g.right)
+            test = f"({left} {cmp} {number})" if number is not None else \
                 f"np.full(nb, {cmp == '!='})"  # no float equals an int beyond the floats
             self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
             return
@@ -433,7 +434,9 @@ class _Plan:
                 arg = ""
                 if op.has_arg:  # the constant argument, or where it is data, its columns
                     arg = ", " + (repr(rest[0]) if rest[0] != "data" else self.fetch(
-                        [self.loc[prog.arg_node[n]] for n in nodes], batch))
+                        # each node has an argument node: the group's key says "data"
+                        [self.loc[s] for n in nodes if (s := prog.arg_node[n]) is not None],
+                        batch))
                 self.emit(f"s{gid}, d{gid} = {name}(a{gid}{arg})")
 
     def _backward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
@@ -739,9 +742,10 @@ def _split(batched: tuple[Any, ...], size: int, tape: Any) -> Any:
     batch is not regular (then each sample is flattened on its own). Where fn only computes
     with the ints, they are columns like the floats: one key for the whole batch."""
     columns = [_column(arg, size) for arg in batched]
-    if any(kind is None for kind, _, _ in columns):
+    shapes = tuple((kind, array.shape[1:], boxes) for kind, array, boxes in columns if kind)
+    if len(shapes) < len(columns):  # an argument with no one shape and kind of container
         return None
-    template = _template(tuple((kind, array.shape[1:], boxes) for kind, array, boxes in columns))
+    template = _template(shapes)
     if not any(kind == "i" for kind, _, _ in columns):
         return _concatenate([a for _, a, _ in columns], size), [(template, None)]
     first = flatten(tuple(arg[0] for arg in batched))
@@ -807,12 +811,12 @@ def _column(arg: Any, size: int) -> tuple[str | None, Any, tuple[str, ...]]:
     `containers` the kind of list (LIST or TUPLE) at each level of one sample, or None where
     the samples do not all have one shape and one kind of container per level."""
     if isinstance(arg, np.ndarray):
-        boxes = (LIST,) * (arg.ndim - 1)
+        lists = (LIST,) * (arg.ndim - 1)
         if arg.dtype.kind == "f":
-            return "f", arg.astype(float, copy=False), boxes
+            return "f", arg.astype(float, copy=False), lists
         if arg.dtype.kind == "i" or (arg.dtype.kind == "u" and (not arg.size or
                                                                 arg.max() < _INT64)):
-            return "i", arg.astype(np.int64), boxes
+            return "i", arg.astype(np.int64), lists
         return None, None, ()
     if isinstance(arg, dict) or not isinstance(arg, (list, tuple)):
         return None, None, ()

@@ -81,6 +81,12 @@ class Program:
         self.name.append(name)
         return len(self.kind) - 1
 
+    def op_of(self, n: int) -> Op:
+        """Node n's op-table entry (n an OP node: the others have none)."""
+        op = self.op[n]
+        assert op is not None, f"node {n} is {self.kind[n]!r}, not an op"
+        return op
+
     def arg_at(self, n: int, vals: list[float]) -> Any:
         """Node n's constant argument: as recorded, or where it is data, its node's value."""
         source = self.arg_node[n]

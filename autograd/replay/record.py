@@ -59,6 +59,8 @@ _OUT = ("compute it with Value operations instead (comparisons of Values are fin
 class _Run:
     """One call of fn on Values: the result, the argument Values and what fn did with Values."""
 
+    start: int  # the clock's tick before fn ran (set by `_run`): older nodes are not fn's
+
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.inputs = [Value(x) for x in floats]
         self.uses: list[str] = []  # how fn used int arguments as Python numbers
@@ -117,7 +119,8 @@ class _Run:
         steps.sort(key=lambda step: step[0])
         self.nodes = [*first_use]
         index = self.index = {v: i for i, v in enumerate(self.nodes)}  # by identity
-        self.operands: list[tuple[int, ...] | None] = [None] * len(self.nodes)
+        # each node's operands, as positions in `nodes` (() for a leaf)
+        self.operands: list[tuple[int, ...]] = [()] * len(self.nodes)
         for _, step in steps:
             node, ps = step[0], step[1]
             if len(step) == 4:
@@ -413,9 +416,9 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
             f"{'the arguments and parameters moved slightly' if moved else 'fn ran again'}: "
             + hidden
         )
-    for x, y in zip(a.seen, b.seen):
-        right_a, right_b = x[2], y[2]
-        if a.index[x[0]] != b.index[y[0]]:
+    for seen_a, seen_b in zip(a.seen, b.seen):
+        right_a, right_b = seen_a[2], seen_b[2]
+        if a.index[seen_a[0]] != b.index[seen_b[0]]:
             raise _Branched
         if isinstance(right_a, Value) != isinstance(right_b, Value):
             raise _Branched
