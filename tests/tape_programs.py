@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd.ops import UNARY
+
 FEATURES = frozenset({
     "labels",      # hostile parameter labels (generated names, NFKC twins, unicode, empty)
     "names",       # hostile names for fn and its arguments (tanh, log, v1, seed, args, ...)
@@ -184,7 +186,7 @@ HOSTILE_ARG_NAMES = ("args", "params", "seed", "v1", "v2", "g_v1", "x0", "x1", "
                      "NAN", "e", "power", "exp", "log", "tanh", "_log", "g_x", "arg0", "λ",
                      "θ", "ﬁ", "w", "b", "p")
 
-UNARY_METHODS = ("relu", "tanh", "sigmoid", "exp", "log", "sqrt", "sin", "cos", "softplus")
+UNARY_METHODS = tuple(UNARY)  # every op `Value` has a method for: a new one is drawn too
 BINARY = ("+", "-", "*", "/", "**")
 INNER_GRADS = ("lambda z: (z * z).tanh()", "lambda z: z.sin() * z", "lambda z: z.exp() / 2")
 

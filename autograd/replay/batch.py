@@ -19,7 +19,7 @@ from operator import add, attrgetter
 from typing import Any
 
 from ..engine import Value
-from ..formula import Formula, Printer
+from ..formula import Formula, Printer, variables
 from .arguments import END, FLOAT, INT, LIST, TUPLE, as_data, flatten, static_key
 from .program import ARG, CONST, PARAM, Program
 from .record import IntsAreStatic, TapeError
@@ -116,7 +116,10 @@ def elementwise(op: Any, arg: Any, names: dict[str, str],
     derivative times the gradient `G` (names maps a, b, s (the output) and G to arrays)."""
     printer = ArrayPrinter(names, functions)
     xs = [Formula.var(v) for v in _OPERANDS[:op.arity]]
-    forward = printer.text(op.formula(*xs, arg=arg))
+    formula = op.formula(*xs, arg=arg)
+    forward = printer.text(formula)
+    if not variables(formula):  # a constant (x ** 0): one per sample and node all the same
+        forward = f"np.full_like({names['a']}, {forward})"
     rules = op.derivative_formulas(xs, Formula.var("s"), arg)
     special = op.forms.get("numpy derivatives", (None,) * op.arity)
     if rules is None and not all(special):

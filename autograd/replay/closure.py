@@ -18,7 +18,7 @@ by a name it computes (`getattr(obj, name)`), attributes deeper than two levels.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from numbers import Number
 from typing import Any
 
@@ -70,8 +70,20 @@ class Reads:
             return
         if not isinstance(table, dict):
             return
-        for attribute in self._names & set(table):
-            held = table[attribute]
+        classes = [] if isinstance(obj, (type, types.ModuleType)) else type(obj).__mro__
+        for attribute in sorted(self._names):
+            if attribute in table:
+                held = table[attribute]
+            else:  # on the class: guarded there, and its absence from the object's own
+                held = next((vars(c)[attribute] for c in classes if attribute in vars(c)),
+                            _MISSING)
+                if held is _MISSING or not _is_value_like(held):
+                    continue
+                self.entries.append((table, attribute, _MISSING, False, f"{name}.{attribute}"))
+                owner = next(c for c in classes if attribute in vars(c))
+                self.entries.append((vars(owner), attribute, held, True,
+                                     f"{owner.__name__}.{attribute}"))
+                continue
             if callable(held) and not isinstance(held, type) and hasattr(held, "__code__"):
                 continue  # a function stored on the object: followed like others, not guarded
             self.entries.append((table, attribute, held, _is_value_like(held),
@@ -130,7 +142,7 @@ class Reads:
                     now = where.cell_contents
                 except ValueError:
                     now = _MISSING
-            elif isinstance(where, dict):
+            elif isinstance(where, Mapping):  # a namespace: a module's, an object's, a class's
                 now = where.get(key, _MISSING)
             else:
                 now = where[key]
