@@ -96,6 +96,18 @@ class Optimizer:
         for p in self.params:
             p._grad = 0.0
 
+    def _gradient_arrays(self, weight_decay: float) -> tuple[Any, Any, Any] | None:
+        """(data, index, gradient with weight decay) where the parameters are in arrays (a
+        tape put them there), else None: then the step goes parameter by parameter."""
+        arrays = self._stored.arrays(adopt=None)
+        if arrays is None:
+            return None
+        data, grad, index = arrays
+        g = grad[index]
+        if weight_decay:
+            g = g + weight_decay * data[index]
+        return data, index, g
+
     def step(self) -> None:
         raise NotImplementedError
 
@@ -127,12 +139,9 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Move every parameter one step against its gradient."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        arrays = self._stored.arrays(adopt=None)
+        arrays = self._gradient_arrays(wd)
         if arrays is not None:  # the loop below, on arrays: the same operations in order
-            data, grad, index = arrays
-            g = grad[index]
-            if wd:
-                g = g + wd * data[index]
+            data, index, g = arrays
             if mu:
                 b = g.copy() if self._buffers is None else mu * _array(self._buffers) + g
                 self._buffers = b
@@ -188,12 +197,9 @@ class Adam(Optimizer):
         correction1 = 1 - b1**self.steps
         step_size = self.lr / correction1
         sqrt_correction2 = math.sqrt(1 - b2**self.steps)
-        arrays = self._stored.arrays(adopt=None)
+        arrays = self._gradient_arrays(wd)
         if arrays is not None:  # the loop below, on arrays: the same operations in order
-            data, grad, index = arrays
-            g = grad[index]
-            if wd:
-                g = g + wd * data[index]
+            data, index, g = arrays
             m, v = _array(self._m), _array(self._v)
             m = m + (1 - b1) * (g - m)
             v = b2 * v + (1 - b2) * g * g
