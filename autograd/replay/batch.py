@@ -19,7 +19,7 @@ from operator import add, attrgetter
 from typing import Any
 
 from ..engine import Value
-from ..formula import Formula, Printer, variables
+from ..formula import Formula, Printer, can_fail, variables
 from .arguments import END, FLOAT, INT, LIST, TUPLE, as_data, flatten, static_key
 from .program import ARG, CONST, PARAM, Program
 from .record import IntsAreStatic, TapeError
@@ -111,9 +111,11 @@ def _raise_numeric(op: Any) -> None:
 
 
 def elementwise(op: Any, arg: Any, names: dict[str, str],
-                functions: dict[str, Any]) -> tuple[str, list[str]]:
-    """The array forms of a unary or binary op: the forward, and each operand's local
-    derivative times the gradient `G` (names maps a, b, s (the output) and G to arrays)."""
+                functions: dict[str, Any]) -> tuple[str, list[str], list[str | None]]:
+    """The array forms of a unary or binary op: the forward, each operand's local derivative
+    times the gradient `G`, and each local derivative alone where evaluating it may fail (for
+    the operands no gradient is sent to: the engine's backward still multiplies it) (names
+    maps a, b, s (the output) and G to arrays)."""
     printer = ArrayPrinter(names, functions)
     xs = [Formula.var(v) for v in _OPERANDS[:op.arity]]
     formula = op.formula(*xs, arg=arg)
@@ -124,16 +126,19 @@ def elementwise(op: Any, arg: Any, names: dict[str, str],
     special = op.forms.get("numpy derivatives", (None,) * op.arity)
     if rules is None and not all(special):
         raise Numeric(op.name)
-    terms = []
+    terms: list[str] = []
+    checks: list[str | None] = []
     for i in range(op.arity):
         if special[i] is not None:
             name = f"F{len(functions)}"
             functions[name] = special[i]
             args = ", ".join(names[v] for v in _OPERANDS[:op.arity])
             terms.append(f"{name}({args}) * {names['G']}")
+            checks.append(f"{name}({args})")
         else:
             terms.append(printer.text(rules[i] * Formula.var("G")))
-    return forward, terms
+            checks.append(printer.text(rules[i]) if can_fail(rules[i]) else None)
+    return forward, terms, checks
 
 
 class _Plan:
@@ -186,6 +191,7 @@ class _Plan:
                 self.needs[self.loc[n][0]] = True
         self.lines: list[str] = []
         self.terms: dict[int, list[str]] = {}  # each group's gradient terms, per operand
+        self.checks: dict[int, list[str | None]] = {}  # its local derivatives that may fail
         self.source = self._build()
         filename = f"<tape batch {next(_files)}>"
         linecache.cache[filename] = (len(self.source), None,
@@ -345,6 +351,7 @@ class _Plan:
         value = f"s{root_gid}[:, {root_col}]"
         self.emit(f"value = {value}.sum()" if self.is_batch[root_gid] else
                   f"value = {value}.sum() * nb")
+        self._unsent_checks()
         if not prog.outputs or not prog.needs_grad[prog.root]:
             self.emit("return None, value, np.zeros(0)")
             return self._function()
@@ -383,6 +390,23 @@ class _Plan:
         test = f"({left} {g.cmp} {right})"
         self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
 
+    def _unsent_checks(self) -> None:
+        """The local derivatives no gradient is sent through but the engine's backward
+        multiplies (the nodes under the root), where they may not exist: evaluated, so that a
+        sample where one fails goes to the exact floats, which raise as the engine does."""
+        prog = self.prog
+        for gid, checks in self.checks.items():
+            _, nodes = self.groups[gid - 3]
+            if not any(prog.in_root[n] for n in nodes):
+                continue
+            for j, check in enumerate(checks):
+                sent = self.needs[gid] and any(
+                    self.needs[g] for g, _ in self._operands(nodes, j))
+                if check is not None and not sent:
+                    self.emit(f"# {len(nodes)} x {prog.op_of(nodes[0]).name}: a local "
+                              f"derivative that may not exist, evaluated")
+                    self.emit(f"_ = {check}")
+
     def _names(self, gid: int) -> dict[str, str]:
         return {"a": f"a{gid}", "b": f"b{gid}", "s": f"s{gid}", "G": f"g{gid}"}
 
@@ -397,7 +421,8 @@ class _Plan:
         self.emit(f"# {k} x {op.name} (depth {level})")
         form = op.forms.get("batch")
         if op.arity:
-            forward, self.terms[gid] = elementwise(op, rest[0], self._names(gid), self.globals)
+            forward, self.terms[gid], self.checks[gid] = elementwise(
+                op, rest[0], self._names(gid), self.globals)
             for j, v in enumerate(_OPERANDS[:op.arity]):
                 self.emit(f"{v}{gid} = {self.fetch(self._operands(nodes, j), batch)}")
             self.emit(f"s{gid} = {forward}")

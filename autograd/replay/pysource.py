@@ -22,7 +22,7 @@ from itertools import count
 from keyword import iskeyword
 from typing import Any
 
-from ..formula import Formula, Printer, evaluate
+from ..formula import Formula, Printer, can_fail
 from .program import ARG, CONST, OP, PARAM, Program, operand_order
 
 _files = count(1)
@@ -144,22 +144,6 @@ class PythonPrinter(Printer):
         from ..ops import power  # a fractional power of a negative base: the engine's error
 
         return f"{self.bind(power, 'power')}({a.strip('()')}, {b.strip('()')})", "atom"
-
-
-def can_fail(f: Formula) -> bool:
-    """Whether evaluating the formula on floats may raise: a division, a power or a function
-    of floats (the engine's backward raises where such a local derivative does not exist)."""
-    found = []
-
-    def risky(node: Formula, _: list) -> None:
-        if node.head == "/":
-            divisor = node.args[1]
-            found.append(divisor.head != "const" or divisor.args[0] == 0)
-        else:
-            found.append(node.head == "**" or not isinstance(node.head, str))
-
-    evaluate(f, risky)
-    return any(found)
 
 
 class _Source:
