@@ -552,7 +552,9 @@ def _cross_entropy_array(x: Any, t: Any) -> tuple[Any, Any]:
     if not np.isfinite(x).all():
         raise FloatingPointError("cross_entropy: a logit that is not finite: the exact floats")
     classes = x.shape[-1]
-    k = np.broadcast_to(np.asarray(t), x.shape[:-1])
+    rows = np.broadcast_shapes(x.shape[:-1], np.shape(t))  # logits or targets per sample
+    x = np.broadcast_to(x, (*rows, classes))
+    k = np.broadcast_to(np.asarray(t), rows)
     if not ((k == np.floor(k)) & (k >= 0) & (k < classes)).all():
         raise FloatingPointError("cross_entropy: a target that is no class index: the floats")
     k = k.astype(np.intp)[..., None]

@@ -20,6 +20,7 @@ assignment): a value that is not a finite number in its range is a ValueError na
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 from numbers import Real
@@ -139,16 +140,17 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Move every parameter one step against its gradient."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        arrays = self._gradient_arrays(wd)
-        if arrays is not None:  # the loop below, on arrays: the same operations in order
-            data, index, g = arrays
-            if mu:
-                b = g.copy() if self._buffers is None else mu * _array(self._buffers) + g
-                self._buffers = b
-                g = g + mu * b if self.nesterov else b
-            data[index] = data[index] - lr * g
-            self._stored.wrote_data()
-            return
+        with _quiet():
+            arrays = self._gradient_arrays(wd)
+            if arrays is not None:  # the loop below, on arrays: the same operations in order
+                data, index, g = arrays
+                if mu:
+                    b = g.copy() if self._buffers is None else mu * _array(self._buffers) + g
+                    self._buffers = b
+                    g = g + mu * b if self.nesterov else b
+                data[index] = data[index] - lr * g
+                self._stored.wrote_data()
+                return
         first = self._buffers is None
         if mu and first:
             self._buffers = [0.0] * len(self.params)
@@ -197,17 +199,18 @@ class Adam(Optimizer):
         correction1 = 1 - b1**self.steps
         step_size = self.lr / correction1
         sqrt_correction2 = math.sqrt(1 - b2**self.steps)
-        arrays = self._gradient_arrays(wd)
-        if arrays is not None:  # the loop below, on arrays: the same operations in order
-            data, index, g = arrays
-            m, v = _array(self._m), _array(self._v)
-            m = m + (1 - b1) * (g - m)
-            v = b2 * v + (1 - b2) * g * g
-            self._m, self._v = m, v
-            denom = np.sqrt(v) / sqrt_correction2 + eps
-            data[index] = data[index] - step_size * (m / denom)
-            self._stored.wrote_data()
-            return
+        with _quiet():
+            arrays = self._gradient_arrays(wd)
+            if arrays is not None:  # the loop below, on arrays: the same operations in order
+                data, index, g = arrays
+                m, v = _array(self._m), _array(self._v)
+                m = m + (1 - b1) * (g - m)
+                v = b2 * v + (1 - b2) * g * g
+                self._m, self._v = m, v
+                denom = np.sqrt(v) / sqrt_correction2 + eps
+                data[index] = data[index] - step_size * (m / denom)
+                self._stored.wrote_data()
+                return
         m = self._m = _list(self._m)
         v = self._v = _list(self._v)
         for i, p in enumerate(self.params):
@@ -229,3 +232,9 @@ def _array(x: Any) -> Any:
 def _list(x: Any) -> list[float]:
     """An optimizer's state as a list (it may have been kept as an array)."""
     return x if isinstance(x, list) else x.tolist()
+
+
+def _quiet() -> Any:
+    """NumPy's warnings off: a nan or an infinity passes on in an array step as it does in
+    the step on floats, unannounced."""
+    return np.errstate(all="ignore") if np is not None else contextlib.nullcontext()
