@@ -8,13 +8,11 @@ grads back; call the tape. The tape must give the same value and the same grads,
 raises the same kind of error or a `TapeError`; a raise adds nothing to any `.grad`.
 
 At every `t.mean(*batch)`: the eager mean is `sum_(fn(sample) for each sample) / n`, then
-`.backward()`. NumPy's exp, log, tanh and pow differ from the math module's in the last bit
-and a matrix product adds in its own order, so the batch path is held to 1e-12 relative plus
-what those last-bit differences can grow into: a bound carried through the eager graph, each
-node's error from its operands' errors (by moving the operands and rerunning the op's own
-forward rule and derivatives, so kinks and cancellations count) plus a few ulps of its own.
-A branch whose comparison lies within that bound of its threshold could go either way in a
-correct replay: such a call is "undecided", never a failure. Anything else counts.
+`.backward()`; the tape's value and grads must be within 1e-12 relative of it, plus what
+last-bit differences (NumPy's exp against math's, another order of a sum) can grow into
+(`tape_bounds`), nan only as nan. Where a branch lies within that bound of its threshold a
+correct replay could take the other one: such a call is "undecided", never a failure. Where
+some samples raise, the tape raises the kind one of them raises, or a `TapeError`.
 
 Nothing in a program draws random numbers or changes state inside fn: the script changes the
 state between calls, so eager is deterministic and the two runs see the same world.
@@ -22,21 +20,19 @@ state between calls, so eager is deterministic and the two runs see the same wor
 
 from __future__ import annotations
 
-import math
 import re
 import struct
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tape_bounds import EagerMean, close, reading_data
 from tape_programs import Scenario
 
 from autograd import Value, sum_
-from autograd.backward import gradients, local_derivatives
-from autograd.engine import enable_grad, op_arg, rule, topological_order, watch_comparisons
-from autograd.ops import DOT, SUM
+from autograd.backward import gradients
+from autograd.engine import watch_comparisons
 from autograd.replay import TapeError
 from nn import Module
 
@@ -46,10 +42,6 @@ SILENT = "silent"  # a different number, or grads changed by a raise, with no er
 CRASH = "crash"  # another exception than eager's, or an "internal check failed" refusal
 UNDECIDED = "undecided"  # t.mean off by more than the bound, but a branch was a near tie
 FAILURES = (SILENT, CRASH)
-
-ULP = 2.0**-52
-SLACK = 16  # ulps per operation a correct batch replay may differ by (NumPy vs math, order)
-MEAN_TOLERANCE = 1e-12
 
 
 @dataclass
@@ -218,14 +210,14 @@ class Run:
             return e
 
     def _eager_mean(self, batched: tuple[Any, ...], values: list[Value]) -> Any:
-        """The eager mean (grads left in place) as an `_EagerMean`, or a `MeanError` with
+        """The eager mean (grads left in place) as an `EagerMean`, or a `MeanError` with
         every error some sample raises (a batch replay may meet them in any order)."""
         n = len(batched[0])
         samples = [tuple(arg[s] for arg in batched) for s in range(n)]
         outs: list[Any] = []
         errors: list[Exception] = []
         reads: list[tuple[Value, Any]] = []
-        with watch_comparisons() as seen, _reading_data(reads):
+        with watch_comparisons() as seen, reading_data(reads):
             for sample in samples:
                 try:
                     outs.append(self.fn(*lift(sample)))
@@ -245,7 +237,7 @@ class Run:
                 except Exception as e:  # noqa: BLE001
                     errors.append(e)
             return MeanError(errors)
-        return _EagerMean(loss, n, seen, reads)
+        return EagerMean(loss, n, seen, reads)
 
     # -- verdicts ---------------------------------------------------------------------------
 
@@ -300,12 +292,12 @@ class Run:
         bounds = eager.bounds()
         problems = []
         value = eager.loss.data
-        if not isinstance(got, float) or not _close(got, value, bounds.value_tolerance(value)):
+        if not isinstance(got, float) or not close(got, value, bounds.value_tolerance(value)):
             problems.append(f"value: tape {got!r}, eager {value!r}")
         wrong = []
         for j, v in enumerate(values):
             tol = bounds.grad_tolerance(v, want[j], before[j])
-            if not _close(after[j], want[j], tol):
+            if not close(after[j], want[j], tol):
                 wrong.append(j)
                 if len(wrong) <= 4:
                     problems.append(f"{self.names[id(v)]}.grad: tape {after[j]!r}, eager "
@@ -337,265 +329,6 @@ class MeanError(Exception):
 def _kinds(eager: BaseException) -> tuple[type, ...]:
     errors = eager.errors if isinstance(eager, MeanError) else [eager]
     return tuple(type(e) for e in errors)
-
-
-# --- the eager mean and its error bound ------------------------------------------------------
-
-
-class _EagerMean:
-    """The eager mean's loss node (over `n` samples) and the comparisons made computing it:
-    of Values (`seen`) and of numbers read from `.data` (`reads`)."""
-
-    def __init__(self, loss: Value, n: int, seen: list[Any],
-                 reads: list[tuple[Value, Any]]) -> None:
-        self.loss = loss
-        self.n = n
-        self.seen = seen
-        self.reads = reads
-        self._bounds: _Bounds | None = None
-
-    def bounds(self) -> _Bounds:
-        if self._bounds is None:
-            self._bounds = _Bounds(self)
-        return self._bounds
-
-
-class _Bounds:
-    """How far a correct batch replay may be from eager: for each node, a bound on the
-    forward error (`fwd`) and on the error of d loss / d node (`back`)."""
-
-    def __init__(self, eager: _EagerMean) -> None:
-        self.eager = eager
-        loss = eager.loss
-        roots = [loss]
-        for left, _, right, _ in eager.seen:
-            roots.append(left)
-            if isinstance(right, Value):
-                roots.append(right)
-        for node, other in eager.reads:
-            roots.append(node)
-            if isinstance(other, _Read):
-                roots.append(other.node)
-        unique = list({id(v): v for v in roots}.values())
-        with enable_grad():
-            joint = sum_(unique)  # one node over them all, left out below
-        interior = [v for v in topological_order(joint) if v.parents and v is not joint]
-        self.fwd: dict[int, float] = {}
-        for v in reversed(interior):  # operands before their results
-            self.fwd[id(v)] = _forward_error(v, self.fwd)
-        self.back: dict[int, float] = {}
-        try:
-            grads = gradients(loss)
-        except (ArithmeticError, ValueError, RuntimeError):
-            grads = {}
-        samples = eager.n
-        for v in interior:  # results before their operands
-            g = grads.get(v)
-            if g is None:
-                continue
-            ge = self.back.get(id(v), 0.0)
-            for k, (p, d) in enumerate(zip(v.parents, local_derivatives(v))):
-                dd = _derivative_error(v, k, self.fwd)
-                err = abs(d) * ge + _times(dd, abs(g) + ge) + SLACK * ULP * (samples + 1) * abs(
-                    d * g)
-                self.back[id(p)] = self.back.get(id(p), 0.0) + _finite_or_inf(err)
-
-    def value_tolerance(self, value: float) -> float:
-        return self.fwd.get(id(self.eager.loss), 0.0) + MEAN_TOLERANCE * _size(value)
-
-    def grad_tolerance(self, v: Value, want: float, before: float) -> float:
-        # the += into .grad rounds at the size of the sum: allow for it on both sides
-        inc = want - before if math.isfinite(want - before) else 0.0
-        return (self.back.get(id(v), 0.0) + MEAN_TOLERANCE * abs(inc)
-                + 2 * ULP * (_size(want) + _size(before)))
-
-    def near_tie(self) -> str:
-        """A comparison (of Values, or of a .data read) as close to its threshold as the
-        bound: a correct replay could take the other branch there."""
-        for left, op, right, _ in self.eager.seen:
-            if left is right:  # x > x: the same either way
-                continue
-            e = self.fwd.get(id(left), 0.0) + (
-                self.fwd.get(id(right), 0.0) if isinstance(right, Value) else 0.0)
-            r = right.data if isinstance(right, Value) else float(right)
-            if e > 0 and not abs(left.data - r) > e:
-                return f"near tie: {left.data!r} {op} {r!r} (bound {e:.3g})"
-        for node, other in self.eager.reads:
-            e = self.fwd.get(id(node), 0.0)
-            if isinstance(other, _Read):
-                if other.node is node:
-                    continue
-                e += self.fwd.get(id(other.node), 0.0)
-            if e > 0 and not abs(float(node.data) - float(other)) > e:
-                return f"near tie: .data {node.data!r} against {float(other)!r} (bound {e:.3g})"
-        return ""
-
-
-def _forward(op: Any, arg: Any) -> Any:
-    if op.arity == 0:
-        return lambda xs: op.forward(list(xs))
-    if op.has_arg:
-        return lambda xs: op.forward(*xs, arg)
-    return lambda xs: op.forward(*xs)
-
-
-def _derivative(op: Any, arg: Any, k: int) -> Any:
-    if op.arity == 0:
-        return lambda xs, y: op.derivatives[0](list(xs), y)[k]
-    if op.has_arg:
-        return lambda xs, y: op.derivatives[k](*xs, y, arg)
-    return lambda xs, y: op.derivatives[k](*xs, y)
-
-
-def _moved(x: float, e: float) -> tuple[float, float]:
-    """x moved down and up by its error bound (at least one ulp: a float that differs at all
-    differs by that much)."""
-    step = max(e, math.ulp(x)) if math.isfinite(x) else e
-    return x - step, x + step
-
-
-def _forward_error(v: Value, fwd: dict[int, float]) -> float:
-    op, arg = rule(v), op_arg(v)
-    if op.external or op.vjp:
-        return math.inf
-    xs = [p.data for p in v.parents]
-    es = [fwd.get(id(p), 0.0) for p in v.parents]
-    f = _forward(op, arg)
-    try:
-        base = f(xs)
-        total = 0.0
-        slopes = local_derivatives(v)
-        for i, e in enumerate(es):
-            if e == 0.0:
-                continue
-            if not math.isfinite(e):
-                return math.inf
-            worst = abs(slopes[i]) * e if math.isfinite(slopes[i]) else math.inf
-            for x in _moved(xs[i], e):
-                moved = list(xs)
-                moved[i] = x
-                worst = max(worst, _distance(f(moved), base))
-            total += worst
-    except (ArithmeticError, ValueError, TypeError):
-        return math.inf
-    if op.arity == 0:
-        terms = ([a * b for a, b in zip(xs[: len(xs) // 2], xs[len(xs) // 2:])]
-                 if op is DOT else xs)
-        rounding = SLACK * ULP * len(xs) * sum(map(_size, terms))
-    else:
-        rounding = SLACK * ULP * _size(base)
-    return _finite_or_inf(total + rounding)
-
-
-def _derivative_error(v: Value, k: int, fwd: dict[int, float]) -> float:
-    """How far d v / d operand k moves when the operands and v move within their bounds."""
-    op, arg = rule(v), op_arg(v)
-    if op is SUM:
-        return 0.0
-    xs = [p.data for p in v.parents]
-    es = [fwd.get(id(p), 0.0) for p in v.parents]
-    if op is DOT:
-        j = (k + len(xs) // 2) % len(xs)  # d/dx_i is w_i and back
-        return max(es[j], math.ulp(xs[j])) if es[j] else 0.0
-    if op.external or op.vjp:
-        return math.inf
-    d = _derivative(op, arg, k)
-    y, ey = v.data, fwd.get(id(v), 0.0)
-    try:
-        base = float(d(xs, y))
-        total = 0.0
-        for i, e in enumerate(es):
-            if e == 0.0:
-                continue
-            for x in _moved(xs[i], e):
-                moved = list(xs)
-                moved[i] = x
-                total += _distance(float(d(moved, y)), base)
-        if ey:
-            for z in _moved(y, ey):
-                total += _distance(float(d(xs, z)), base)
-    except (ArithmeticError, ValueError, TypeError):
-        return math.inf
-    return _finite_or_inf(total + SLACK * ULP * _size(base))
-
-
-def _distance(a: float, b: float) -> float:
-    if a == b or (a != a and b != b):
-        return 0.0
-    if math.isfinite(a) and math.isfinite(b):
-        return abs(a - b)
-    return math.inf
-
-
-def _times(a: float, b: float) -> float:
-    return 0.0 if a == 0.0 or b == 0.0 else a * b
-
-
-def _size(x: float) -> float:
-    return abs(x) if math.isfinite(x) else 0.0
-
-
-def _finite_or_inf(x: float) -> float:
-    return x if x == x else math.inf
-
-
-def _close(got: float, want: float, tol: float) -> bool:
-    """Within `tol`; nan only as nan, an infinity only as itself (unless tol is unbounded)."""
-    if not tol < math.inf:
-        return True
-    if want != want:
-        return got != got
-    if math.isinf(want):
-        return got == want
-    return abs(got - want) <= tol
-
-
-# --- watching .data reads during the eager mean ----------------------------------------------
-
-
-class _Read(float):
-    """A number read from `.data` while the eager mean runs: a float that remembers its node
-    and notes what it is compared with (a branch on `.data` may be a near tie too)."""
-
-    node: Value
-    reads: list[tuple[Value, Any]]
-
-    def _note(self, other: Any) -> None:
-        if isinstance(other, (int, float)):
-            self.reads.append((self.node, other))
-
-    def __lt__(self, other: Any) -> bool:
-        self._note(other)
-        return float.__lt__(self, other)
-
-    def __le__(self, other: Any) -> bool:
-        self._note(other)
-        return float.__le__(self, other)
-
-    def __gt__(self, other: Any) -> bool:
-        self._note(other)
-        return float.__gt__(self, other)
-
-    def __ge__(self, other: Any) -> bool:
-        self._note(other)
-        return float.__ge__(self, other)
-
-
-@contextmanager
-def _reading_data(reads: list[tuple[Value, Any]]) -> Iterator[None]:
-    """`Value.data` returns a `_Read` inside the block (the tape keeps its own getter)."""
-    original = Value.data
-
-    def get(v: Value) -> float:
-        r = _Read(original.fget(v))
-        r.node, r.reads = v, reads
-        return r
-
-    Value.data = property(get, original.fset, doc=original.__doc__)
-    try:
-        yield
-    finally:
-        Value.data = original
 
 
 # --- small helpers ----------------------------------------------------------------------------

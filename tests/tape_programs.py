@@ -261,6 +261,7 @@ class _Scope:
         self.frozen_values: list[str] = []  # read outside the graph: .detach(), no_grad
         self.frozen_numbers: list[str] = []  # .data / .item() reads
         self.traced: list[str] = []  # locals computed inside fn (Values)
+        self.unused: list[str] = []  # locals not read yet: the next expressions prefer them
 
 
 class ProgramWriter:
@@ -476,11 +477,13 @@ class ProgramWriter:
             name = self._local("c")
             src = c.choice(s.traced)
             s.numbers.append(name)
+            s.unused.append(name)
             return [f"{name} = {src}.{c.choice(('data', 'item()'))}"]
         if kind >= 6 and "frozen" in self.on:
             name = self._local("c")
             code = self.value(s, 2)
             s.frozen_values.append(name)
+            s.unused.append(name)
             return ["with no_grad():", f"    {name} = {code.code}"]
         if kind >= 4 and s.traced and ("branches" in self.on or "data_branches" in self.on):
             name = self._local("h")
@@ -488,11 +491,13 @@ class ProgramWriter:
             a, b = self.value(s, 3), self.value(s, 3)
             s.values.append(name)
             s.traced.append(name)
+            s.unused.append(name)
             return [f"if {cond}:", f"    {name} = {a.code}", "else:", f"    {name} = {b.code}"]
         name = self._local("h")
         code = self.value(s, 4)
         s.values.append(name)
         s.traced.append(name)
+        s.unused.append(name)
         return [f"{name} = {code.code}"]
 
     def _condition(self, s: _Scope) -> str:
@@ -527,14 +532,26 @@ class ProgramWriter:
 
     def leaf(self, s: _Scope) -> Expr:
         c = self.c
-        if s.frozen_values and c.flag(12):
+        fresh = [v for v in s.unused if v not in s.numbers]
+        if fresh and c.flag(60):
+            name = c.choice(fresh)
+            s.unused.remove(name)
+            return Expr(name, True)
+        if s.frozen_values and c.flag(25):
             return Expr(c.choice(s.frozen_values), True)
+        if s.traced and c.flag(40):  # what fn computed before, so little of it is dead code
+            return Expr(c.choice(s.traced), True)
         if self.model is not None and self.model_out == 1 and c.flag(15):
             return Expr(self._model_call(), True)
         return Expr(c.choice(s.values), True)
 
     def num(self, s: _Scope) -> Expr:
         c = self.c
+        fresh = [v for v in s.unused if v in s.numbers]
+        if fresh and c.flag(60):
+            name = c.choice(fresh)
+            s.unused.remove(name)
+            return Expr(name, True)
         pool = s.numbers + (s.frozen_numbers if c.flag(30) else [])
         if s.traced and "frozen" in self.on and c.flag(5):
             # grad of a function at a traced value is a float (not in the graph)

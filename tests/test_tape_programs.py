@@ -15,7 +15,6 @@ failure to its smallest program.
 from __future__ import annotations
 
 import ast
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +25,7 @@ from tape_programs import RandomChoices, Scenario, scenarios, write_scenario
 from autograd import OPS, Value
 from autograd.engine import rule, topological_order
 
-EXAMPLES = int(os.environ.get("TAPE_PROGRAMS_EXAMPLES", "150"))
+EXAMPLES = 150  # about 10 s for both tests of this file that draw programs
 _quiet = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 
