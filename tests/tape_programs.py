@@ -443,10 +443,14 @@ class ProgramWriter:
                 s.values.append(a.name)
             elif a.kind == "floats":
                 s.values += [f"{a.name}[0]", f"{a.name}[-1]"]
-            elif a.kind in ("index", "sign"):
+                # its structure: the length, and (as for a pair) whether it is a tuple
+                s.numbers += [f"len({a.name})", f"(1.0 if isinstance({a.name}, tuple) else 0.5)"]
+            elif a.kind == "index":
+                s.numbers += [a.name, f"(1 - 2 * {a.name})"]  # int arithmetic on a label
+            elif a.kind == "sign":
                 s.numbers.append(a.name)
             elif a.kind == "pixels":
-                s.numbers.append(f"{a.name}[0] / 255")
+                s.numbers += [f"{a.name}[0] / 255", f"({a.name}[-1] - 128)"]
         s.values += self.params
         if self.interior:
             s.values.append(self.interior)

@@ -132,7 +132,7 @@ MARKERS = (
     "t.mean(", "opt.step()", "opt.zero_grad()", "COEF = ", "cfg.scale = ", "set_beta(",
     "set_net(copy.deepcopy(saved))", "model = copy.deepcopy(model)", "model = copy.deepcopy(saved)",
     "model.load_state_dict(", ".data = ", "np.array(", "dtype=np.uint64", "math.nan", "math.inf",
-    "-0.0", "5e-324",
+    "-0.0", "5e-324", "isinstance(xs, tuple)", "len(xs)", "(1 - 2 * k)", "- 128)",
 )
 
 
