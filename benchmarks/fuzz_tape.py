@@ -21,10 +21,13 @@ instead of `tape`: how long the fuzzer takes to catch each missing guard.
 from __future__ import annotations
 
 import argparse
+import io
+import re
 import sys
 import time
+import tokenize
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,7 @@ class Kind:
 
     key: tuple[str, str, str]  # call, category, kind
     triggers: frozenset[str]  # what the script changed before the failing call
+    needs: frozenset[str] = frozenset()  # hostile labels, a hostile name for fn
     calls: int = 0
     programs: set[int] = field(default_factory=set)
     first: tuple[int, float] = (0, 0.0)  # program number and seconds into the run
@@ -56,9 +60,52 @@ class Kind:
 
 
 def triggers_before(scenario: Scenario, step: int) -> frozenset[str]:
-    """What the script changed before this step (zero_grad changes nothing fn reads)."""
-    return frozenset(s.trigger for s in scenario.steps[:step]
-                     if s.kind == "action" and s.trigger != "zero_grad")
+    """What the script did between calls before this step (kinds of actions)."""
+    return frozenset(s.trigger for s in scenario.steps[:step] if s.kind == "action")
+
+
+def only(scenario: Scenario, triggers: frozenset[str]) -> Scenario:
+    """The scenario with no other actions between its calls than these kinds."""
+    steps = [s for s in scenario.steps if s.kind != "action" or s.trigger in triggers]
+    return Scenario(scenario.program, steps)
+
+
+_LABEL = re.compile(r"""label=('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def plain_labels(scenario: Scenario) -> Scenario:
+    """The scenario with the parameters labelled w0, w1, ... (the model's labels kept)."""
+    count = iter(range(1000))
+    source = _LABEL.sub(lambda m: f"label='w{next(count)}'", scenario.program.source)
+    return Scenario(replace(scenario.program, source=source), scenario.steps)
+
+
+def plain_name(scenario: Scenario) -> Scenario:
+    """The scenario with fn called `fn`."""
+    old = scenario.program.fn_name
+    source = rename(scenario.program.source, old, "fn")
+    steps = [replace(s, code=rename(s.code, old, "fn")) for s in scenario.steps]
+    return Scenario(replace(scenario.program, source=source, fn_name="fn"), steps)
+
+
+def rename(source: str, old: str, new: str) -> str:
+    """`source` with the name `old` (not an attribute, not in a string) spelled `new`."""
+    lines = source.splitlines(keepends=True)
+    places = []
+    before = None
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.NAME and token.string == old and before != ".":
+            places.append(token.start)
+        if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+            before = token.string
+    for row, col in reversed(places):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + new + line[col + len(old):]
+    return "".join(lines)
+
+
+ASPECTS = {"hostile labels": plain_labels, "fn's name": plain_name}
+"""Program aspects a failure may need: each maps a scenario to one without it."""
 
 
 def what(out: Outcome) -> tuple[str, str, str]:
@@ -141,19 +188,25 @@ class Fuzz:
     # -- shrinking ------------------------------------------------------------------------
 
     def matches(self, trace: list[int], kind: Kind) -> tuple[Any, ...] | None:
-        """The scenario these choices write, if it still fails this way (its triggers a
-        subset of the kind's), with the failing outcome and the choices' groups."""
+        """The scenario these choices write (with only the kind's actions, and plain labels
+        and name unless it needs them), if it fails as the kind does for the same reasons:
+        without any one of its actions or hostile aspects, it does not. With the failing
+        outcome and the choices' groups."""
         choices = RandomChoices(prefix=trace)
-        scenario = self.scenario(choices)
-        try:
-            outs = Run(scenario, self.make_tape).outcomes()
-            for out in outs:
-                if what(out) == kind.key and (
-                        triggers_before(scenario, out.step) <= kind.triggers):
-                    return scenario, out, choices.groups
-        except Exception:  # noqa: BLE001 - a candidate the harness cannot run: not smaller
+        scenario = only(self.scenario(choices), kind.triggers)
+        for name, without in ASPECTS.items():
+            if name not in kind.needs:
+                scenario = without(scenario)
+        out = self.failing(scenario, kind)
+        if out is None:
             return None
-        return None
+        for trigger in kind.triggers:
+            if self.failing(only(scenario, kind.triggers - {trigger}), kind):
+                return None
+        for name in kind.needs:
+            if self.failing(ASPECTS[name](scenario), kind):
+                return None
+        return scenario, out, choices.groups
 
     def shrink(self, kind: Kind) -> None:
         deadline = time.perf_counter() + self.args.shrink_seconds
@@ -167,42 +220,56 @@ class Fuzz:
 
         if not still_fails(kind.trace):
             return
-        kind.trace = shrink(kind.trace, still_fails, lambda: found["hit"][2], deadline)
+        if self.args.shrink_seconds > 0:
+            kind.trace = shrink(kind.trace, still_fails, lambda: found["hit"][2], deadline)
         still_fails(kind.trace)
         scenario, out, _ = found["hit"]
         kind.detail = out.detail
         kind.script = scenario.script(out.step + 1, out.step)
-        kind.triggers = triggers_before(scenario, out.step)
+
+    def needed(self, kind: Kind) -> None:
+        """What this failure needs (kept in `kind`): each kind of action whose removal from
+        the script leaves the failure in place is not a cause; nor is a hostile label or
+        name for fn that can be made plain."""
+        scenario = self.scenario(RandomChoices(prefix=kind.trace))
+        for trigger in sorted(kind.triggers):
+            if self.failing(only(scenario, kind.triggers - {trigger}), kind):
+                kind.triggers -= {trigger}
+        scenario = only(scenario, kind.triggers)
+        kind.needs = frozenset(name for name, without in ASPECTS.items()
+                               if not self.failing(without(scenario), kind))
+
+    def failing(self, scenario: Scenario, kind: Kind) -> Outcome | None:
+        """The first outcome of the scenario that fails as `kind` does (None if none does,
+        or if the harness cannot run it)."""
+        try:
+            return next((out for out in Run(scenario, self.make_tape).outcomes()
+                         if what(out) == kind.key), None)
+        except Exception:  # noqa: BLE001
+            return None
 
     def causes(self) -> list[Kind]:
-        """Each kind of failure once per cause: the failures of one kind are taken fewest
-        changes first; one whose changes include those of a cause already found counts
-        there, any other is shrunk and is a new cause unless it shrinks to one found."""
-        groups: dict[tuple[str, str, str], list[Kind]] = {}
-        for kind in self.kinds.values():
-            groups.setdefault(kind.key, []).append(kind)
-        todo = sum(len(g) for g in groups.values())
-        done = 0
-        causes: list[Kind] = []
-        for found in groups.values():
-            found.sort(key=lambda k: (len(k.triggers), -k.calls))
-            mine: list[Kind] = []
-            for kind in found:
-                done += 1
-                home = next((c for c in mine if c.triggers <= kind.triggers), None)
-                if home is None and self.args.shrink_seconds > 0:
-                    say(f"shrinking the failures: {done}/{todo}", self.args.progress)
-                    self.shrink(kind)
-                    home = next((c for c in mine if c.triggers == kind.triggers), None)
-                if home is None:
-                    mine.append(kind)
-                    continue
-                home.calls += kind.calls
-                home.programs |= kind.programs
-                home.first = min(home.first, kind.first)
-            causes += mine
+        """Each kind of failure once per cause: the changes it needs (the others removed
+        from its script one kind at a time), then the smallest program that shows it."""
+        causes: dict[tuple[Any, ...], Kind] = {}
+        found = sorted(self.kinds.values(), key=lambda k: (len(k.triggers), -k.calls))
+        for i, kind in enumerate(found):
+            say(f"finding what each failure needs: {i + 1}/{len(found)}", self.args.progress)
+            self.needed(kind)
+            key = (*kind.key, kind.triggers, kind.needs)
+            home = causes.get(key)
+            if home is None:
+                causes[key] = kind
+                continue
+            home.calls += kind.calls
+            home.programs |= kind.programs
+            if kind.first < home.first:
+                home.first, home.trace = kind.first, kind.trace
+        for i, kind in enumerate(causes.values()):
+            say(f"shrinking each kind of failure: {i + 1}/{len(causes)}", self.args.progress)
+            self.shrink(kind)
         say("", self.args.progress, end=True)
-        return sorted(causes, key=lambda k: -k.calls)
+        return sorted(causes.values(), key=lambda k: -k.calls)
 
     # -- the report -------------------------------------------------------------------------
 
@@ -232,7 +299,8 @@ class Fuzz:
         for i, kind in enumerate(kinds, 1):
             call, category, text = kind.key
             after = ", ".join(sorted(kind.triggers)) or "new arguments only"
-            print(f"\n[{i}] {call} {category}: {text}  (after: {after})")
+            needs = f"; needs {' and '.join(sorted(kind.needs))}" if kind.needs else ""
+            print(f"\n[{i}] {call} {category}: {text}  (after: {after}{needs})")
             print(f"    {kind.calls} calls in {len(kind.programs)} programs; first in program "
                   f"{kind.first[0]}, {kind.first[1]:.1f} s into the run")
             for line in kind.detail.splitlines()[:4]:

@@ -35,10 +35,11 @@ MEAN_TOLERANCE = 1e-12
 
 class EagerMean:
     """The eager mean's loss node (over `n` samples) and the comparisons made computing it:
-    of Values (`seen`) and of numbers read from `.data` (`reads`)."""
+    of Values (`seen`) and of numbers read from `.data` (`reads`: the `_Read` and what it
+    was compared with)."""
 
     def __init__(self, loss: Value, n: int, seen: list[Any],
-                 reads: list[tuple[Value, Any]]) -> None:
+                 reads: list[tuple[Any, Any]]) -> None:
         self.loss = loss
         self.n = n
         self.seen = seen
@@ -63,8 +64,8 @@ class Bounds:
             roots.append(left)
             if isinstance(right, Value):
                 roots.append(right)
-        for node, other in eager.reads:
-            roots.append(node)
+        for read, other in eager.reads:
+            roots.append(read.node)
             if isinstance(other, _Read):
                 roots.append(other.node)
         unique = list({id(v): v for v in roots}.values())
@@ -103,22 +104,31 @@ class Bounds:
     def near_tie(self) -> str:
         """A comparison (of Values, or of a .data read) as close to its threshold as the
         bound: a correct replay could take the other branch there."""
+        halves = set()  # a Value compared with a .data read: the read's half of it
         for left, op, right, _ in self.eager.seen:
-            if left is right:  # x > x: the same either way
-                continue
-            e = self.fwd.get(id(left), 0.0) + (
-                self.fwd.get(id(right), 0.0) if isinstance(right, Value) else 0.0)
+            e = self.fwd.get(id(left), 0.0)
+            if isinstance(right, _Read):
+                halves.add(id(right))
+                if right.node is left:  # x <= x.data: the same either way
+                    continue
+                e += self.fwd.get(id(right.node), 0.0)
+            elif isinstance(right, Value):
+                if right is left:  # x > x: the same either way
+                    continue
+                e += self.fwd.get(id(right), 0.0)
             r = right.data if isinstance(right, Value) else float(right)
             if e > 0 and not abs(left.data - r) > e:
                 return f"near tie: {left.data!r} {op} {r!r} (bound {e:.3g})"
-        for node, other in self.eager.reads:
-            e = self.fwd.get(id(node), 0.0)
+        for read, other in self.eager.reads:
+            if id(read) in halves:
+                continue
+            e = self.fwd.get(id(read.node), 0.0)
             if isinstance(other, _Read):
-                if other.node is node:
+                if other.node is read.node:
                     continue
                 e += self.fwd.get(id(other.node), 0.0)
-            if e > 0 and not abs(float(node.data) - float(other)) > e:
-                return f"near tie: .data {node.data!r} against {float(other)!r} (bound {e:.3g})"
+            if e > 0 and not abs(float(read) - float(other)) > e:
+                return f"near tie: .data {float(read)!r} against {float(other)!r} (bound {e:.3g})"
         return ""
 
 
@@ -245,15 +255,15 @@ def close(got: float, want: float, tol: float) -> bool:
 
 
 class _Read(float):
-    """A number read from `.data` while the eager mean runs: a float that remembers its node
+    """A number read from `.data` or `.item()` while the eager mean runs: a float that remembers its node
     and notes what it is compared with (a branch on `.data` may be a near tie too)."""
 
     node: Value
-    reads: list[tuple[Value, Any]]
+    reads: list[tuple[Any, Any]]
 
     def _note(self, other: Any) -> None:
         if isinstance(other, (int, float)):
-            self.reads.append((self.node, other))
+            self.reads.append((self, other))
 
     def __lt__(self, other: Any) -> bool:
         self._note(other)
@@ -273,17 +283,18 @@ class _Read(float):
 
 
 @contextmanager
-def reading_data(reads: list[tuple[Value, Any]]) -> Iterator[None]:
-    """`Value.data` returns a `_Read` inside the block (the tape keeps its own getter)."""
-    original = Value.data
+def reading_data(reads: list[tuple[Any, Any]]) -> Iterator[None]:
+    """`Value.data` and `Value.item()` return a `_Read` inside the block (the tape keeps its
+    own getter)."""
+    data, item = Value.data, Value.item
 
     def get(v: Value) -> float:
-        r = _Read(original.fget(v))
+        r = _Read(data.fget(v))
         r.node, r.reads = v, reads
         return r
 
-    Value.data = property(get, original.fset, doc=original.__doc__)
+    Value.data, Value.item = property(get, data.fset, doc=data.__doc__), get
     try:
         yield
     finally:
-        Value.data = original
+        Value.data, Value.item = data, item

@@ -20,8 +20,10 @@ state between calls, so eager is deterministic and the two runs see the same wor
 
 from __future__ import annotations
 
+import ast
 import re
 import struct
+import traceback
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ SILENT = "silent"  # a different number, or grads changed by a raise, with no er
 CRASH = "crash"  # another exception than eager's, or an "internal check failed" refusal
 UNDECIDED = "undecided"  # t.mean off by more than the bound, but a branch was a near tie
 FAILURES = (SILENT, CRASH)
+PROGRAM = "<tape program>"  # the file name of the program's code
 
 
 @dataclass
@@ -73,7 +76,8 @@ class Run:
         self.scenario = scenario
         self.ns: dict[str, Any] = {"__name__": "tape_program"}
         source = scenario.program.source
-        exec(compile(source, "<tape program>", "exec"), self.ns)  # our own generated text
+        exec(compile(source, PROGRAM, "exec"), self.ns)  # our own generated text
+        self.dead_lines = _dead_lines(source, self.fn.__name__)
         self.tracked: dict[int, Value] = {}
         self.names: dict[int, str] = {}
         self.t: Any = None
@@ -216,7 +220,7 @@ class Run:
         samples = [tuple(arg[s] for arg in batched) for s in range(n)]
         outs: list[Any] = []
         errors: list[Exception] = []
-        reads: list[tuple[Value, Any]] = []
+        reads: list[tuple[Any, Any]] = []
         with watch_comparisons() as seen, reading_data(reads):
             for sample in samples:
                 try:
@@ -265,9 +269,7 @@ class Run:
                        before: list[float], want: list[float]) -> Outcome:
         after = _grads(values)
         if isinstance(eager, BaseException):
-            return Outcome(i, "t()", SILENT, f"returned where eager raises "
-                           f"{type(eager).__name__}", f"tape gave {got!r}; eager: "
-                           f"{_message(eager)}")
+            return self._returned(i, "t()", got, eager)
         problems = []
         if not isinstance(got, float) or _bits(got) != _bits(eager):
             problems.append(f"value: tape {got!r}, eager {eager!r}")
@@ -286,9 +288,7 @@ class Run:
                       before: list[float], want: list[float]) -> Outcome:
         after = _grads(values)
         if isinstance(eager, BaseException):
-            return Outcome(i, "t.mean()", SILENT, f"returned where eager raises "
-                           f"{_kinds(eager)[0].__name__}", f"tape gave {got!r}; eager: "
-                           f"{_message(eager)}")
+            return self._returned(i, "t.mean()", got, eager)
         bounds = eager.bounds()
         problems = []
         value = eager.loss.data
@@ -313,6 +313,16 @@ class Run:
             else "")
         return Outcome(i, "t.mean()", SILENT, f"different {what}", "\n".join(problems))
 
+    def _returned(self, i: int, call: str, got: Any, eager: BaseException) -> Outcome:
+        """The tape returned a number where eager raises: a kind of its own where the error
+        comes from a statement whose result fn never uses (a tape may skip dead code)."""
+        errors = eager.errors if isinstance(eager, MeanError) else [eager]
+        dead = all(_line(e) in self.dead_lines for e in errors)
+        where = " in a statement whose result fn never uses" if dead else ""
+        return Outcome(i, call, SILENT, f"returned where eager raises "
+                       f"{type(errors[0]).__name__}{where}",
+                       f"tape gave {got!r}; eager: {_message(eager)}")
+
     def _show_changes(self, values: list[Value], changed: list[int], before: list[float]) -> str:
         return "\n".join(f"{self.names[id(values[j])]}.grad: {before[j]!r} -> "
                          f"{values[j].grad!r}" for j in changed[:4])
@@ -329,6 +339,48 @@ class MeanError(Exception):
 def _kinds(eager: BaseException) -> tuple[type, ...]:
     errors = eager.errors if isinstance(eager, MeanError) else [eager]
     return tuple(type(e) for e in errors)
+
+
+def _line(e: BaseException) -> int:
+    """The line of the program that raised `e` (0 if none did)."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == PROGRAM]
+    return frames[-1].lineno or 0 if frames else 0
+
+
+def _dead_lines(source: str, fn_name: str) -> set[int]:
+    """The lines of fn that assign a local nothing fn returns or branches on reads."""
+    fn = next((node for node in ast.walk(ast.parse(source))
+               if isinstance(node, ast.FunctionDef) and node.name == fn_name), None)
+    if fn is None:  # a lambda: no statements
+        return set()
+    assigns: list[tuple[str, set[str], int]] = []
+    live: set[str] = set()
+
+    def names(node: Any) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+    def visit(body: list[Any]) -> None:
+        for st in body:
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
+                assigns.append((st.targets[0].id, names(st.value), st.lineno))
+            elif isinstance(st, ast.With):
+                visit(st.body)
+            elif isinstance(st, ast.If):
+                live.update(names(st.test))
+                visit(st.body)
+                visit(st.orelse)
+            elif isinstance(st, ast.Return) and st.value is not None:
+                live.update(names(st.value))
+
+    visit(fn.body)
+    grew = True
+    while grew:
+        before = len(live)
+        for target, reads, _ in assigns:
+            if target in live:
+                live |= reads
+        grew = len(live) > before
+    return {line for target, _, line in assigns if target not in live}
 
 
 # --- small helpers ----------------------------------------------------------------------------
