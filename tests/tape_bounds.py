@@ -255,8 +255,9 @@ def close(got: float, want: float, tol: float) -> bool:
 
 
 class _Read(float):
-    """A number read from `.data` or `.item()` while the eager mean runs: a float that remembers its node
-    and notes what it is compared with (a branch on `.data` may be a near tie too)."""
+    """A number read from `.data` or `.item()` while the eager mean runs: a float that
+    remembers its node and notes what it is compared with (a branch on `.data` may be a near
+    tie too)."""
 
     node: Value
     reads: list[tuple[Any, Any]]

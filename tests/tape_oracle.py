@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import re
 import struct
+import textwrap
 import traceback
 import unicodedata
 from collections.abc import Iterator
@@ -77,7 +78,6 @@ class Run:
         self.ns: dict[str, Any] = {"__name__": "tape_program"}
         source = scenario.program.source
         exec(compile(source, PROGRAM, "exec"), self.ns)  # our own generated text
-        self.dead_lines = _dead_lines(source, self.fn.__name__)
         self.tracked: dict[int, Value] = {}
         self.names: dict[int, str] = {}
         self.t: Any = None
@@ -177,7 +177,7 @@ class Run:
         except Exception as e:  # noqa: BLE001
             out = self._raised(i, "t()", e, eager, values, before, refused=False)
         else:
-            out = self._compare_exact(i, got, eager, values, before, want)
+            out = self._compare_exact(i, got, eager, values, before, want, args)
         _set_grads(values, want)  # the next call starts from eager's state, whatever happened
         return out
 
@@ -218,30 +218,30 @@ class Run:
         every error some sample raises (a batch replay may meet them in any order)."""
         n = len(batched[0])
         samples = [tuple(arg[s] for arg in batched) for s in range(n)]
-        outs: list[Any] = []
-        errors: list[Exception] = []
+        outs: list[tuple[Any, tuple[Any, ...]]] = []
+        errors: list[tuple[Exception, tuple[Any, ...]]] = []
         reads: list[tuple[Any, Any]] = []
         with watch_comparisons() as seen, reading_data(reads):
             for sample in samples:
                 try:
-                    outs.append(self.fn(*lift(sample)))
+                    outs.append((self.fn(*lift(sample)), sample))
                 except Exception as e:  # noqa: BLE001
-                    errors.append(e)
-        if errors:
-            return MeanError(errors)
-        loss = sum_(outs) / n
-        try:
-            loss.backward()
-        except Exception as e:  # noqa: BLE001
-            errors = [e]
-            for out in outs:
-                try:
-                    if isinstance(out, Value):
-                        gradients(out)
-                except Exception as e:  # noqa: BLE001
-                    errors.append(e)
-            return MeanError(errors)
-        return EagerMean(loss, n, seen, reads)
+                    errors.append((e, sample))
+        if not errors:
+            loss = sum_([out for out, _ in outs]) / n
+            try:
+                loss.backward()
+            except Exception as e:  # noqa: BLE001 - and what each sample raises, below
+                errors.append((e, ()))
+            else:
+                return EagerMean(loss, n, seen, reads)
+        for out, sample in outs:  # what each sample's backward raises (no .grad touched)
+            try:
+                if isinstance(out, Value):
+                    gradients(out)
+            except Exception as e:  # noqa: BLE001
+                errors.append((e, sample))
+        return MeanError(errors)
 
     # -- verdicts ---------------------------------------------------------------------------
 
@@ -266,10 +266,11 @@ class Run:
                        f"tape: {_message(e)}\neager returns a number")
 
     def _compare_exact(self, i: int, got: Any, eager: Any, values: list[Value],
-                       before: list[float], want: list[float]) -> Outcome:
+                       before: list[float], want: list[float],
+                       args: tuple[Any, ...]) -> Outcome:
         after = _grads(values)
         if isinstance(eager, BaseException):
-            return self._returned(i, "t()", got, eager)
+            return self._returned(i, "t()", got, eager, args)
         problems = []
         if not isinstance(got, float) or _bits(got) != _bits(eager):
             problems.append(f"value: tape {got!r}, eager {eager!r}")
@@ -313,15 +314,42 @@ class Run:
             else "")
         return Outcome(i, "t.mean()", SILENT, f"different {what}", "\n".join(problems))
 
-    def _returned(self, i: int, call: str, got: Any, eager: BaseException) -> Outcome:
+    def _returned(self, i: int, call: str, got: Any, eager: BaseException,
+                  args: tuple[Any, ...] = ()) -> Outcome:
         """The tape returned a number where eager raises: a kind of its own where the error
-        comes from a statement whose result fn never uses (a tape may skip dead code)."""
-        errors = eager.errors if isinstance(eager, MeanError) else [eager]
-        dead = all(_line(e) in self.dead_lines for e in errors)
-        where = " in a statement whose result fn never uses" if dead else ""
+        comes from a statement whose result fn does not use (a tape may skip dead code)."""
+        if isinstance(eager, MeanError):
+            pairs = list(zip(eager.errors, eager.samples))
+        else:
+            pairs = [(eager, args)]
+        dead = all(self._unused(e, sample) for e, sample in pairs)
+        where = " in a statement whose result fn does not use" if dead else ""
         return Outcome(i, call, SILENT, f"returned where eager raises "
-                       f"{type(errors[0]).__name__}{where}",
+                       f"{type(pairs[0][0]).__name__}{where}",
                        f"tape gave {got!r}; eager: {_message(eager)}")
+
+    def _unused(self, e: BaseException, args: tuple[Any, ...]) -> bool:
+        """Whether the statement of fn that raised `e` at these arguments assigns a local
+        that fn does not go on to use, but in other such statements: fn, run again with
+        those locals set to a bare `object()` (any use of which raises), returns and
+        differentiates without error."""
+        lines = {_line(e)}
+        while True:
+            variant = _without(self.scenario.program.source, self.fn, lines, self.ns)
+            if variant is None:
+                return False
+            try:
+                out = variant(*lift(args))
+                if isinstance(out, Value):
+                    gradients(out)  # no .grad touched
+                else:
+                    float(out)
+            except Exception as used:  # noqa: BLE001 - raised where? perhaps dead too
+                if _line(used) in lines:
+                    return False
+                lines.add(_line(used))
+                continue
+            return True
 
     def _show_changes(self, values: list[Value], changed: list[int], before: list[float]) -> str:
         return "\n".join(f"{self.names[id(values[j])]}.grad: {before[j]!r} -> "
@@ -329,11 +357,13 @@ class Run:
 
 
 class MeanError(Exception):
-    """The errors the samples of an eager mean raise (shown as the first)."""
+    """The errors the samples of an eager mean raise (shown as the first), each with the
+    sample's arguments."""
 
-    def __init__(self, errors: list[Exception]) -> None:
-        super().__init__(str(errors[0]))
-        self.errors = errors
+    def __init__(self, errors: list[tuple[Exception, tuple[Any, ...]]]) -> None:
+        super().__init__(str(errors[0][0]))
+        self.errors = [e for e, _ in errors]
+        self.samples = [args for _, args in errors]
 
 
 def _kinds(eager: BaseException) -> tuple[type, ...]:
@@ -347,40 +377,30 @@ def _line(e: BaseException) -> int:
     return frames[-1].lineno or 0 if frames else 0
 
 
-def _dead_lines(source: str, fn_name: str) -> set[int]:
-    """The lines of fn that assign a local nothing fn returns or branches on reads."""
-    fn = next((node for node in ast.walk(ast.parse(source))
-               if isinstance(node, ast.FunctionDef) and node.name == fn_name), None)
-    if fn is None:  # a lambda: no statements
-        return set()
-    assigns: list[tuple[str, set[str], int]] = []
-    live: set[str] = set()
-
-    def names(node: Any) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-    def visit(body: list[Any]) -> None:
-        for st in body:
-            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
-                assigns.append((st.targets[0].id, names(st.value), st.lineno))
-            elif isinstance(st, ast.With):
-                visit(st.body)
-            elif isinstance(st, ast.If):
-                live.update(names(st.test))
-                visit(st.body)
-                visit(st.orelse)
-            elif isinstance(st, ast.Return) and st.value is not None:
-                live.update(names(st.value))
-
-    visit(fn.body)
-    grew = True
-    while grew:
-        before = len(live)
-        for target, reads, _ in assigns:
-            if target in live:
-                live |= reads
-        grew = len(live) > before
-    return {line for target, _, line in assigns if target not in live}
+def _without(source: str, fn: Any, lines: set[int], ns: dict[str, Any]) -> Any:
+    """fn (same globals, same closure values) with each assignment at `lines` replaced by
+    `name = object()`; None if one of those lines assigns no local of fn."""
+    node = next((n for n in ast.walk(ast.parse(source))
+                 if isinstance(n, ast.FunctionDef) and n.name == fn.__name__), None)
+    if node is None:  # a lambda: no statements
+        return None
+    assigns = {st.lineno: st for st in ast.walk(node)
+               if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)}
+    text = source.splitlines()
+    for line in lines:
+        if line not in assigns:
+            return None
+        st = assigns[line]
+        text[line - 1] = " " * st.col_offset + f"{st.targets[0].id} = _NOT_USED()"
+    # the def alone, at its own line numbers (errors name the module's lines)
+    body = "\n" * (node.lineno - 1) + textwrap.dedent(
+        "\n".join(text[node.lineno - 1:node.end_lineno]))
+    scope = dict(ns)
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        scope[var] = cell.cell_contents  # the closure's values, as globals of the variant
+    scope["_NOT_USED"] = object
+    exec(compile(body, PROGRAM, "exec"), scope)  # our own generated text, lines changed
+    return scope[fn.__name__]
 
 
 # --- small helpers ----------------------------------------------------------------------------
