@@ -3,14 +3,16 @@ graph, and the comparisons that lie within it of their threshold (near ties).
 
 NumPy's exp, log, log1p, tanh and pow differ from the math module's in the last bit on this
 kind of machine, and a batch replay adds its sums and dots in its own order. So the batch
-path is held to 1e-12 relative plus what such last-bit differences can grow into. For each
-node of the eager graph, in creation order, a bound on its forward error: the operands'
-bounds carried through the op (by moving each operand by its bound, at least one ulp, and
-running the op's own forward rule again: kinks and cancellations count) plus `SLACK` ulps of
-its own (times the operand count for a sum or a dot). Then, from the loss back, a bound on
-the error of each gradient: the consumer's gradient error times the local derivative, plus
-the gradient times how far the local derivative moves when its operands and result move
-within their bounds (the op's own derivative rules, rerun), plus `SLACK` ulps per term.
+path is held to 1e-12 relative plus what such last-bit differences can grow into.
+
+For each node of the eager graph, in creation order, a bound on its forward error: the
+operands' bounds carried through the op (by moving each operand by its bound, at least one
+ulp, and running the op's own forward rule again: kinks and cancellations count) plus
+`SLACK` ulps of its own (times the operand count for a sum or a dot; none for `EXACT` ops).
+Then, from the loss back, a bound on the error of each gradient: the consumer's gradient
+error times the local derivative, plus the gradient times how far the local derivative
+moves when its operands and result move within their bounds (the op's own derivative
+rules, rerun), plus `SLACK` ulps per term.
 
 A branch whose comparison lies within the bound of its threshold could go either way in a
 correct replay: `near_tie` names it, and the oracle calls that call undecided.
@@ -31,6 +33,9 @@ from autograd.ops import DOT, SUM
 ULP = 2.0**-52
 SLACK = 16  # ulps per operation a correct batch replay may differ by (NumPy vs math, order)
 MEAN_TOLERANCE = 1e-12
+EXACT = frozenset({"+", "-", "*", "/", "neg", "abs", "relu", "sqrt", "identity"})
+"""Ops whose result IEEE arithmetic rounds the same way in NumPy as in Python: a replay adds
+no error of its own there (only what its operands carry)."""
 
 
 class EagerMean:
@@ -183,6 +188,8 @@ def _forward_error(v: Value, fwd: dict[int, float]) -> float:
         terms = ([a * b for a, b in zip(xs[: len(xs) // 2], xs[len(xs) // 2:])]
                  if op is DOT else xs)
         rounding = SLACK * ULP * len(xs) * sum(map(_size, terms))
+    elif op.name in EXACT:
+        rounding = 0.0
     else:
         rounding = SLACK * ULP * _size(base)
     return _finite_or_inf(total + rounding)
