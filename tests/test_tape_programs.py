@@ -15,6 +15,9 @@ failure to its smallest program.
 from __future__ import annotations
 
 import ast
+import re
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -146,3 +149,23 @@ def test_the_programs_write_every_feature() -> None:
 def test_every_script_is_python_a_person_can_run() -> None:
     for scenario in _many(100):
         ast.parse(scenario.script())
+
+
+def test_the_long_run_counts_every_call_and_shrinks_each_failure(capsys) -> None:
+    """`benchmarks/fuzz_tape.py` in small: a right stand-in counts no failure (exit 0); one
+    with a guard missing is reported with a smallest program that still shows it (exit 1)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import fuzz_tape
+
+    quick = ["--programs", "10", "--no-progress"]
+    assert fuzz_tape.main([*quick, "--stand-in", "eager", "--shrink-seconds", "0"]) == 0
+    out = capsys.readouterr().out
+    counts = {k: int(n) for k, n in re.findall(r"^  (\w+) +(\d+)", out, re.M)}
+    total = int(re.search(r"^calls: (\d+)", out, re.M).group(1))
+    assert total > 0 and sum(counts.values()) == total and counts["equal"] == total
+    broken = [*quick, "--stand-in", "parameters' data", "--shrink-seconds", "0.3"]
+    assert fuzz_tape.main(broken) == 1
+    out = capsys.readouterr().out
+    assert "silent: a different number" in out
+    shown = out.split("smallest program:", 1)[1]
+    assert "t = tape(fn" in shown and "# <-- here" in shown
