@@ -270,8 +270,7 @@ class ProgramWriter:
     def __init__(self, c: Choices, features: frozenset[str] = FEATURES) -> None:
         self.c = c
         self.on = features
-        self.lines: list[str] = []
-        self.counter = 0
+        self.counter = 0  # numbers fn's locals: h1, c2, ...
 
     def has(self, feature: str, percent: int) -> bool:
         return feature in self.on and self.c.flag(percent)
@@ -307,7 +306,7 @@ class ProgramWriter:
             hidden = 1 + c.pick(4)
             body.append(f"model = MLP({source.size}, [{hidden}, {self.model_out}], "
                         f"activation={act!r}, seed={c.pick(100)})")
-            self.model = "closure" if self.has("schedules", 40) else "global"
+            self.model = "closure" if c.flag(40) else "global"
             if "rebinding" in self.on:
                 body.append("saved = copy.deepcopy(model)")
         self.ws = None
@@ -331,10 +330,10 @@ class ProgramWriter:
         if closure_beta:
             self.coef.append("closure")
         self.fn_name = c.choice(HOSTILE_FN_NAMES) if self.has("names", 40) else "fn"
-        fn_lines, is_lambda = self._function()
+        fn_lines = self._function()
         body.append("")
         if closure_beta or self.model == "closure":
-            body += self._factory(fn_lines, closure_beta, is_lambda)
+            body += self._factory(fn_lines, closure_beta)
         else:
             body += fn_lines
         params = ", ".join(self.params)
@@ -371,8 +370,6 @@ class ProgramWriter:
             name = names[kind]
             if self.has("names", 25):
                 name = c.choice(HOSTILE_ARG_NAMES)
-                if name == "ﬁ":  # what Python makes of it (NFKC), for the distinctness check
-                    name = "fi" if "fi" not in taken else names[kind]
             if name in taken:
                 name = names[kind]
             taken.add(name)
@@ -398,7 +395,9 @@ class ProgramWriter:
             labels[0], labels[1] = a, b
         return labels
 
-    def _factory(self, fn_lines: list[str], beta: bool, is_lambda: bool) -> list[str]:
+    def _factory(self, fn_lines: list[str], beta: bool) -> list[str]:
+        """fn inside `make_loss(beta, net)`, with a setter for each: closure cells that the
+        script changes between calls (a schedule, a model rebound)."""
         closed = (["beta"] if beta else []) + (["net"] if self.model == "closure" else [])
         lines = [f"def make_loss({', '.join(closed)}):"]
         lines += ["    " + line if line else "" for line in fn_lines]
@@ -417,7 +416,7 @@ class ProgramWriter:
 
     # -- fn ------------------------------------------------------------------------------------
 
-    def _function(self) -> tuple[list[str], bool]:
+    def _function(self) -> list[str]:
         scope = self._scope()
         body: list[str] = []
         for _ in range(4):
@@ -427,14 +426,13 @@ class ProgramWriter:
             body += lines
         ret = self._return(scope)
         arglist = ", ".join(a.name for a in self.args)
-        if not body and ret.startswith("return ") and self.fn_name == "lambda":
+        if self.fn_name == "lambda":  # a lambda where fn is one expression, else `loss`
             self.fn_name = "loss"
-            return [f"loss = lambda {arglist}: {ret[len('return '):]}"], True
-        if self.fn_name == "lambda":
-            self.fn_name = "loss"
+            if not body and "\n" not in ret:
+                return [f"loss = lambda {arglist}: {ret[len('return '):]}"]
         lines = [f"def {self.fn_name}({arglist}):"]
         lines += ["    " + line for line in body + ret.split("\n")]
-        return lines, False
+        return lines
 
     def _scope(self) -> _Scope:
         s = _Scope()
@@ -586,9 +584,9 @@ class ProgramWriter:
             op = c.choice(BINARY)
             side = c.pick(3)
             a = self.value(s, sub) if side != 2 else self.num(s)
-            if op == "**" and side == 1:
-                b = Expr(c.choice(("2", "3", "0.5", "-1", "2.0", "0")), True)
-                b = Expr(b.code, not _negative(b.code))
+            if op == "**" and side == 1:  # a constant exponent: the op `**` (POWC)
+                k = c.choice(("2", "3", "0.5", "-1", "2.0", "0"))
+                b = Expr(k, not _negative(k))
             else:
                 b = self.value(s, sub) if side != 1 else self.num(s)
             return Expr(f"{a.atom()} {op} {b.atom()}", False)
