@@ -32,7 +32,9 @@ FEATURES = frozenset({
     "names",       # hostile names for fn and its arguments (tanh, log, v1, seed, args, ...)
     "model",       # an nn.MLP, in a global or in a closure
     "interior",    # a node computed from the parameters outside fn, closed over
-    "frozen",      # numbers from .data, .item(), .detach() and no_grad reads
+    "detach",      # p.detach() of a parameter
+    "data_reads",  # numbers read with .data / .item() (of a parameter or a traced value)
+    "no_grad",     # products computed under no_grad
     "branches",    # if on comparisons of Values, max(0.0, ...), early returns
     "data_branches",  # if on .data of a traced value
     "schedules",   # a number in a global, a closure cell or an attribute, changed between calls
@@ -67,6 +69,10 @@ class Choices:
         may delete as one."""
         return make(self)
 
+    def real(self, specials: bool) -> float:
+        """A float (see `number`)."""
+        return _real(self, specials)
+
 
 class RandomChoices(Choices):
     """Choices from a seeded `random.Random`, or replayed from a list of earlier picks
@@ -98,17 +104,45 @@ class HypothesisChoices(Choices):
     """Choices drawn by hypothesis (`draw` from `st.composite` or `st.data()`), so it shrinks."""
 
     def __init__(self, draw: Callable[[Any], Any]) -> None:
-        from hypothesis import strategies as st
-
         self.draw = draw
-        self.st = st
 
     def pick(self, n: int) -> int:
-        return self.draw(self.st.integers(0, n - 1)) if n > 1 else 0
+        if n <= 1:
+            return 0
+        strategy = _INTEGERS.get(n)
+        if strategy is None:
+            from hypothesis import strategies as st
+
+            strategy = _INTEGERS[n] = st.integers(0, n - 1)
+        return self.draw(strategy)
 
     def group(self, make: Callable[[Choices], Any]) -> Any:
-        st = self.st
-        return self.draw(st.composite(lambda draw: make(HypothesisChoices(draw)))())
+        return self.draw(_grouped_strategy()(make))
+
+    def real(self, specials: bool) -> float:
+        # one draw from numbers drawn alike in advance: a float costs hypothesis one choice
+        pool = _POOLS.get(specials)
+        if pool is None:
+            pool = _POOLS[specials] = _pool(specials)
+        return pool[self.pick(len(pool))]
+
+
+_GROUP: list[Any] = []
+_INTEGERS: dict[int, Any] = {}  # st.integers(0, n - 1) by n, made once each
+_POOLS: dict[bool, tuple[float, ...]] = {}  # `_pool(specials)`, made once each
+
+
+def _grouped_strategy() -> Any:
+    """One composite strategy (made once: making one per group costs more than drawing)."""
+    if not _GROUP:
+        from hypothesis import strategies as st
+
+        @st.composite
+        def group(draw: Any, make: Callable[[Choices], Any]) -> Any:
+            return make(HypothesisChoices(draw))
+
+        _GROUP.append(group)
+    return _GROUP[0]
 
 
 # --- numbers and their text ---------------------------------------------------------------------
@@ -121,6 +155,10 @@ SPECIAL = (0.0, -0.0, math.nan, math.inf, -math.inf, 1e-300, 5e-324, 1e300, -1e3
 def number(c: Choices, specials: bool = True) -> float:
     """A float as users pass them: a round number, a binary fraction, any double, or (with
     `specials`) an edge point."""
+    return c.real(specials)
+
+
+def _real(c: Choices, specials: bool) -> float:
     kind = c.pick(20)
     if kind < 10:
         return c.choice(NICE)
@@ -130,6 +168,14 @@ def number(c: Choices, specials: bool = True) -> float:
         x = (1 + c.pick(2**30)) / 2**30 * 2.0 ** (c.pick(12) - 6)
         return -x if c.flag(50) else x
     return c.choice(SPECIAL)
+
+
+def _pool(specials: bool, size: int = 512) -> tuple[float, ...]:
+    """`size` numbers drawn as `_real` draws them (so as often round, special and so on),
+    the round ones first, in `NICE`'s order (what a shrinker goes to): what one hypothesis
+    draw picks from."""
+    drawn = [_real(RandomChoices(seed), specials) for seed in range(size - len(NICE))]
+    return (*NICE, *drawn)
 
 
 def literal(x: Any) -> str:
@@ -270,9 +316,14 @@ class ProgramWriter:
     def __init__(self, c: Choices, features: frozenset[str] = FEATURES) -> None:
         self.c = c
         self.on = features
+        self.focused = len(features) <= 5  # drawn for a few features: use them more often
         self.counter = 0  # numbers fn's locals: h1, c2, ...
 
     def has(self, feature: str, percent: int) -> bool:
+        """Whether this program has `feature` (drawn with about this chance; most of the
+        time when the program is drawn for a few features only)."""
+        if self.focused:
+            percent = max(percent, 75)
         return feature in self.on and self.c.flag(percent)
 
     # -- the module ----------------------------------------------------------------------------
@@ -314,7 +365,7 @@ class ProgramWriter:
             self.ws = [c.choice(self.params) for _ in range(floats.size)]
             body.append(f"ws = [{', '.join(self.ws)}]")
         self.interior = None
-        if self.has("interior", 25):
+        if "interior" in self.on and c.flag(25):  # never more: after a step, eager raises
             self.interior = "H"
             a, b = c.choice(self.params), c.choice(self.params)
             body.append(f"H = ({a} * {b} + {literal(c.choice(NICE))}).tanh()  "
@@ -458,9 +509,10 @@ class ProgramWriter:
             s.numbers.append("cfg.scale")
         if "closure" in self.coef:
             s.numbers.append("beta")
-        if "frozen" in self.on:
-            for p in self.params:
+        for p in self.params:
+            if "data_reads" in self.on:
                 s.frozen_numbers += [f"{p}.data", f"{p}.item()"]
+            if "detach" in self.on:
                 s.frozen_values.append(f"{p}.detach()")
         return s
 
@@ -474,16 +526,19 @@ class ProgramWriter:
     def _statement(self, s: _Scope) -> list[str]:
         c = self.c
         kind = c.pick(10)
-        if kind >= 8 and "frozen" in self.on and s.traced:
+        if kind >= 8 and "data_reads" in self.on and s.traced:
             # a number read from a traced value: frozen at the recording unless the tape sees it
             name = self._local("c")
             src = c.choice(s.traced)
             s.numbers.append(name)
             s.unused.append(name)
             return [f"{name} = {src}.{c.choice(('data', 'item()'))}"]
-        if kind >= 6 and "frozen" in self.on:
+        if kind >= 6 and "no_grad" in self.on:
             name = self._local("c")
-            code = self.value(s, 2)
+            if c.flag(60):  # a product with a parameter, as a running statistic would be
+                code = Expr(f"{c.choice(self.params)} * {self.value(s, 2).atom()}", False)
+            else:
+                code = self.value(s, 2)
             s.frozen_values.append(name)
             s.unused.append(name)
             return ["with no_grad():", f"    {name} = {code.code}"]
@@ -517,7 +572,7 @@ class ProgramWriter:
     def _return(self, s: _Scope) -> str:
         c = self.c
         kind = c.pick(12)
-        if kind >= 11:
+        if kind >= 11 and not (self.focused and s.unused):
             return f"return {c.choice(self.params)}"  # a parameter itself
         if kind >= 9 and "branches" in self.on:
             sign = next((a.name for a in self.args if a.kind == "sign"), None)
@@ -528,7 +583,15 @@ class ProgramWriter:
             cond = self._condition(s)
             early = c.choice(("0.0", "-1.0", c.choice(self.params), self.value(s, 2).code))
             return f"if {cond}:\n    return {early}\nreturn {self.value(s, 4).code}"
-        return f"return {self.value(s, 5).code}"
+        main = self.value(s, 5)
+        if s.unused and (self.focused or c.flag(70)):  # what fn computed, unused so far
+            main = Expr(f"sum_([{', '.join([main.code, *s.unused])}])", True)
+            s.unused.clear()
+        if self.coef and c.flag(50):  # a weighted term: the weight on a schedule
+            weight = {"global": "COEF", "attribute": "cfg.scale", "closure": "beta"}[
+                c.choice(self.coef)]
+            return f"return {main.atom()} + {weight} * {self.value(s, 2).atom()}"
+        return f"return {main.code}"
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -539,7 +602,7 @@ class ProgramWriter:
             name = c.choice(fresh)
             s.unused.remove(name)
             return Expr(name, True)
-        if s.frozen_values and c.flag(25):
+        if s.frozen_values and c.flag(50 if self.focused else 25):
             return Expr(c.choice(s.frozen_values), True)
         if s.traced and c.flag(40):  # what fn computed before, so little of it is dead code
             return Expr(c.choice(s.traced), True)
@@ -554,8 +617,11 @@ class ProgramWriter:
             name = c.choice(fresh)
             s.unused.remove(name)
             return Expr(name, True)
-        pool = s.numbers + (s.frozen_numbers if c.flag(30) else [])
-        if s.traced and "frozen" in self.on and c.flag(5):
+        if self.coef and c.flag(25):  # a weight on a schedule
+            return Expr({"global": "COEF", "attribute": "cfg.scale", "closure": "beta"}[
+                c.choice(self.coef)], True)
+        pool = s.numbers + (s.frozen_numbers if self.focused or c.flag(30) else [])
+        if s.traced and "data_reads" in self.on and c.flag(5):
             # grad of a function at a traced value is a float (not in the graph)
             return Expr(f"grad({c.choice(INNER_GRADS)})({c.choice(s.traced)})", True)
         if pool and c.flag(55):
@@ -652,7 +718,8 @@ class ScriptWriter:
                            else number(c, specials and c.flag(30)))
             elif a.kind == "floats":
                 size = a.size + (c.choice((-1, 1)) if odd and c.flag(20) else 0)
-                xs = [number(c, specials and c.flag(20)) for _ in range(max(size, 0))]
+                odd_numbers = specials and c.flag(30)
+                xs = [number(c, odd_numbers) for _ in range(max(size, 0))]
                 out.append(tuple(xs) if odd and c.flag(30) else xs)
             elif a.kind == "index":
                 out.append(c.pick(self.p.classes + (1 if odd and c.flag(10) else 0)))
@@ -698,7 +765,7 @@ class ScriptWriter:
     def actions(self) -> list[Step]:
         out = []
         for _ in range(2):
-            step = grouped(self, lambda: self._action() if self.c.flag(50) else None)
+            step = grouped(self, lambda: self._action() if self.c.flag(65) else None)
             if step is None:
                 break
             out.append(step)
@@ -707,30 +774,39 @@ class ScriptWriter:
     def _action(self) -> Step | None:
         """One thing users do between calls, of those this program allows (or None)."""
         c, p = self.c, self.p
-        kind = c.pick(10)
-        if kind < 4 and p.optimizer:
+        kinds = []
+        if p.optimizer:
+            kinds += ["step", "step", "zero_grad"]
+        if p.coef:
+            kinds += ["schedule", "schedule"]
+        if p.model is not None and "rebinding" in self.on:
+            kinds += ["rebind", "restore"]
+        if "steps" in self.on:  # (a step moves only what has a gradient; a write, anything)
+            kinds += ["write", "write"]
+        if not kinds:
+            return None
+        kind = c.choice(kinds)
+        if kind == "step":
             return Step("action", "opt.step()", trigger="step")
-        if kind < 5 and p.optimizer:
+        if kind == "zero_grad":
             return Step("action", "opt.zero_grad()", trigger="zero_grad")
-        if kind < 7 and p.coef:
+        if kind == "schedule":
             where = c.choice(p.coef)
             x = literal(c.choice(NICE))
             code = {"global": f"COEF = {x}", "attribute": f"cfg.scale = {x}",
                     "closure": f"set_beta({x})"}[where]
             return Step("action", code, trigger=f"{where} number")
-        if kind < 8 and p.model is not None and "rebinding" in self.on:
+        if kind == "rebind":
             source = c.choice(("model", "saved"))
             code = (f"model = copy.deepcopy({source})" if p.model == "global"
                     else f"set_net(copy.deepcopy({source}))")
             return Step("action", code, trigger=f"{p.model} model rebound")
-        if kind < 9 and "steps" in self.on:
+        if kind == "write":
             target = c.choice(p.params)
             x = literal(number(c, specials=False))
             return Step("action", f"{target}.data = {x}", trigger="data write")
-        if p.model is not None and "rebinding" in self.on:
-            return Step("action", "model.load_state_dict(saved.state_dict())",
-                        trigger="state restored")
-        return None
+        return Step("action", "model.load_state_dict(saved.state_dict())",
+                    trigger="state restored")
 
     def _call(self) -> list[Step]:
         """What users do, then one call: `t(...)` or `t.mean(...)`."""
@@ -744,10 +820,15 @@ class ScriptWriter:
         return steps
 
     def write(self, calls: int = 6) -> list[Step]:
+        """The script: `t = tape(...)`, then up to `calls` calls (most often all of them)."""
         example = literal(self.arguments(specials=False))[1:-1]
         steps = [Step("tape", f"t = tape({self.p.fn_name}, {example})", args=example)]
-        for _ in range(calls):
-            steps += grouped(self, self._call)
+        for i in range(calls):
+            more = grouped(self, lambda i=i: self._call() if i == 0 or self.c.flag(95)
+                           else None)
+            if more is None:
+                break
+            steps += more
         return steps
 
 
