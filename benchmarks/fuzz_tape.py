@@ -119,10 +119,13 @@ def plain_args(scenario: Scenario) -> Scenario:
     start, end = fn.lineno - 1, fn.end_lineno
     text = "".join(lines[start:end])
     args = []
+    fn_name = unicodedata.normalize("NFKC", program.fn_name)
     for arg in program.args:
         new = DEFAULT_ARG_NAMES[arg.kind]
-        if arg.name != new:
-            text = rename(text, arg.name, new)
+        if arg.name == new or unicodedata.normalize("NFKC", arg.name) == fn_name:
+            args.append(arg)  # (an argument named as fn is left alone: one token, two names)
+            continue
+        text = rename(text, arg.name, new)
         args.append(replace(arg, name=new))
     source = "".join([*lines[:start], text, *lines[end:]])
     return Scenario(replace(program, source=source, args=args), scenario.steps)
