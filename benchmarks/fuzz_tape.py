@@ -21,11 +21,13 @@ instead of `tape`: how long the fuzzer takes to catch each missing guard.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import re
 import sys
 import time
 import tokenize
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -104,7 +106,40 @@ def rename(source: str, old: str, new: str) -> str:
     return "".join(lines)
 
 
-ASPECTS = {"hostile labels": plain_labels, "fn's name": plain_name}
+DEFAULT_ARG_NAMES = {"float": "x", "floats": "xs", "index": "k", "sign": "y", "pixels": "px",
+                     "prob": "target"}
+
+
+def plain_args(scenario: Scenario) -> Scenario:
+    """The scenario with fn's arguments called x, xs, k, ... (in fn's own lines only)."""
+    program = scenario.program
+    lines = program.source.splitlines(keepends=True)
+    fn = next(node for node in ast.walk(ast.parse(program.source))
+              if isinstance(node, (ast.FunctionDef, ast.Assign)) and _defines(node, program))
+    start, end = fn.lineno - 1, fn.end_lineno
+    text = "".join(lines[start:end])
+    args = []
+    fn_name = unicodedata.normalize("NFKC", program.fn_name)
+    for arg in program.args:
+        new = DEFAULT_ARG_NAMES[arg.kind]
+        if arg.name == new or unicodedata.normalize("NFKC", arg.name) == fn_name:
+            args.append(arg)  # (an argument named as fn is left alone: one token, two names)
+            continue
+        text = rename(text, arg.name, new)
+        args.append(replace(arg, name=new))
+    source = "".join([*lines[:start], text, *lines[end:]])
+    return Scenario(replace(program, source=source, args=args), scenario.steps)
+
+
+def _defines(node: ast.AST, program: Any) -> bool:
+    name = unicodedata.normalize("NFKC", program.fn_name)
+    if isinstance(node, ast.FunctionDef):
+        return node.name == name
+    return isinstance(node.targets[0], ast.Name) and node.targets[0].id == name  # a lambda
+
+
+ASPECTS = {"hostile labels": plain_labels, "fn's name": plain_name,
+           "hostile argument names": plain_args}
 """Program aspects a failure may need: each maps a scenario to one without it."""
 
 

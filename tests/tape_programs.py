@@ -1,227 +1,23 @@
-"""Random user programs for `tape`, written as people write them, as Python source.
+"""Random user programs for `tape`: a module (`tape_modules`) and a script that uses it.
 
-A scenario is a module and a script. The module: parameters with labels (some chosen to
-collide with the names a tape generates, some unicode, some empty), sometimes an `nn.MLP`, a
-coefficient in a global, a closure or an object's attribute, an interior node computed
-outside the function, and the function `fn` itself, which closes over all of that: branches
-on comparisons of Values and on `.data`, numbers read with `.data`/`.item()`/`.detach()` or
-computed under `no_grad`, every op of `autograd.ops.OPS`, the losses of `nn.losses`, a plain
-number returned on some branch, a parameter returned as it is. The script: `t = tape(fn,
-...)`, calls `t(...)` and `t.mean(...)`, and between them what users do: optimizer steps, a
-schedule, a model rebound to a copy, a write to `.data`, new arguments, batches of odd
-structure (NumPy arrays, unsigned ints, tuples, ragged samples).
-
-Every choice goes through `Choices.pick(n)`, an int in [0, n) where 0 is the simplest
-option (a feature left out, the first name, the shortest body), so hypothesis can draw and
-shrink scenarios (`scenarios()`) and a seeded script can draw them without it
-(`RandomChoices`, with a shrinker of its own in `benchmarks/fuzz_tape.py`). The text is
-ours, never a user's: the oracle runs it with `exec`/`eval` so that what a failing example
+The script: `t = tape(fn, ...)`, calls `t(...)` and `t.mean(...)`, and between them what
+users do: optimizer steps, a schedule, a model rebound to a copy, a write to `.data`, new
+arguments, batches of odd structure (NumPy arrays, unsigned ints, tuples, ragged samples).
+A `Scenario` shows itself as that script, runnable as it is. The text is ours, never a
+user's: the oracle (`tape_oracle`) runs it with `exec`/`eval`, so what a failing example
 shows is exactly what ran.
 """
 
 from __future__ import annotations
 
-import math
-import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from autograd.ops import UNARY
+from tape_choices import NICE, Choices, HypothesisChoices, RandomChoices, grouped, literal, number
+from tape_modules import FEATURES, Arg, Program, ProgramWriter
 
-FEATURES = frozenset({
-    "labels",      # hostile parameter labels (generated names, NFKC twins, unicode, empty)
-    "names",       # hostile names for fn and its arguments (tanh, log, v1, seed, args, ...)
-    "model",       # an nn.MLP, in a global or in a closure
-    "interior",    # a node computed from the parameters outside fn, closed over
-    "frozen",      # numbers from .data, .item(), .detach() and no_grad reads
-    "branches",    # if on comparisons of Values, max(0.0, ...), early returns
-    "data_branches",  # if on .data of a traced value
-    "schedules",   # a number in a global, a closure cell or an attribute, changed between calls
-    "rebinding",   # the model rebound to a deepcopy of itself or of a saved copy
-    "ints",        # class indices, +-1 targets, pixel-like int lists
-    "specials",    # nan, inf, -0.0, huge and tiny numbers, kinks at 0
-    "losses",      # nn.losses: hinge, mse, bce, bce_with_logits, cross_entropy
-    "batches",     # t.mean on NumPy arrays, unsigned ints, tuples, ragged samples
-    "steps",       # optimizer steps and writes to .data between calls
-})
-"""What a scenario may contain; `scenarios(features=...)` leaves some out (to isolate a bug)."""
-
-
-# --- choices: one interface, drawn by hypothesis or by a seeded random source -----------------
-
-
-class Choices:
-    """Where every decision comes from: `pick(n)` is an int in [0, n), 0 the simplest."""
-
-    def pick(self, n: int) -> int:
-        raise NotImplementedError
-
-    def flag(self, percent: int) -> bool:
-        """True with about this chance; 0 (the simplest) is False."""
-        return self.pick(100) >= 100 - percent
-
-    def choice(self, items: Sequence[Any]) -> Any:
-        return items[self.pick(len(items))]
-
-    def group(self, make: Callable[[Choices], Any]) -> Any:
-        """`make(self)`: choices that belong together (a statement, a call), which a shrinker
-        may delete as one."""
-        return make(self)
-
-
-class RandomChoices(Choices):
-    """Choices from a seeded `random.Random`, or replayed from a list of earlier picks
-    (`prefix`; past its end every pick is 0). `trace` keeps the picks made, for shrinking."""
-
-    def __init__(self, seed: int | None = None, prefix: Sequence[int] | None = None) -> None:
-        self.rng = random.Random(seed) if prefix is None else None
-        self.prefix = list(prefix) if prefix is not None else []
-        self.trace: list[int] = []
-        self.groups: list[tuple[int, int]] = []  # (start, end) in trace of each group
-
-    def group(self, make: Callable[[Choices], Any]) -> Any:
-        start = len(self.trace)
-        out = make(self)
-        self.groups.append((start, len(self.trace)))
-        return out
-
-    def pick(self, n: int) -> int:
-        if self.rng is not None:
-            k = self.rng.randrange(n)
-        else:
-            i = len(self.trace)
-            k = min(self.prefix[i], n - 1) if i < len(self.prefix) else 0
-        self.trace.append(k)
-        return k
-
-
-class HypothesisChoices(Choices):
-    """Choices drawn by hypothesis (`draw` from `st.composite` or `st.data()`), so it shrinks."""
-
-    def __init__(self, draw: Callable[[Any], Any]) -> None:
-        from hypothesis import strategies as st
-
-        self.draw = draw
-        self.st = st
-
-    def pick(self, n: int) -> int:
-        return self.draw(self.st.integers(0, n - 1)) if n > 1 else 0
-
-    def group(self, make: Callable[[Choices], Any]) -> Any:
-        st = self.st
-        return self.draw(st.composite(lambda draw: make(HypothesisChoices(draw)))())
-
-
-# --- numbers and their text ---------------------------------------------------------------------
-
-NICE = (1.0, 0.5, 2.0, -1.0, -0.5, 0.25, 3.0, -2.0, 0.1, -0.3, 1.5, 0.0, 10.0, -4.0)
-SPECIAL = (0.0, -0.0, math.nan, math.inf, -math.inf, 1e-300, 5e-324, 1e300, -1e300, 710.0,
-           -710.0, 1e-8, 1e8, 40.0, -40.0)
-
-
-def number(c: Choices, specials: bool = True) -> float:
-    """A float as users pass them: a round number, a binary fraction, any double, or (with
-    `specials`) an edge point."""
-    kind = c.pick(20)
-    if kind < 10:
-        return c.choice(NICE)
-    if kind < 15:
-        return (c.pick(4001) - 2000) / 512
-    if kind < 18 or not specials:
-        x = (1 + c.pick(2**30)) / 2**30 * 2.0 ** (c.pick(12) - 6)
-        return -x if c.flag(50) else x
-    return c.choice(SPECIAL)
-
-
-def literal(x: Any) -> str:
-    """Python source for a number, list, tuple or NumPy array/scalar that evaluates to it."""
-    if isinstance(x, bool):
-        return repr(x)
-    if isinstance(x, float):
-        if x != x:
-            return "math.nan"
-        if math.isinf(x):
-            return "math.inf" if x > 0 else "-math.inf"
-        return repr(x)
-    if isinstance(x, int):
-        return repr(x)
-    if isinstance(x, list):
-        return "[" + ", ".join(map(literal, x)) + "]"
-    if isinstance(x, tuple):
-        inner = ", ".join(map(literal, x))
-        return f"({inner},)" if len(x) == 1 else f"({inner})"
-    if type(x).__module__ == "numpy":
-        if getattr(x, "ndim", 0) == 0:
-            return f"np.{x.dtype.name}({literal(x.item())})"
-        dtype = "" if x.dtype.name in ("float64", "int64") else f", dtype=np.{x.dtype.name}"
-        return f"np.array({literal(x.tolist())}{dtype})"
-    raise TypeError(f"no literal for {type(x).__name__}")
-
-
-def _negative(text: str) -> bool:
-    return text.startswith("-")
-
-
-# --- names ----------------------------------------------------------------------------------------
-
-# Labels a tape's generated code could collide with, NFKC twins (one Python identifier after
-# normalisation), unicode and empty labels, and labels that are not identifiers at all.
-HOSTILE_LABELS = (
-    "v1", "v2", "v3", "g_v1", "g_v2", "args", "params", "seed", "x0", "x1", "p0", "p1", "tanh",
-    "log", "exp", "sqrt", "np", "INF", "NAN", "e", "power", "abs", "_log", "None", "True",
-    "lambda", "class", "return", "", " ", "1x", "w-1", "layers.0.w.1", "g_", "g_w", "_",
-    "__class__", "fn", "replay", "tape", "self", "math", "sum", "max", "print", "é", "θ",
-    "x₀", "ﬁ", "fi", "ｗ", "w", "w_2", "a\nb", "it's", 'say "hi"', "back\\slash",
-)
-NFKC_TWINS = (("ﬁ", "fi"), ("x₀", "x0"), ("ｗ", "w"), ("Ⅸ", "IX"), ("ℌ", "H"))
-LABEL_CHARS = "abxyzw01_.- éﬁ₀λ\u0301'\"\\"
-PLAIN_LABELS = ("w", "b", "w1", "w2", "bias", "scale")
-
-# Names for fn and for its arguments: the generated code's own names, builtins it may call,
-# and unicode identifiers. None is a name the body of fn uses for something else.
-HOSTILE_FN_NAMES = ("loss", "tanh", "log", "v1", "seed", "args", "params", "replay", "exp",
-                    "g_v1", "x0", "sigmoid", "INF", "e", "f", "λ", "ﬁ", "lambda")
-HOSTILE_ARG_NAMES = ("args", "params", "seed", "v1", "v2", "g_v1", "x0", "x1", "np", "INF",
-                     "NAN", "e", "power", "exp", "log", "tanh", "_log", "g_x", "arg0", "λ",
-                     "θ", "ﬁ", "w", "b", "p")
-
-UNARY_METHODS = tuple(UNARY)  # every op `Value` has a method for: a new one is drawn too
-BINARY = ("+", "-", "*", "/", "**")
-INNER_GRADS = ("lambda z: (z * z).tanh()", "lambda z: z.sin() * z", "lambda z: z.exp() / 2")
-
-
-@dataclass
-class Arg:
-    """One argument of fn: what it holds (`kind`), its name, and list length / class count."""
-
-    kind: str  # float, floats, index, sign, pixels, prob
-    name: str
-    size: int = 1
-    float_sign: bool = False  # a +-1 target passed as 1.0 / -1.0 instead of an int
-
-
-@dataclass
-class Expr:
-    code: str
-    atomic: bool  # safe as an operand without parentheses
-
-    def atom(self) -> str:
-        return self.code if self.atomic else f"({self.code})"
-
-
-@dataclass
-class Program:
-    """A module's source and what the script may do with it."""
-
-    source: str
-    fn_name: str
-    args: list[Arg]
-    classes: int
-    model: str | None = None  # "global" or "closure"
-    params: list[str] = field(default_factory=list)
-    coef: list[str] = field(default_factory=list)  # "global", "closure", "attribute"
-    optimizer: bool = False
+__all__ = ["FEATURES", "Choices", "Program", "RandomChoices", "Scenario", "Step",
+           "scenarios", "write_scenario"]
 
 
 @dataclass
@@ -251,385 +47,6 @@ class Scenario:
         return "\n" + self.script()
 
 
-# --- the module: parameters, model, globals and fn ------------------------------------------
-
-
-class _Scope:
-    """What fn's body may read at this point: Value-valued and number-valued expressions."""
-
-    def __init__(self) -> None:
-        self.values: list[str] = []
-        self.numbers: list[str] = []
-        self.frozen_values: list[str] = []  # read outside the graph: .detach(), no_grad
-        self.frozen_numbers: list[str] = []  # .data / .item() reads
-        self.traced: list[str] = []  # locals computed inside fn (Values)
-        self.unused: list[str] = []  # locals not read yet: the next expressions prefer them
-
-
-class ProgramWriter:
-    """Draws one program, feature by feature, and renders it."""
-
-    def __init__(self, c: Choices, features: frozenset[str] = FEATURES) -> None:
-        self.c = c
-        self.on = features
-        self.counter = 0  # numbers fn's locals: h1, c2, ...
-
-    def has(self, feature: str, percent: int) -> bool:
-        return feature in self.on and self.c.flag(percent)
-
-    # -- the module ----------------------------------------------------------------------------
-
-    def write(self) -> Program:
-        c = self.c
-        self.args = self._arguments()
-        self.classes = 2 + c.pick(3)
-        n_params = 1 + c.pick(4)
-        self.params = [f"p{i}" for i in range(n_params)]
-        header = ["import copy", "import math", "", "import numpy as np", "",
-                  "from autograd import Value, dot, grad, no_grad, sum_",
-                  "from autograd import tape", "from nn import MLP",
-                  "from nn.losses import bce, bce_with_logits, cross_entropy, hinge, mse",
-                  "from nn.optim import SGD, Adam", ""]
-        body = []
-        for name, label in zip(self.params, self._labels(n_params)):
-            body.append(f"{name} = Value({literal(number(c, specials=False))}, "
-                        f"label={label!r})")
-        floats = next((a for a in self.args if a.kind == "floats"), None)
-        pixels = next((a for a in self.args if a.kind == "pixels"), None)
-        self.model_input = None
-        self.model = None
-        self.model_out = 1
-        if (floats or pixels) and self.has("model", 35):
-            source = floats if floats and (not pixels or c.flag(50)) else pixels
-            self.model_input = (source.name if source.kind == "floats"
-                                else f"[v / 255 for v in {source.name}]")
-            self.model_out = c.choice((1, self.classes))
-            act = c.choice(("relu", "tanh", "sigmoid", "linear"))
-            hidden = 1 + c.pick(4)
-            body.append(f"model = MLP({source.size}, [{hidden}, {self.model_out}], "
-                        f"activation={act!r}, seed={c.pick(100)})")
-            self.model = "closure" if c.flag(40) else "global"
-            if "rebinding" in self.on:
-                body.append("saved = copy.deepcopy(model)")
-        self.ws = None
-        if floats:
-            self.ws = [c.choice(self.params) for _ in range(floats.size)]
-            body.append(f"ws = [{', '.join(self.ws)}]")
-        self.interior = None
-        if self.has("interior", 25):
-            self.interior = "H"
-            a, b = c.choice(self.params), c.choice(self.params)
-            body.append(f"H = ({a} * {b} + {literal(c.choice(NICE))}).tanh()  "
-                        "# computed once, outside fn")
-        self.coef: list[str] = []
-        if self.has("schedules", 40):
-            body.append(f"COEF = {literal(c.choice(NICE))}")
-            self.coef.append("global")
-        if self.has("schedules", 25):
-            body.append("class Config:\n    scale = 1.0\n\n\ncfg = Config()")
-            self.coef.append("attribute")
-        closure_beta = self.has("schedules", 35)
-        if closure_beta:
-            self.coef.append("closure")
-        self.fn_name = c.choice(HOSTILE_FN_NAMES) if self.has("names", 40) else "fn"
-        fn_lines = self._function()
-        body.append("")
-        if closure_beta or self.model == "closure":
-            body += self._factory(fn_lines, closure_beta)
-        else:
-            body += fn_lines
-        params = ", ".join(self.params)
-        if self.model is not None:
-            params += ", *model.parameters()"
-        optimizer = "steps" in self.on
-        if optimizer:
-            body.append("")
-            kind = c.choice(("SGD({}, lr=0.1)", "Adam({}, lr=0.05)", "SGD({}, lr=0.5, "
-                             "momentum=0.9)"))
-            body.append("opt = " + kind.format(f"[{params}]"))
-        source = "\n".join(header + body) + "\n"
-        return Program(source, self.fn_name, self.args, self.classes,
-                       self.model, self.params, self.coef, optimizer)
-
-    def _arguments(self) -> list[Arg]:
-        c = self.c
-        kinds = ["float"]
-        if c.flag(50):
-            kinds.append("floats")
-        if "ints" in self.on:
-            kinds += [k for k in ("index", "sign", "pixels") if c.flag(25)]
-        if c.flag(15):
-            kinds.append("prob")
-        if c.flag(30):
-            kinds.remove("float")
-            if not kinds:
-                kinds = ["floats"]
-        names = {"float": "x", "floats": "xs", "index": "k", "sign": "y", "pixels": "px",
-                 "prob": "target"}
-        args = []
-        taken: set[str] = set()
-        for kind in kinds:
-            name = names[kind]
-            if self.has("names", 25):
-                name = c.choice(HOSTILE_ARG_NAMES)
-            if name in taken:
-                name = names[kind]
-            taken.add(name)
-            size = 1 + c.pick(4) if kind in ("floats", "pixels") else 1
-            args.append(Arg(kind, name, size, kind == "sign" and c.flag(40)))
-        return args
-
-    def _labels(self, n: int) -> list[str]:
-        c = self.c
-        if "labels" not in self.on:
-            return [PLAIN_LABELS[i % len(PLAIN_LABELS)] for i in range(n)]
-        labels = []
-        for _ in range(n):
-            kind = c.pick(10)
-            if kind < 4:
-                labels.append(c.choice(PLAIN_LABELS))
-            elif kind < 8:
-                labels.append(c.choice(HOSTILE_LABELS))
-            else:
-                labels.append("".join(c.choice(LABEL_CHARS) for _ in range(c.pick(5))))
-        if n >= 2 and c.flag(30):
-            a, b = c.choice(NFKC_TWINS)
-            labels[0], labels[1] = a, b
-        return labels
-
-    def _factory(self, fn_lines: list[str], beta: bool) -> list[str]:
-        """fn inside `make_loss(beta, net)`, with a setter for each: closure cells that the
-        script changes between calls (a schedule, a model rebound)."""
-        closed = (["beta"] if beta else []) + (["net"] if self.model == "closure" else [])
-        lines = [f"def make_loss({', '.join(closed)}):"]
-        lines += ["    " + line if line else "" for line in fn_lines]
-        returned = [self.fn_name]
-        for name in closed:
-            setter = "set_" + name
-            returned.append(setter)
-            lines += [f"    def {setter}(value):", f"        nonlocal {name}",
-                      f"        {name} = value", ""]
-        lines.append(f"    return {', '.join(returned)}")
-        lines += ["", ""]
-        given = ([literal(self.c.choice(NICE))] if beta else []) + (
-            ["model"] if self.model == "closure" else [])
-        lines.append(f"{', '.join(returned)} = make_loss({', '.join(given)})")
-        return lines
-
-    # -- fn ------------------------------------------------------------------------------------
-
-    def _function(self) -> list[str]:
-        scope = self._scope()
-        body: list[str] = []
-        for _ in range(4):
-            lines = grouped(self, lambda: self._statement(scope) if self.c.flag(60) else None)
-            if lines is None:
-                break
-            body += lines
-        ret = self._return(scope)
-        arglist = ", ".join(a.name for a in self.args)
-        if self.fn_name == "lambda":  # a lambda where fn is one expression, else `loss`
-            self.fn_name = "loss"
-            if not body and "\n" not in ret:
-                return [f"loss = lambda {arglist}: {ret[len('return '):]}"]
-        lines = [f"def {self.fn_name}({arglist}):"]
-        lines += ["    " + line for line in body + ret.split("\n")]
-        return lines
-
-    def _scope(self) -> _Scope:
-        s = _Scope()
-        for a in self.args:
-            if a.kind in ("float", "prob") or (a.kind == "sign" and a.float_sign):
-                s.values.append(a.name)
-            elif a.kind == "floats":
-                s.values += [f"{a.name}[0]", f"{a.name}[-1]"]
-                # its structure: the length, and (as for a pair) whether it is a tuple
-                s.numbers += [f"len({a.name})", f"(1.0 if isinstance({a.name}, tuple) else 0.5)"]
-            elif a.kind == "index":
-                s.numbers += [a.name, f"(1 - 2 * {a.name})"]  # int arithmetic on a label
-            elif a.kind == "sign":
-                s.numbers.append(a.name)
-            elif a.kind == "pixels":
-                s.numbers += [f"{a.name}[0] / 255", f"({a.name}[-1] - 128)"]
-        s.values += self.params
-        if self.interior:
-            s.values.append(self.interior)
-        if "global" in self.coef:
-            s.numbers.append("COEF")
-        if "attribute" in self.coef:
-            s.numbers.append("cfg.scale")
-        if "closure" in self.coef:
-            s.numbers.append("beta")
-        if "frozen" in self.on:
-            for p in self.params:
-                s.frozen_numbers += [f"{p}.data", f"{p}.item()"]
-                s.frozen_values.append(f"{p}.detach()")
-        return s
-
-    def _model_call(self) -> str:
-        return f"{'net' if self.model == 'closure' else 'model'}({self.model_input})"
-
-    def _local(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}{self.counter}"
-
-    def _statement(self, s: _Scope) -> list[str]:
-        c = self.c
-        kind = c.pick(10)
-        if kind >= 8 and "frozen" in self.on and s.traced:
-            # a number read from a traced value: frozen at the recording unless the tape sees it
-            name = self._local("c")
-            src = c.choice(s.traced)
-            s.numbers.append(name)
-            s.unused.append(name)
-            return [f"{name} = {src}.{c.choice(('data', 'item()'))}"]
-        if kind >= 6 and "frozen" in self.on:
-            name = self._local("c")
-            code = self.value(s, 2)
-            s.frozen_values.append(name)
-            s.unused.append(name)
-            return ["with no_grad():", f"    {name} = {code.code}"]
-        if kind >= 4 and s.traced and ("branches" in self.on or "data_branches" in self.on):
-            name = self._local("h")
-            cond = self._condition(s)
-            a, b = self.value(s, 3), self.value(s, 3)
-            s.values.append(name)
-            s.traced.append(name)
-            s.unused.append(name)
-            return [f"if {cond}:", f"    {name} = {a.code}", "else:", f"    {name} = {b.code}"]
-        name = self._local("h")
-        code = self.value(s, 4)
-        s.values.append(name)
-        s.traced.append(name)
-        s.unused.append(name)
-        return [f"{name} = {code.code}"]
-
-    def _condition(self, s: _Scope) -> str:
-        c = self.c
-        left = c.choice(s.traced)
-        others = [v for v in s.traced if v != left]
-        right = c.choice(["0", "0.0", *s.numbers[:3], *others]) if c.flag(60) else "0.0"
-        op = c.choice((">", "<", ">=", "<="))
-        if "data_branches" in self.on and ("branches" not in self.on or c.flag(40)):
-            if right in others:
-                right += ".data"
-            return f"{left}.data {op} {right}"
-        return f"{left} {op} {right}"
-
-    def _return(self, s: _Scope) -> str:
-        c = self.c
-        kind = c.pick(12)
-        if kind >= 11:
-            return f"return {c.choice(self.params)}"  # a parameter itself
-        if kind >= 9 and "branches" in self.on:
-            sign = next((a.name for a in self.args if a.kind == "sign"), None)
-            y = sign if sign is not None else "1.0"
-            zero = c.choice(("0.0", "0"))
-            return f"return max({zero}, 1 - {y} * {self.value(s, 3).atom()})"
-        if kind >= 7 and "branches" in self.on and s.traced:
-            cond = self._condition(s)
-            early = c.choice(("0.0", "-1.0", c.choice(self.params), self.value(s, 2).code))
-            return f"if {cond}:\n    return {early}\nreturn {self.value(s, 4).code}"
-        return f"return {self.value(s, 5).code}"
-
-    # -- expressions ---------------------------------------------------------------------------
-
-    def leaf(self, s: _Scope) -> Expr:
-        c = self.c
-        fresh = [v for v in s.unused if v not in s.numbers]
-        if fresh and c.flag(60):
-            name = c.choice(fresh)
-            s.unused.remove(name)
-            return Expr(name, True)
-        if s.frozen_values and c.flag(25):
-            return Expr(c.choice(s.frozen_values), True)
-        if s.traced and c.flag(40):  # what fn computed before, so little of it is dead code
-            return Expr(c.choice(s.traced), True)
-        if self.model is not None and self.model_out == 1 and c.flag(15):
-            return Expr(self._model_call(), True)
-        return Expr(c.choice(s.values), True)
-
-    def num(self, s: _Scope) -> Expr:
-        c = self.c
-        fresh = [v for v in s.unused if v in s.numbers]
-        if fresh and c.flag(60):
-            name = c.choice(fresh)
-            s.unused.remove(name)
-            return Expr(name, True)
-        pool = s.numbers + (s.frozen_numbers if c.flag(30) else [])
-        if s.traced and "frozen" in self.on and c.flag(5):
-            # grad of a function at a traced value is a float (not in the graph)
-            return Expr(f"grad({c.choice(INNER_GRADS)})({c.choice(s.traced)})", True)
-        if pool and c.flag(55):
-            code = c.choice(pool)
-            return Expr(code, "/" not in code)
-        x = number(c, specials="specials" in self.on and c.flag(20))
-        text = literal(x)
-        return Expr(text, not _negative(text) and "inf" not in text)
-
-    def value(self, s: _Scope, budget: int) -> Expr:
-        """An expression whose result is a Value (up to `budget` levels deep)."""
-        c = self.c
-        if budget <= 1:
-            return self.leaf(s)
-        form = c.pick(30)
-        sub = budget - 1
-        if form < 6:
-            return self.leaf(s)
-        if form < 12:
-            return Expr(f"{self.value(s, sub).atom()}.{c.choice(UNARY_METHODS)}()", True)
-        if form < 13:
-            return Expr(f"-{self.value(s, sub).atom()}", False)
-        if form < 14:
-            return Expr(f"abs({self.value(s, sub).code})", True)
-        if form < 22:
-            op = c.choice(BINARY)
-            side = c.pick(3)
-            a = self.value(s, sub) if side != 2 else self.num(s)
-            if op == "**" and side == 1:  # a constant exponent: the op `**` (POWC)
-                k = c.choice(("2", "3", "0.5", "-1", "2.0", "0"))
-                b = Expr(k, not _negative(k))
-            else:
-                b = self.value(s, sub) if side != 1 else self.num(s)
-            return Expr(f"{a.atom()} {op} {b.atom()}", False)
-        if form < 24:
-            items = [self.value(s, sub).code for _ in range(1 + c.pick(3))]
-            if c.flag(50):
-                return Expr(f"sum_([{', '.join(items)}])", True)
-            weights = [self.value(s, sub).code if c.flag(70) else self.num(s).code
-                       for _ in items]
-            return Expr(f"dot([{', '.join(items)}], [{', '.join(weights)}])", True)
-        if form < 25 and self.ws is not None:
-            xs = next(a.name for a in self.args if a.kind == "floats")
-            return Expr(f"dot({xs}, ws)" if c.flag(50) else f"sum_({xs})", True)
-        if form < 28 and "losses" in self.on:
-            return self._loss(s, sub)
-        return self.leaf(s)
-
-    def _loss(self, s: _Scope, budget: int) -> Expr:
-        c = self.c
-        score = self.value(s, budget)
-        kind = c.pick(5)
-        sign = next((a.name for a in self.args if a.kind == "sign"), None)
-        index = next((a.name for a in self.args if a.kind == "index"), None)
-        prob = next((a.name for a in self.args if a.kind == "prob"), None)
-        if kind == 0:
-            return Expr(f"hinge({score.code}, {sign or c.choice(('1', '-1', '1.0'))})", True)
-        if kind == 1:
-            target = self.num(s).code if c.flag(50) else self.value(s, budget).code
-            return Expr(f"mse({score.code}, {target})", True)
-        if kind in (2, 3):
-            target = prob or c.choice(("0.0", "1.0", "0.25"))
-            name = "bce_with_logits" if kind == 2 else "bce"
-            p = score.code if kind == 2 else f"{score.atom()}.sigmoid()"
-            return Expr(f"{name}({p}, {target})", True)
-        target = index or str(c.pick(self.classes))
-        if self.model is not None and self.model_out == self.classes and c.flag(60):
-            return Expr(f"cross_entropy({self._model_call()}, {target})", True)
-        logits = [score.code] + [self.value(s, budget).code for _ in range(self.classes - 1)]
-        return Expr(f"cross_entropy([{', '.join(logits)}], {target})", True)
-
-
 # --- the script: arguments, calls and what users do between them -------------------------------
 
 
@@ -654,7 +71,8 @@ class ScriptWriter:
                            else number(c, specials and c.flag(30)))
             elif a.kind == "floats":
                 size = a.size + (c.choice((-1, 1)) if odd and c.flag(20) else 0)
-                xs = [number(c, specials and c.flag(20)) for _ in range(max(size, 0))]
+                odd_numbers = specials and c.flag(30)
+                xs = [number(c, odd_numbers) for _ in range(max(size, 0))]
                 out.append(tuple(xs) if odd and c.flag(30) else xs)
             elif a.kind == "index":
                 out.append(c.pick(self.p.classes + (1 if odd and c.flag(10) else 0)))
@@ -700,7 +118,7 @@ class ScriptWriter:
     def actions(self) -> list[Step]:
         out = []
         for _ in range(2):
-            step = grouped(self, lambda: self._action() if self.c.flag(50) else None)
+            step = grouped(self, lambda: self._action() if self.c.flag(65) else None)
             if step is None:
                 break
             out.append(step)
@@ -709,30 +127,39 @@ class ScriptWriter:
     def _action(self) -> Step | None:
         """One thing users do between calls, of those this program allows (or None)."""
         c, p = self.c, self.p
-        kind = c.pick(10)
-        if kind < 4 and p.optimizer:
+        kinds = []
+        if p.optimizer:
+            kinds += ["step", "step", "zero_grad"]
+        if p.coef:
+            kinds += ["schedule", "schedule"]
+        if p.model is not None and "rebinding" in self.on:
+            kinds += ["rebind", "restore"]
+        if "steps" in self.on:  # (a step moves only what has a gradient; a write, anything)
+            kinds += ["write", "write"]
+        if not kinds:
+            return None
+        kind = c.choice(kinds)
+        if kind == "step":
             return Step("action", "opt.step()", trigger="step")
-        if kind < 5 and p.optimizer:
+        if kind == "zero_grad":
             return Step("action", "opt.zero_grad()", trigger="zero_grad")
-        if kind < 7 and p.coef:
+        if kind == "schedule":
             where = c.choice(p.coef)
             x = literal(c.choice(NICE))
             code = {"global": f"COEF = {x}", "attribute": f"cfg.scale = {x}",
                     "closure": f"set_beta({x})"}[where]
             return Step("action", code, trigger=f"{where} number")
-        if kind < 8 and p.model is not None and "rebinding" in self.on:
+        if kind == "rebind":
             source = c.choice(("model", "saved"))
             code = (f"model = copy.deepcopy({source})" if p.model == "global"
                     else f"set_net(copy.deepcopy({source}))")
             return Step("action", code, trigger=f"{p.model} model rebound")
-        if kind < 9 and "steps" in self.on:
+        if kind == "write":
             target = c.choice(p.params)
             x = literal(number(c, specials=False))
             return Step("action", f"{target}.data = {x}", trigger="data write")
-        if p.model is not None and "rebinding" in self.on:
-            return Step("action", "model.load_state_dict(saved.state_dict())",
-                        trigger="state restored")
-        return None
+        return Step("action", "model.load_state_dict(saved.state_dict())",
+                    trigger="state restored")
 
     def _call(self) -> list[Step]:
         """What users do, then one call: `t(...)` or `t.mean(...)`."""
@@ -746,25 +173,16 @@ class ScriptWriter:
         return steps
 
     def write(self, calls: int = 6) -> list[Step]:
+        """The script: `t = tape(...)`, then up to `calls` calls (most often all of them)."""
         example = literal(self.arguments(specials=False))[1:-1]
         steps = [Step("tape", f"t = tape({self.p.fn_name}, {example})", args=example)]
-        for _ in range(calls):
-            steps += grouped(self, self._call)
+        for i in range(calls):
+            more = grouped(self, lambda i=i: self._call() if i == 0 or self.c.flag(95)
+                           else None)
+            if more is None:
+                break
+            steps += more
         return steps
-
-
-def grouped(writer: Any, make: Callable[[], Any]) -> Any:
-    """`make()` with the writer drawing its choices as one group (see `Choices.group`)."""
-    outer = writer.c
-
-    def inner(c: Choices) -> Any:
-        writer.c = c
-        try:
-            return make()
-        finally:
-            writer.c = outer
-
-    return outer.group(inner)
 
 
 def write_scenario(c: Choices, features: frozenset[str] = FEATURES, calls: int = 6) -> Scenario:

@@ -4,11 +4,15 @@ mean to 1e-12 (plus what NumPy's last-bit differences can grow into), or it rais
 `TapeError`; where eager raises, the tape raises the same kind. Anything else fails with the
 program and the calls that led there, as a script (`tape_oracle` is the judge).
 
+One test draws programs with every feature; one per family of guards draws programs with
+that family's features only (so they come up more often), and a red one names the family.
 The judge is checked too: it never flags a replay that is right by construction (fn run
-eagerly, the batch with NumPy's rounding), and it catches each promise broken on purpose.
+eagerly, the batch with NumPy's rounding), and the same tests, judging a stand-in with one
+guard missing, catch each of them.
 
-`pytest -m slow tests/test_tape_programs.py` runs the long version;
-`python benchmarks/fuzz_tape.py` counts outcomes over many programs and shrinks each kind of
+Derandomized like the rest of the suite; `HYPOTHESIS_PROFILE=explore` draws new programs,
+`pytest -m slow tests/test_tape_programs.py` draws 5,000, and `python
+benchmarks/fuzz_tape.py` counts outcomes over many programs and shrinks each kind of
 failure to its smallest program.
 """
 
@@ -18,18 +22,32 @@ import ast
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from tape_fakes import BROKEN, EagerReplay
 from tape_oracle import Outcome, Run
-from tape_programs import RandomChoices, Scenario, scenarios, write_scenario
+from tape_programs import FEATURES, RandomChoices, Scenario, scenarios, write_scenario
 
 from autograd import OPS, Value
 from autograd.engine import rule, topological_order
 
-EXAMPLES = 150  # about 10 s for both tests of this file that draw programs
+EXAMPLES = 100  # programs the first test draws (every feature)
+PER_FAMILY = 40  # programs each family's test draws
+FAMILIES = {
+    # one family of guards each: a red test names the one to look at
+    "parameters and detach": frozenset({"detach", "steps"}),
+    "data reads": frozenset({"data_reads", "steps"}),
+    "no_grad": frozenset({"no_grad", "steps"}),
+    "interior nodes": frozenset({"interior", "steps"}),
+    "schedules and models": frozenset({"schedules", "rebinding", "model", "steps"}),
+    "labels and names": frozenset({"labels", "names"}),
+    "branches": frozenset({"branches", "data_branches", "specials"}),
+    "batches": frozenset({"batches", "ints", "specials", "losses", "model"}),
+}
 _quiet = [HealthCheck.too_slow, HealthCheck.data_too_large]
+_under_test: dict[str, Any] = {"tape": None}  # None: `autograd.tape`; else a stand-in
 
 
 def explain(scenario: Scenario, out: Outcome) -> str:
@@ -40,56 +58,66 @@ def explain(scenario: Scenario, out: Outcome) -> str:
             f"{scenario.script(upto=out.step + 1, mark=out.step)}")
 
 
-def first_failure(scenario: Scenario, make_tape: object = None) -> Outcome | None:
-    for out in Run(scenario, make_tape).outcomes(stop_at_failure=True):
-        if out.failed:
-            return out
-    return None
+def fuzz(features: frozenset[str], count: int, *, shrink: bool = True) -> Any:
+    """A hypothesis test over `count` programs with these features: every call of each
+    equals eager or refuses, or it fails with the (smallest) program as a script. One
+    function for every such test, so each draws the same programs wherever it is run
+    (derandomized: the seed comes from the function)."""
+    phases = None if shrink else {"phases": [Phase.generate], "database": None}
+
+    @settings(max_examples=count, deadline=None, suppress_health_check=_quiet,
+              **(phases or {}))
+    @given(scenarios(features))
+    def run(scenario: Scenario) -> None:
+        for out in Run(scenario, _under_test["tape"]).outcomes(stop_at_failure=True):
+            if out.failed:
+                pytest.fail(explain(scenario, out), pytrace=False)
+
+    return run
 
 
 # --- the tape -----------------------------------------------------------------------------
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=_quiet)
-@given(scenarios())
-def test_a_replay_equals_the_eager_program_or_refuses(scenario: Scenario) -> None:
-    out = first_failure(scenario)
-    if out is not None:
-        pytest.fail(explain(scenario, out), pytrace=False)
+def test_a_replay_equals_the_eager_program_or_refuses() -> None:
+    fuzz(FEATURES, EXAMPLES)()
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_a_replay_equals_the_eager_program_or_refuses_for_each_family(family: str) -> None:
+    """The same, on programs with one family of features only (each is then drawn more
+    often): a red one names the family of guards to look at."""
+    fuzz(FAMILIES[family], PER_FAMILY)()
 
 
 @pytest.mark.slow
-@settings(max_examples=5000, deadline=None, suppress_health_check=_quiet)
-@given(scenarios(calls=10))
-def test_a_replay_equals_the_eager_program_or_refuses_long(scenario: Scenario) -> None:
-    out = first_failure(scenario)
-    if out is not None:
-        pytest.fail(explain(scenario, out), pytrace=False)
+def test_a_replay_equals_the_eager_program_or_refuses_long() -> None:
+    fuzz(FEATURES, 5000)()
 
 
 # --- the judge ------------------------------------------------------------------------------
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=_quiet)
-@given(scenarios())
-def test_the_oracle_never_flags_a_replay_that_is_right(scenario: Scenario) -> None:
+def test_the_oracle_never_flags_a_replay_that_is_right(monkeypatch: pytest.MonkeyPatch) -> None:
     """fn run eagerly at every call, the batch with NumPy's exp/log/tanh and exactly rounded
     sums: every call equal (or undecided, a near tie), none a failure."""
-    out = first_failure(scenario, EagerReplay)
-    if out is not None:
-        pytest.fail(explain(scenario, out), pytrace=False)
+    monkeypatch.setitem(_under_test, "tape", EagerReplay)
+    fuzz(FEATURES, EXAMPLES)()
 
 
 @pytest.mark.parametrize("promise", sorted(BROKEN))
-def test_the_oracle_catches_each_broken_promise(promise: str) -> None:
-    """A stand-in with one guard missing is caught within a few dozen programs."""
-    for seed in range(200):
-        scenario = write_scenario(RandomChoices(seed))
-        out = first_failure(scenario, BROKEN[promise])
-        if out is not None:
-            assert out.category == "silent", explain(scenario, out)
+def test_the_fuzz_tests_catch_each_broken_promise(promise: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in with one guard missing fails at least one of the tests above: the same
+    programs they draw (without shrinking), judged against the stand-in."""
+    monkeypatch.setitem(_under_test, "tape", BROKEN[promise])
+    for features, count in [(FEATURES, EXAMPLES), *((f, PER_FAMILY) for f in FAMILIES.values())]:
+        try:
+            fuzz(features, count, shrink=False)()
+        except pytest.fail.Exception as e:
+            assert " silent " in str(e).split("\n")[0], str(e)
             return
-    pytest.fail(f"200 programs and the oracle never saw {promise} broken")
+    pytest.fail(f"no fuzz test notices {promise} broken")
 
 
 # --- the programs ----------------------------------------------------------------------------
