@@ -202,7 +202,7 @@ class Op:
     symbol: str = ""  # infix spelling, for text views and the command line
     # Optional plain-number shortcut for a unary op that never raises: x -> (out, d out/dx) in
     # one call, for recording the hot activations. Must agree with `forward` and
-    # `derivatives` (tests/test_ops_fast.py checks it).
+    # `derivatives` (tests/core/test_ops_fast.py checks it).
     fast: Callable[[float], tuple[float, float]] | None = None
     # n-ary ops only: the operands are (x0..xn-1, w0..wn-1), replacing the chain
     # x0*w0 + x1*w1 + ...; backward visits them as that chain is visited (last pair first,

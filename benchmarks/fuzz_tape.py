@@ -1,6 +1,6 @@
 """The tape against the eager program on many random user programs: how often a replay is
 equal, an honest refusal, a silent difference or a crash, and the smallest program for each
-kind of failure. A long run of what `tests/test_tape_programs.py` does in `make test`.
+kind of failure. A long run of what `tests/replay/test_tape_programs.py` does in `make test`.
 
     python benchmarks/fuzz_tape.py                        # 1000 programs, 6 calls each
     python benchmarks/fuzz_tape.py --programs 200 --seed 7
@@ -8,13 +8,13 @@ kind of failure. A long run of what `tests/test_tape_programs.py` does in `make 
     python benchmarks/fuzz_tape.py --without labels --without names   # isolate a cause
     python benchmarks/fuzz_tape.py --stand-in "parameters' data"      # check the judge
 
-Each program (`tests/tape_programs.py`) is called `--calls` times, each call `t(...)` or
+Each program (`tests/replay/tape_programs.py`) is called `--calls` times, each call `t(...)` or
 `t.mean(...)` on new arguments, with what users do in between (optimizer steps, a schedule,
-a model rebound to a copy, writes to `.data`); `tests/tape_oracle.py` judges each call
+a model rebound to a copy, writes to `.data`); `tests/replay/tape_oracle.py` judges each call
 against the eager program. A failure's kind is what went wrong (a different value, a
 NameError, ...) with what the script had changed since the tape was made; each kind is
 shrunk (fewer choices, smaller ones) to the smallest program that still shows it, printed
-as a script you can run. `--stand-in` runs a replay broken on purpose (tests/tape_fakes.py)
+as a script you can run. `--stand-in` runs a replay broken on purpose (tests/replay/tape_fakes.py)
 instead of `tape`: how long the fuzzer takes to catch each missing guard.
 """
 
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "tests"):  # run as a script: the project and the test helpers
+for path in (ROOT, ROOT / "tests" / "replay"):  # as a script: the project, the test helpers
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -11,7 +11,7 @@ eagerly, the batch with NumPy's rounding), and the same tests, judging a stand-i
 guard missing, catch each of them.
 
 Derandomized like the rest of the suite; `HYPOTHESIS_PROFILE=explore` draws new programs,
-`pytest -m slow tests/test_tape_programs.py` draws 5,000, and `python
+`pytest -m slow tests/replay/test_tape_programs.py` draws 5,000, and `python
 benchmarks/fuzz_tape.py` counts outcomes over many programs and shrinks each kind of
 failure to its smallest program.
 """
@@ -182,7 +182,7 @@ def test_every_script_is_python_a_person_can_run() -> None:
 def test_the_long_run_counts_every_call_and_shrinks_each_failure(capsys) -> None:
     """`benchmarks/fuzz_tape.py` in small: a right stand-in counts no failure (exit 0); one
     with a guard missing is reported with a smallest program that still shows it (exit 1)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from benchmarks import fuzz_tape
 
     quick = ["--programs", "10", "--no-progress"]

@@ -557,7 +557,7 @@ def test_a_wrong_summation_order_is_caught(monkeypatch):
 def test_the_docs_show_the_source_a_neuron_really_gets():
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parent.parent / "docs" / "tape.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "tape.md").read_text()
     section = page.split("# Record once, replay fast: `tape`", 1)[1]
     example, shown = [block.split("\n", 1)[1] for block in section.split("```python")[1:3]]
     example, shown = example.split("```")[0], shown.split("```")[0]
