@@ -1,6 +1,6 @@
 """The HTML pages in a real headless Chromium (see pagebrowser.py, beside this file): what a
-reader sees and does, checked against the engine's numbers. Every test also checks that the page logged no error
-and fetched nothing, and leaves a screenshot in out/page-<test>.png."""
+reader sees and does, checked against the engine's numbers. Every test also checks that the page
+logged no error and fetched nothing, and leaves a screenshot in out/page-<test>.png."""
 
 import time
 from pathlib import Path
