@@ -315,17 +315,9 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
 
 def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any = None) -> Value:
     """A new node for op's result `y`, or a leaf where no_grad is on in this thread."""
-    if _special:
-        if not is_recording():
-            return _unrecorded(y, (a, b) if b is not None else a if a.__class__ is tuple
-                               else (a,), op)
-        out = _record_plain(y, op, a, da, b, db)
-        _note_recorded(out)
-        return out
-    return _record_plain(y, op, a, da, b, db)
-
-
-def _record_plain(y: float, op: Op, a: Any, da: Any, b: Value | None, db: Any) -> Value:
+    if _special and not is_recording():
+        return _unrecorded(y, (a, b) if b is not None else a if a.__class__ is tuple else (a,),
+                           op)
     out = _new(Value)
     out._data = y
     out._grad = 0.0
@@ -336,6 +328,8 @@ def _record_plain(y: float, op: Op, a: Any, da: Any, b: Value | None, db: Any) -
     out._b = b
     out._da = da
     out._db = db
+    if _special:  # a tape may be observing: it keeps every node fn records
+        _note_recorded(out)
     return out
 
 

@@ -257,7 +257,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Any]) -> Value:
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
-        return ACTIVATIONS[self.activation].apply(dot(self.w, x) + self.b)
+        return ACTIVATIONS[self.activation].method(dot(self.w, x) + self.b)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
