@@ -11,7 +11,7 @@ import functools
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 from operator import attrgetter
 from types import FrameType
@@ -716,7 +716,18 @@ class Value:
     def __abs__(self) -> Value:
         return _unary(ops.ABS, self)
 
-    # relu, tanh, sigmoid, exp, log, sqrt, sin, cos are attached below, one per op-table entry.
+    # relu, tanh, sigmoid, ... are attached below, one per op-table entry of `ops.UNARY`; named
+    # here for type checkers
+    relu: Callable[[Value], Value]
+    tanh: Callable[[Value], Value]
+    sigmoid: Callable[[Value], Value]
+    softplus: Callable[[Value], Value]
+    exp: Callable[[Value], Value]
+    log: Callable[[Value], Value]
+    sqrt: Callable[[Value], Value]
+    sin: Callable[[Value], Value]
+    cos: Callable[[Value], Value]
+    atan: Callable[[Value], Value]
 
     # -- backward ----------------------------------------------------------------------------
 
