@@ -67,6 +67,8 @@ class ArrayPrinter(Printer):
         return f"np.abs({x})"
 
     def choice(self, condition: str, then: str, otherwise: str) -> str:
+        if (then, otherwise) == ("0.0", "1.0"):  # a step (relu's derivative): the negated
+            return f"~({condition})"  # condition, whose True and False multiply as 1.0 and 0.0
         return f"np.where({condition}, {then}, {otherwise})"
 
     def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
