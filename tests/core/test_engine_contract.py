@@ -1,4 +1,4 @@
-"""The `Value` contract of /work/shared/API.md, one promise per test."""
+"""The `Value` contract of the project's public API, one promise per test."""
 
 import math
 
