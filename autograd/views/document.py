@@ -52,12 +52,19 @@ def embed_json(data: Any) -> str:
 
 def document(template: str, title: str, data: Any, *, style: str, script: str,
              **more: str) -> HtmlPage:
-    """`template` with its {{TITLE}}, {{STYLE}}, {{DATA}} and {{SCRIPT}} filled in, and any
-    other {{NAME}} from `more` (NAME=html, already escaped)."""
+    """`template` with its {{HEAD}} (`head.html`: the policy, {{TITLE}} and {{STYLE}}),
+    {{DATA}} and {{SCRIPT}} filled in, and any other {{NAME}} from `more` (NAME=html, already
+    escaped)."""
     parts = {"TITLE": html.escape(title), "STYLE": style, "DATA": embed_json(data),
              "SCRIPT": script, **more}
+    # every page's <head>: the policy that forbids fetching anything, its title and style
+    parts["HEAD"] = _fill(asset("head.html"), parts)
+    return HtmlPage(_fill(template, parts))
+
+
+def _fill(template: str, parts: dict[str, str]) -> str:
     # one pass: the inserted text is never scanned for placeholders itself
-    return HtmlPage(re.sub(r"\{\{([A-Z]+)\}\}", lambda m: parts[m.group(1)], template))
+    return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: parts[m.group(1)], template)
 
 
 __all__ = ["FRAME_HEIGHT", "HtmlPage", "asset", "document", "embed_json"]
