@@ -143,6 +143,7 @@ def measure_shape(shape: steps.Shape, engines: list[str], plan: dict[str, Any], 
     out: dict[str, Any] = {"load": os.getloadavg()[0]}
     clock = time.process_time if plan.get("cpu") else time.perf_counter
     runners: dict[str, Any] = {}
+    warmup = len(shape.batches())
     for engine in engines:
         if shape.kind == "digits" and engine in NO_DIGITS:
             out[engine] = {"skip": NO_DIGITS[engine]}
@@ -153,13 +154,16 @@ def measure_shape(shape: steps.Shape, engines: list[str], plan: dict[str, Any], 
         try:
             runner = (Remote(engine, shape, stderr, bool(plan.get("cpu")))
                       if engine == "micrograd" else Local(engine, shape))
-            warm, losses = runner.run(2, clock)  # the check, and JAX's compile
+            _, losses = runner.run(2, clock)  # the check
+            # Untimed: one pass over the batches, so first calls (JAX's compile, a tape's
+            # recording for labels it has not seen) are done before timing starts.
+            warm, _ = runner.run(max(2, warmup), clock)
         except Exception as exc:  # noqa: BLE001 - one engine failing must not stop the others
             out[engine] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             log(f"    {engine}: {out[engine]['error']}")
             continue
         runners[engine] = runner
-        per_round = plan["round_seconds"] / max(warm[1], 1e-6)
+        per_round = plan["round_seconds"] / max(min(warm), 1e-6)
         out[engine] = {"losses": losses, "times": [],
                        "per_round": int(min(plan["max_steps"], max(1, math.ceil(per_round))))}
         if engine == "gradwalk":
