@@ -192,7 +192,8 @@ def chart(results: dict, path: Path) -> Path | None:
         return None
     colors = {"gradwalk": "#d62728", "torch": "#ee8a00", "numpy": "#1f77b4", "jax": "#2ca02c",
               "nn": "#ff9896", "micrograd": "#7f7f7f"}
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 1]})
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2),
+                                 gridspec_kw={"width_ratios": [2.6, 1]})
     widths = sorted(moons)
     for engine, _ in COLUMNS:
         xs = [w for w in widths if engine in moons[w]]
@@ -206,7 +207,7 @@ def chart(results: dict, path: Path) -> Path | None:
     ax.set_ylabel("ms per training step (median, log scale)")
     ax.set_title("moons: the whole step", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     digits = medians(shapes.get("digits", {}))
     engines = [e for e, _ in COLUMNS if e in digits]
     bx.barh(range(len(engines)), [digits[e] * 1e3 for e in engines],
@@ -215,7 +216,7 @@ def chart(results: dict, path: Path) -> Path | None:
     bx.invert_yaxis()
     bx.set_xscale("log")
     bx.set_xlabel("ms per step (log scale)")
-    bx.set_title("digits: MLP(64, [32, 10]), batch 32, Adam", fontsize=10)
+    bx.set_title("digits: MLP(64, [32, 10]),\nbatch 32, Adam", fontsize=10)
     meta = results.get("meta", {})
     fig.suptitle(f"gradwalk step benchmark, {meta.get('date')}, {meta.get('cpu')}, one thread",
                  fontsize=9)
