@@ -207,7 +207,7 @@ def chart(results: dict, path: Path) -> Path | None:
     ax.set_ylabel("ms per training step (median, log scale)")
     ax.set_title("moons: the whole step", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="lower right")
     digits = medians(shapes.get("digits", {}))
     engines = [e for e, _ in COLUMNS if e in digits]
     bx.barh(range(len(engines)), [digits[e] * 1e3 for e in engines],
