@@ -287,6 +287,7 @@ def _sections(results: dict) -> list[tuple[str, list[list[str]]]]:
     s = []
     if results.get("step", {}).get("shapes"):
         s.append(("The training step as users write it", step_report.table(results)))
+        s.append(("The same steps in CPU time", step_report.table(results, "cpu")))
     if step_report.recording_table(results):
         s.append(("What recording a tape costs", step_report.recording_table(results)))
     if "moons" in results:
@@ -425,6 +426,12 @@ def markdown(results: dict) -> str:
         out += ["", f"## {title}", ""]
         if title.startswith("The training step") and intro:
             out += [*intro, ""]
+        if title.startswith("The same steps in CPU time"):
+            out += ["The steps above, each also timed by the process's CPU time: on a shared "
+                    "machine the wall clock counts the time other jobs held the CPU too, and a "
+                    "longer step is interrupted more often, so these figures are closer to "
+                    "what an idle machine shows (caches disturbed by other jobs still cost "
+                    "here). Cells as above.", ""]
         if title.startswith("Workload 1"):
             out += [
                 "The workloads below compare scalar graph engines on micrograd's own programs: "

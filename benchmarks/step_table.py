@@ -7,7 +7,8 @@ timed in rounds: in each round every engine runs a few steps back to back, each 
 its own, the engines taking turns in an order that rotates from round to round, so a noisy
 spell on the shared machine hits all of them alike. Python's cyclic collector stays on and
 nothing is collected by force: each engine pays for its own garbage. The figure is the
-median step.
+median step, by the wall clock and, apart, by the process's CPU time (on a shared machine the
+wall clock also counts the time other jobs held the CPU, more often in longer steps).
 
 The engines run in this one process, except micrograd: its graph is made of reference cycles
 that the collector frees, and in this process it would free them during the other engines'
@@ -21,7 +22,6 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +43,8 @@ class Local:
         self.engine = engine
         self.step = steps.make(engine, shape)
 
-    def run(self, count: int, clock: Callable[[], float]) -> tuple[list[float], list[float]]:
-        step = self.step
-        times, losses = [], []
-        for _ in range(count):
-            t0 = clock()
-            losses.append(step())
-            times.append(clock() - t0)
-        return times, losses
+    def run(self, count: int) -> dict[str, list[float]]:
+        return steps.timed(self.step, count)
 
     def close(self) -> None:
         pass
@@ -59,21 +53,20 @@ class Local:
 class Remote:
     """micrograd, in a worker process of its own (see the module's docstring)."""
 
-    def __init__(self, engine: str, shape: steps.Shape, stderr: Any, cpu: bool) -> None:
+    def __init__(self, engine: str, shape: steps.Shape, stderr: Any) -> None:
         self.engine = engine
         self.shape = shape.name
-        self.cpu = cpu
         self.proc = EngineProcess(engine, peers.peer(engine).folder, stderr)
         answer = self.proc.ask(cmd="step_setup", shape=shape.name)
         if failure(answer):
             self.proc.close()
             raise RuntimeError(failure(answer))
 
-    def run(self, count: int, clock: Any) -> tuple[list[float], list[float]]:
-        answer = self.proc.ask(cmd="step_run", shape=self.shape, steps=count, cpu=self.cpu)
+    def run(self, count: int) -> dict[str, list[float]]:
+        answer = self.proc.ask(cmd="step_run", shape=self.shape, steps=count)
         if failure(answer):
             raise RuntimeError(failure(answer))
-        return answer["seconds"], answer["losses"]
+        return answer
 
     def close(self) -> None:
         self.proc.close()
@@ -141,7 +134,6 @@ def measure_shape(shape: steps.Shape, engines: list[str], plan: dict[str, Any], 
                   stderr: Any) -> dict[str, Any]:
     """Every engine's step on `shape`: times, the two first losses, gradwalk's phases."""
     out: dict[str, Any] = {"load": os.getloadavg()[0]}
-    clock = time.process_time if plan.get("cpu") else time.perf_counter
     runners: dict[str, Any] = {}
     warmup = len(shape.batches())
     for engine in engines:
@@ -152,19 +144,19 @@ def measure_shape(shape: steps.Shape, engines: list[str], plan: dict[str, Any], 
             out[engine] = {"skip": f"not run (up to width {MAX_WIDTH[engine]})"}
             continue
         try:
-            runner = (Remote(engine, shape, stderr, bool(plan.get("cpu")))
-                      if engine == "micrograd" else Local(engine, shape))
-            _, losses = runner.run(2, clock)  # the check
+            runner = (Remote(engine, shape, stderr) if engine == "micrograd"
+                      else Local(engine, shape))
+            losses = runner.run(2)["losses"]  # the check
             # Untimed: one pass over the batches, so first calls (JAX's compile, a tape's
             # recording for labels it has not seen) are done before timing starts.
-            warm, _ = runner.run(max(2, warmup), clock)
+            warm = runner.run(max(2, warmup))["seconds"]
         except Exception as exc:  # noqa: BLE001 - one engine failing must not stop the others
             out[engine] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             log(f"    {engine}: {out[engine]['error']}")
             continue
         runners[engine] = runner
         per_round = plan["round_seconds"] / max(min(warm), 1e-6)
-        out[engine] = {"losses": losses, "times": [],
+        out[engine] = {"losses": losses, "times": [], "cpu": [],
                        "per_round": int(min(plan["max_steps"], max(1, math.ceil(per_round))))}
         if engine == "gradwalk":
             runner.step.phases.clear()
@@ -175,11 +167,12 @@ def measure_shape(shape: steps.Shape, engines: list[str], plan: dict[str, Any], 
             if "error" in cell:
                 continue
             try:
-                times, _ = runners[engine].run(cell["per_round"], clock)
+                got = runners[engine].run(cell["per_round"])
             except Exception as exc:  # noqa: BLE001
                 cell["error"] = f"{type(exc).__name__}: {exc}"[:300]
                 continue
-            cell["times"].extend(times)
+            cell["times"].extend(got["seconds"])
+            cell["cpu"].extend(got["cpu"])
     for engine, runner in runners.items():
         if engine == "gradwalk":
             out[engine]["phases"] = [list(p) for p in runner.step.phases]
@@ -218,11 +211,13 @@ def recording(plan: dict[str, Any], log: Any, stderr: Any) -> dict[str, Any]:
     log(f"  recording at {plan['record_shape']} done")
     for width in plan["full_batch_widths"]:
         proc = EngineProcess("gradwalk", None, stderr, memory_cap=plan["memory_cap"])
+        started = time.perf_counter()
         answer = proc.ask(timeout=plan["full_batch_timeout"], cmd="full_batch_cost",
                           shape=f"moons-{width}")
+        seconds = time.perf_counter() - started
         proc.close()
         out["full_batch"][str(width)] = (
-            {"error": failure(answer)} if failure(answer)
+            {"error": failure(answer).rstrip(": "), "seconds": seconds} if failure(answer)
             else {k: v for k, v in answer.items() if k != "ok"})
         log(f"  full-batch tape at width {width}: "
             + (failure(answer) or f"compiled in {answer['compile']:.1f} s"))

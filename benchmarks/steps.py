@@ -484,6 +484,20 @@ def make(engine: str, shape: Shape, kit: Any = None) -> Callable[[], float]:
     return make_scalar(shape, kit)
 
 
+def timed(step: Callable[[], float], count: int) -> dict[str, list[float]]:
+    """`count` steps back to back, each timed on its own by the wall clock and by the process's
+    CPU time (which other jobs on a shared machine do not inflate); the collector as it is."""
+    wall, cpu, losses = [], [], []
+    perf, process = time.perf_counter, time.process_time
+    for _ in range(count):
+        w0, c0 = perf(), process()
+        losses.append(step())
+        c1, w1 = process(), perf()
+        wall.append(w1 - w0)
+        cpu.append(c1 - c0)
+    return {"seconds": wall, "cpu": cpu, "losses": losses}
+
+
 # --- what recording costs -------------------------------------------------------------------
 
 

@@ -103,16 +103,11 @@ class Worker:
                                                   self.kit)
         return {}
 
-    def step_run(self, shape: str, steps: int, cpu: bool = False) -> dict[str, Any]:
+    def step_run(self, shape: str, steps: int) -> dict[str, Any]:
         """`steps` steps back to back, each timed; the collector left as it is (on)."""
-        step = self.programs["step", shape]
-        clock = time.process_time if cpu else time.perf_counter
-        times, losses = [], []
-        for _ in range(steps):
-            t0 = clock()
-            losses.append(step())
-            times.append(clock() - t0)
-        return {"seconds": times, "losses": losses}
+        from .steps import timed
+
+        return timed(self.programs["step", shape], steps)
 
     def recording_cost(self, shape: str, memory: bool = False) -> dict[str, Any]:
         """What recording a tape and its batch plan cost (run in a fresh worker)."""

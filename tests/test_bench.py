@@ -95,10 +95,10 @@ def test_digits_batches_have_their_own_labels() -> None:
 
 
 def test_the_table_ratios_and_agreement() -> None:
-    cell = {"gradwalk": {"times": [2e-3, 1e-3, 3e-3], "losses": [1.0, 0.5],
-                         "phases": [[1e-3, 5e-4]]},
-            "torch": {"times": [4e-3], "losses": [1.0, 0.5 + 2**-40]},
-            "numpy": {"times": [5e-4], "losses": [1.0, 0.5]},
+    cell = {"gradwalk": {"times": [2e-3, 1e-3, 3e-3], "cpu": [1e-3, 1e-3, 1e-3],
+                         "losses": [1.0, 0.5], "phases": [[1e-3, 5e-4]]},
+            "torch": {"times": [4e-3], "cpu": [2e-3], "losses": [1.0, 0.5 + 2**-40]},
+            "numpy": {"times": [5e-4], "cpu": [4e-4], "losses": [1.0, 0.5]},
             "nn": {"skip": "not run (up to width 64)"}}
     results = {"step": {"shapes": {"moons-128": cell}}}
     row = step_report.table(results)[1]
@@ -107,6 +107,10 @@ def test_the_table_ratios_and_agreement() -> None:
     assert row[2] == "4 ms (1x / 8x)"
     assert "not run" in row[5]
     assert row[-2] == "to 9.1e-13 (3 engines)"  # 2**-40: inside 1e-12
+    assert step_report.table(results, "cpu")[1][1:3] == ["1 ms (0.5x / 2.5x)", "2 ms (1x / 5x)"]
+    measured = {t: m for t, m, _ in step_report.targets(results)}
+    assert measured["whole step within 2x of hand-written NumPy (goal 1.5x)"] == (
+        "worst 4x (moons-128; CPU time 2.5x)")
     met = {t.split(" on ")[0].split(" (")[0]: ok for t, _, ok in step_report.targets(results)}
     assert met["whole step faster than PyTorch vectorized"] is True
     assert met["whole step within 2x of hand-written NumPy"] is False
@@ -214,6 +218,7 @@ def test_smoke_run_of_the_whole_harness(tmp_path: Path) -> None:
         cell = step["shapes"][shape]
         for engine in ("gradwalk", "numpy", "nn"):
             assert cell[engine]["times"] and min(cell[engine]["times"]) > 0, (shape, engine)
+            assert len(cell[engine]["cpu"]) == len(cell[engine]["times"])
         assert not step_table.disagreements(cell)
         assert max(step_table.agreement(cell).values()) <= 1e-12
         assert len(cell["gradwalk"]["phases"]) == len(cell["gradwalk"]["times"])
@@ -229,7 +234,7 @@ def test_smoke_run_of_the_whole_harness(tmp_path: Path) -> None:
     assert "## Workload 1" in page and "gradwalk, Value ops" in page
     assert "## The training step as users write it" in page and "NumPy by hand" in page
     assert "moons, MLP(2, [8, 8, 1])" in page and "digits, MLP(64, [32, 10])" in page
-    assert "## What recording a tape costs" in page
+    assert "## What recording a tape costs" in page and "## The same steps in CPU time" in page
 
 
 def test_the_report_speaks_of_the_product() -> None:
