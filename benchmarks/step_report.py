@@ -204,7 +204,7 @@ def chart(results: dict, path: Path) -> Path | None:
         return None
     colors = {"gradwalk": "#d62728", "torch": "#ee8a00", "numpy": "#1f77b4", "jax": "#2ca02c",
               "nn": "#ff9896", "micrograd": "#7f7f7f"}
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2),
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.9),
                                  gridspec_kw={"width_ratios": [2.6, 1]})
     widths = sorted(moons)
     for engine, _ in COLUMNS:
@@ -219,7 +219,7 @@ def chart(results: dict, path: Path) -> Path | None:
     ax.set_ylabel("ms per training step (median, log scale)")
     ax.set_title("moons: the whole step", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     digits = medians(shapes.get("digits", {}))
     engines = [e for e, _ in COLUMNS if e in digits]
     bx.barh(range(len(engines)), [digits[e] * 1e3 for e in engines],

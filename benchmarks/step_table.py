@@ -115,14 +115,12 @@ def versions(engines: list[str]) -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": sys.version.split()[0]}
-    for name, dist in (("gradwalk", "gradwalk"), ("numpy", "numpy"), ("torch", "torch"),
-                       ("jax", "jax"), ("jaxlib", "jaxlib")):
-        if name in engines or name in ("gradwalk", "numpy") or (name == "jaxlib"
-                                                                 and "jax" in engines):
-            try:
-                out[name] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                pass
+    wanted = ["gradwalk", "numpy", *(e for e in ("torch", "jax") if e in engines)]
+    for name in wanted + (["jaxlib"] if "jax" in engines else []):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
     if "micrograd" in engines:
         folder = peers.peer("micrograd").folder
         dists = list(metadata.distributions(path=[str(folder)]))
@@ -161,8 +159,9 @@ def measure_shape(shape: steps.Shape, engines: list[str], plan: dict[str, Any], 
         if engine == "gradwalk":
             runner.step.phases.clear()
     order = list(runners)
-    for r in range(plan["rounds"]):
-        for engine in order[r % len(order):] + order[:r % len(order)] if order else []:
+    for r in range(plan["rounds"] if order else 0):
+        k = r % len(order)  # each round starts with another engine
+        for engine in order[k:] + order[:k]:
             cell = out[engine]
             if "error" in cell:
                 continue
