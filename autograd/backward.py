@@ -330,9 +330,9 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
     if op.vjp:
         raise RuntimeError(f"{op.name!r} has no local derivatives: its backward needs the "
                            "gradients of all its outputs at once")
-    if op.arity == 0:  # n-ary: one rule gives them all, and it cannot fail (sum, dot)
-        return tuple(op.derivatives[0](parents, node))
     extra = (node._arg,) if op.has_arg else ()
+    if op.arity == 0:  # n-ary: one rule gives them all
+        return tuple(op.derivatives[0](parents, node, *extra))
     out = []
     for i, want in enumerate([True] * len(parents) if wanted is None else wanted):
         if not want:
@@ -348,14 +348,16 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
 def undefined(op: Any, operands: list, index: int, exc: Exception, extra: tuple = ()) -> Exception:
     """The error for a local derivative that does not exist (or overflows) where it is needed:
     the same kind as Python's math raises, naming the op and its operands."""
-    if op.has_arg:  # x ** k reads better than **(x, k)
+    if op.has_arg and op.arity == 1:  # x ** k reads better than **(x, k)
         shown = f"{fmt(operands[0])} {op.name} {fmt(extra[0])}"
     else:
         shown = f"{op.name}({', '.join(fmt(x) for x in operands)})"
     which = f" with respect to operand {index + 1}" if len(operands) > 1 else ""
+    # a custom op's derivative is the user's code: its own words say why (a built-in's are ours)
+    words = f": {exc}" if op.custom and str(exc) else ""
     if isinstance(exc, OverflowError):
-        return OverflowError(f"{shown}: the derivative{which} is too large for a float")
-    return ValueError(f"{shown}: the derivative{which} does not exist here")
+        return OverflowError(f"{shown}: the derivative{which} is too large for a float{words}")
+    return ValueError(f"{shown}: the derivative{which} does not exist here{words}")
 
 
 def gradients_as_values(root: Any, wrt: Iterable[Any], seed: float = 1.0) -> dict[Any, Any]:

@@ -16,6 +16,7 @@ from numbers import Real
 from operator import attrgetter
 from typing import Any
 
+from . import clock as _clock
 from . import ops
 from .backward import (
     PASS_LOCK,
@@ -31,7 +32,6 @@ from .backward import (
     value_partials,
     walk,
 )
-from .clock import note_write
 from .clock import tick as _tick
 from .ops import ADD, CONST, DIV, DOT, IDENTITY, LEAF, MUL, NEG, POW, POWC, SUB, SUM, Op, fmt
 
@@ -151,7 +151,9 @@ class Observed:
       `format`), `where` the reader's file and line;
     - `unrecorded`: `(result, operands, how, where)` for every Value made from other Values
       outside the graph (under `no_grad`, or by `detach()`);
-    - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers).
+    - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers);
+    - `traced_args`: for a node whose constant argument was a number standing for a Value (a
+      tape's traced int: `autograd.replay.traced`), that Value, by the node's id.
     """
 
     def __init__(self) -> None:
@@ -159,6 +161,7 @@ class Observed:
         self.reads: list[tuple[Value, str, str]] = []
         self.unrecorded: list[tuple[Value, tuple[Value, ...], str, str]] = []
         self.made: set[int] = set()
+        self.traced_args: dict[int, Value] = {}
 
 
 class observe:
@@ -209,10 +212,18 @@ def _caller() -> str:
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
+def note_comparison(left: Value, op: str, right: Any, result: bool) -> None:
+    """Note, for `observe`, a comparison of `left` made by a number that stands for a Value
+    (a tape's traced argument): `right` a Value or a number."""
+    if _watching:
+        _note(left, op, right, result)
+
+
 def _note(left: Value, op: str, right: Any, result: bool) -> None:
     seen = _observer()
     if seen is not None:
-        seen.comparisons.append((left, op, right, result))
+        stands_for = traced(right)
+        seen.comparisons.append((left, op, right if stands_for is None else stands_for, result))
 
 
 def _note_read(v: Value, how: str) -> None:
@@ -228,6 +239,12 @@ def _note_unrecorded(out: Value, operands: tuple, how: str) -> None:
         if values:
             seen.unrecorded.append((out, values, how, _caller()))
         seen.made.add(id(out))
+
+
+def _note_traced_arg(node: Value, source: Value) -> None:
+    seen = _observer()
+    if seen is not None:
+        seen.traced_args[id(node)] = source
 
 
 def _note_made(v: Value) -> None:
@@ -266,7 +283,7 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
     """A node with no operands: a result under no_grad, or (rule CONST) a lifted number."""
     out = _new(Value)
     out._data = data
-    out.grad = 0.0
+    out._grad = 0.0
     out.label = ""
     out._rule = rule
     out._a = None
@@ -283,7 +300,7 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
         return _unrecorded(y, a if a.__class__ is tuple else (a,))
     out = _new(Value)
     out._data = y
-    out.grad = 0.0
+    out._grad = 0.0
     out.label = ""
     out._rule = op
     out._seq = _tick()
@@ -296,12 +313,37 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
 
 def _lift(x: Any, op: str) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
-    NotImplemented so Python names the types in its TypeError)."""
+    NotImplemented so Python names the types in its TypeError). A number that stands for a
+    Value (`traced`) is that Value: how a tape traces the ints it is given."""
     if x.__class__ is float:
         return _leaf(x, CONST)
-    if isinstance(x, Real):
+    if x.__class__ is int:
         return _leaf(real(x, op), CONST)
+    if isinstance(x, Real):
+        value = traced(x)
+        return _leaf(real(x, op), CONST) if value is None else value
+    if isinstance(x, Value):  # a Value whose number lives elsewhere (`autograd.storage`)
+        return x
     return NotImplemented
+
+
+def as_value(x: Any) -> Value:
+    """`x` itself if it is a Value, the Value a traced number stands for (while a tape
+    records), else a new leaf `Value(x)`: how a module takes its inputs.
+
+    >>> as_value(2.0)
+    Value(data=2.0, grad=0.0)
+    """
+    if isinstance(x, Value):
+        return x
+    value = traced(x)
+    return Value(x) if value is None else value
+
+
+def traced(x: Any) -> Value | None:
+    """The Value a number stands for while a tape records (an int argument traced as data,
+    with a `traced_value` of its own), or None for a plain number."""
+    return getattr(x, "traced_value", None)
 
 
 def real(x: Any, where: str) -> float:
@@ -342,9 +384,26 @@ def is_constant(node: Value) -> bool:
 
 
 def _set_data(node: Value, x: Any) -> None:
-    name = repr(node.label) if node.label else "Value"
-    node._data = x if x.__class__ is float else real(x, f"{name}.data =")
-    node._wseq = note_write()
+    if x.__class__ is not float:  # the message is made only for a write that needs checking
+        x = real(x, f"{node.label!r}.data =" if node.label else "Value.data =")
+    node._data = x
+    node._wseq = _clock.last_write = _tick()  # the latest write (see `clock`)
+
+
+def _set_grad(node: Value, g: Any) -> None:
+    # The engine's own loops write the slot `_grad` directly; every other write comes here, so
+    # `.grad` is always a float and a backward pass's final `+=` into it cannot fail halfway.
+    if g.__class__ is float:
+        node._grad = g
+        return
+    if isinstance(g, Value) or g is None or not is_real(g):
+        name = f"Value {node.label!r}" if node.label else "a Value"
+        kind = "None" if g is None else f"{type(g).__name__} {g!r:.40}"
+        raise TypeError(
+            f"{name}: .grad takes a real number, got {kind}. To reset a gradient, set "
+            f".grad = 0.0 or call zero_grad() (on the Value, the module or the optimizer)"
+        )
+    node._grad = real(g, f"{node.label!r}.grad =" if node.label else "Value.grad =")
 
 
 def _observed_get(node: Value) -> float:
@@ -381,7 +440,7 @@ class Value:
     """
 
     __slots__ = (
-        "_data", "grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
+        "_data", "_grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
     )
 
     # NumPy scalars on the left of an operator then defer to our reflected operators: the
@@ -392,7 +451,7 @@ class Value:
         self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""
     ) -> None:
         self._data = real(data, "Value(data)")
-        self.grad = 0.0
+        self._grad = 0.0
         if label.__class__ is not str:
             raise TypeError(f"Value(label=...) takes a str, got {type(label).__name__}")
         self.label = label
@@ -404,6 +463,8 @@ class Value:
             _note_made(self)
 
     data = _plain_data
+    grad = property(attrgetter("_grad"), _set_grad, doc="d root / d node, added by backward "
+                    "passes (a float; 0.0 until one reaches the node).")
 
     # -- what a node is ---------------------------------------------------------------------
 
@@ -458,7 +519,7 @@ class Value:
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
         extra += f", op={self.op!r}" if self._a is not None else ""
-        return f"Value(data={fmt(self._data)}, grad={fmt(self.grad)}{extra})"
+        return f"Value(data={fmt(self._data)}, grad={fmt(self._grad)}{extra})"
 
     __float__ = _leaves_graph("float(v) or math.exp(v)")
     __int__ = _leaves_graph("int(v)")
@@ -535,7 +596,7 @@ class Value:
                 return other
         out = _new(Value)
         out._data = self._data + other._data
-        out.grad = 0.0
+        out._grad = 0.0
         out.label = ""
         if _paused_anywhere and not is_recording():
             out._rule = LEAF
@@ -575,7 +636,7 @@ class Value:
         b = other._data
         out = _new(Value)
         out._data = a * b
-        out.grad = 0.0
+        out._grad = 0.0
         out.label = ""
         if _paused_anywhere and not is_recording():
             out._rule = LEAF
@@ -607,7 +668,7 @@ class Value:
         return other if other is NotImplemented else _binary(DIV, other, self)
 
     def __pow__(self, other: Any) -> Value:
-        if other.__class__ is Value:
+        if isinstance(other, Value):
             return _binary(POW, self, other)
         if not isinstance(other, Real):
             return NotImplemented
@@ -642,12 +703,12 @@ class Value:
         seed = real(gradient, "backward(gradient): the seed")
         with PASS_LOCK:
             for node in first_order_pass(self, seed):
-                node.grad += node._g
+                node._grad += node._g  # floats both (`_set_grad`): this loop cannot raise
 
     def zero_grad(self) -> None:
         """Set `.grad` to 0.0 on every node of the graph under `self`."""
         for node in walk(self):
-            node.grad = 0.0
+            node._grad = 0.0
 
     # -- copies and pickles: the graph is written flat, so any depth works -------------------
 
@@ -695,7 +756,7 @@ def _adopt(node: Value, children: Any, op: Any) -> None:
         raise TypeError(f"Value(_children=...) must be a tuple of Values, got "
                         f"{type(children).__name__}") from None
     for p in parents:
-        if p.__class__ is not Value:
+        if not isinstance(p, Value):
             raise TypeError(f"Value(_children=...) must hold Values, got {type(p).__name__}")
     if op.__class__ is not str:
         raise TypeError(f"Value(_op=...) takes a str, got {type(op).__name__}")
@@ -768,16 +829,19 @@ def chain_step(node: Value) -> None:
         )
     parents, partials = edges(node)
     check_unchanged([node])
-    g = node.grad
-    for p, d in zip(parents, partials):
-        p.grad += d * g
+    g = node._grad
+    terms = [d * g for d in partials]  # all first: a derivative that does not exist adds nothing
+    for p, t in zip(parents, terms):
+        p._grad += t
 
 
 def _data(x: Any) -> Any:
     """What a comparison compares with: a Value's data, a number, or NotImplemented."""
     if x.__class__ is Value:
         return x._data
-    return x if isinstance(x, Real) else NotImplemented
+    if not isinstance(x, Real):
+        return x._data if isinstance(x, Value) else NotImplemented
+    return getattr(x, "plain_value", x)  # a number standing for a Value: its number
 
 
 def _unrecorded(y: float, operands: tuple) -> Value:
@@ -882,20 +946,32 @@ def apply(op: Op, *operands: Any) -> Value:
     >>> apply(ops.OPS["*"], Value(3.0), 2).data
     6.0
     """
+    extra: tuple = ()
     if op.has_arg:
+        if not operands:
+            raise TypeError(f"{op.name} takes its operands and a constant argument")
         *operands, arg = operands
-        if len(operands) != 1:
-            raise TypeError(f"{op.name} takes one operand and its constant argument")
-        x = operands[0] if operands[0].__class__ is Value else lift_operand(operands[0], op.name)
-        return _unary(op, x, real(arg, f"{op.name}: the constant argument"))
-    parents, data = _operands(operands, op.name)
+        if op.arity == 1:
+            if len(operands) != 1:
+                raise TypeError(f"{op.name} takes one operand and its constant argument")
+            x = operands[0] if operands[0].__class__ is Value else \
+                lift_operand(operands[0], op.name)
+            return _unary(op, x, real(arg, f"{op.name}: the constant argument"))
+        source = traced(arg)  # an argument a tape traces: its number here, its Value noted
+        extra = (arg if source is None else arg.plain_value,)
+    parents, data = _operands(tuple(operands), op.name)
     if op.arity == 0:  # n-ary: one rule gives every local derivative
         if not parents:
             raise TypeError(f"{op.name} takes at least one operand")
-        y = op.forward(data)
+        y = op.forward(data, *extra)
         if _paused_anywhere and not is_recording():
             return _unrecorded(y, parents)
-        return _record(y, op, parents, tuple(op.derivatives[0](data, y)))
+        out = _record(y, op, parents, tuple(op.derivatives[0](data, y, *extra)))
+        if extra:
+            out._arg = extra[0]
+            if _watching and source is not None:
+                _note_traced_arg(out, source)
+        return out
     if len(parents) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} operands, got {len(parents)}")
     if op.arity == 1:
@@ -923,8 +999,9 @@ def identity(x: Value) -> Value:
 
 
 __all__ = [
-    "Value", "apply", "chain_step", "dot", "enable_grad", "gradients", "gradients_as_values",
-    "gradients_wrt", "identity", "is_constant", "is_real", "is_recording", "local_derivatives",
-    "no_grad", "observe", "op_arg", "real", "rule", "sum_", "topological_order",
-    "value_partials", "lift_operand", "vsum", "walk",
+    "Value", "apply", "as_value", "chain_step", "dot", "enable_grad", "gradients",
+    "gradients_as_values", "gradients_wrt", "identity", "is_constant", "is_real",
+    "is_recording", "local_derivatives", "no_grad", "note_comparison", "observe", "op_arg",
+    "real", "rule", "sum_", "topological_order", "value_partials", "lift_operand", "vsum",
+    "walk",
 ]

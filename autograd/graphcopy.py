@@ -5,6 +5,10 @@ optimizer's list of them) stay one object each. A recorded node is written with 
 graph: its leaves, then one record per recorded node in creation order, each naming its
 operands by position. A node made micrograd's way keeps its local derivatives, asked once of
 its `_backward` closure; the closure itself is not copied (it belongs to the original nodes).
+
+Loading a pickle runs whatever code the file names (this is pickle's nature, not this
+module's): load only pickles you made or trust. To share a model, `nn.save` / `nn.load` write
+and read JSON, data only.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ def _rule_key(rule: Op) -> Any:
         return ("external", rule.name)
     if OPS.get(rule.name) is rule:
         return rule.name
-    if rule.custom:
-        return ("custom", rule.name)
+    if rule.custom:  # by name and definition: see autograd.custom
+        from .custom import fingerprint_of
+
+        return ("custom", rule.name, fingerprint_of(rule))
     raise TypeError(
         f"a graph through {rule.name!r} cannot be copied or pickled: its backward is a function "
         "of the session (copy or pickle the parameters, or detach() the results)"
@@ -42,12 +48,9 @@ def _rule_from(key: Any) -> Op:
     if key == "const":
         return CONST
     if isinstance(key, tuple) and key[0] == "custom":
-        from .custom import CUSTOM
+        from .custom import defined_op
 
-        if key[1] not in CUSTOM:
-            raise ValueError(f"this graph uses the custom op {key[1]!r}: define it with "
-                             "autograd.custom_op (same name) before loading the graph")
-        return CUSTOM[key[1]]
+        return defined_op(key[1], key[2] if len(key) > 2 else None)
     if isinstance(key, tuple):
         return external(key[1])
     if isinstance(key, str):
@@ -146,6 +149,8 @@ def deepcopy_value(v: engine.Value, memo: dict[int, Any]) -> engine.Value:
         if c is None:
             index = {p: p for p in n.parents}
             rec = _record(n, index)
+            # in this process a copy keeps the very op (a custom op redefined since included)
+            rec = (*rec[:3], n._rule if n._rule.custom else rec[3], *rec[4:])
             c = memo[id(n)] = node_from(rec[:4] + (tuple(range(len(n.parents))),) + rec[5:],
                                         [copies[p] for p in n.parents])
         copies[n] = c

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
+from numbers import Real
 from operator import add, mul
 from typing import Any
 
@@ -60,6 +61,11 @@ def tanh(x: Any) -> Any:
 def sigmoid(x: Any) -> Any:
     """The logistic sigmoid of a float (stable for large |x|), or the recorded one of a Value."""
     return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
+
+
+def relu(x: Any) -> Any:
+    """max(0, x) of a float (nan passes on, as in PyTorch), or the recorded relu of a Value."""
+    return (0.0 if x <= 0 else x) if isinstance(x, float) else x.relu()
 
 
 def softplus(x: Any) -> Any:
@@ -189,7 +195,10 @@ class Op:
     forward: Callable[..., float]
     derivatives: tuple[Callable[..., Any], ...]
     domain: Callable[..., bool] = field(default=lambda *xs: True)
+    # A constant argument besides the operands (the k of x ** k, the target class of
+    # cross_entropy), passed last; `args(n)` lists the ones tests draw for n operands.
     has_arg: bool = False
+    args: Callable[[int], Sequence[Any]] | None = None
     symbol: str = ""  # infix spelling, for text views and the command line
     # Optional plain-number shortcut for a unary op that never raises: x -> (out, d out/dx) in
     # one call, for recording the hot activations. Must agree with `forward` and
@@ -229,8 +238,8 @@ class Op:
         extra = (arg,) if self.has_arg else ()
         try:
             out = (self.rule or self.forward)(*operands, *extra) if self.arity else \
-                (self.rule or self.forward)(list(operands))
-        except (NotFormula, TypeError):
+                (self.rule or self.forward)(list(operands), *extra)
+        except (NotFormula, TypeError, ValueError, ArithmeticError):
             return _applied(self, *operands, *extra)
         if isinstance(out, Formula):
             return out
@@ -245,7 +254,7 @@ class Op:
         rules = self.derivatives if exact else self.forms.get("derivatives", self.derivatives)
         try:
             if self.arity == 0:
-                found = list(rules[0](operands, out))
+                found = list(rules[0](operands, out, *extra))
             else:
                 found = [d(*operands, out, *extra) for d in rules]
         except (NotFormula, TypeError, ArithmeticError, ValueError):
@@ -335,6 +344,8 @@ POWC = Op(
     (lambda x, y, k: k * power(x, k - 1.0) if k != 0 else 0.0,),
     domain=lambda x, k: (x > 0.1 or float(k).is_integer()) and abs(x) < 10,
     has_arg=True,
+    # integers (any sign of base) and fractions (base > 0)
+    args=lambda n: (2.0, 0.5, -1.0, 3.0, -2.0, 1.5, 2.5),
     symbol="**",
 )
 NEG = Op("neg", 1, lambda x: -x, (lambda x, y: -1.0,), symbol="-")
@@ -380,6 +391,8 @@ SIN = Op("sin", 1, _finite("sin", math.sin), (lambda x, y: cos(x),),
          forms={"numpy": "np.sin({0})", "sympy": "sin"})
 COS = Op("cos", 1, _finite("cos", math.cos), (lambda x, y: -sin(x),),
          forms={"numpy": "np.cos({0})", "sympy": "cos"})
+ATAN = Op("atan", 1, math.atan, (lambda x, y: 1.0 / (1.0 + x * x),),
+          forms={"numpy": "np.arctan({0})", "sympy": "atan"})
 SUM = Op("sum", 0, _sum, (lambda xs, y: [1.0] * len(xs),),
          forms={"batch": "sum", "sympy": lambda f, *xs: f.Add(*xs)})
 # dot(xs, ws) records its operands as xs + ws: each x's derivative is its w, and back.
@@ -493,69 +506,94 @@ def _argmax(xs: Sequence[Any]) -> int:
     return best
 
 
-def _cross_entropy(xs: Sequence[float]) -> float:
-    """log(exp(x0) + ... + exp(xn)) - x0, shifted by the largest logit m: log1p of the other
-    terms' sum plus (m - x0), which is exact when x0 is the largest (no cancellation)."""
+def _target(xs: Sequence[Any], t: Any) -> int:
+    """The class index `t` (an int, or a float holding one) for len(xs) classes, or a
+    ValueError that says what it got."""
+    k = int(t) if isinstance(t, Real) and math.isfinite(t) and float(t).is_integer() else -1
+    if not 0 <= k < len(xs) or isinstance(t, bool):
+        raise ValueError(f"cross_entropy: the target must be a class index from 0 to "
+                         f"{len(xs) - 1}, got {t!r}")
+    return k
+
+
+def _cross_entropy(xs: Sequence[float], t: Any) -> float:
+    """log(exp(x0) + ... + exp(xn)) - x_t, shifted by the largest logit m: log1p of the other
+    terms' sum plus (m - x_t), which is exact when x_t is the largest (no cancellation)."""
+    k = _target(xs, t)
     if any(x != x for x in xs):
         return math.nan
-    k = _argmax(xs)
-    m = xs[k]
+    top = _argmax(xs)
+    m = xs[top]
     if m == math.inf:  # PyTorch: a +inf logit makes the sample's loss nan
         return math.nan
-    rest = _sum([math.exp(x - m) for i, x in enumerate(xs) if i != k])
-    return math.log1p(rest) + (m - xs[0])
+    rest = _sum([math.exp(x - m) for i, x in enumerate(xs) if i != top])
+    return math.log1p(rest) + (m - xs[k])
 
 
-def _cross_entropy_partials(xs: Sequence[Any], y: Any) -> list[Any]:
-    # softmax(x) - onehot(0), from the shifted exponentials; d/dx0 is minus the others' share
+def _cross_entropy_partials(xs: Sequence[Any], y: Any, t: Any) -> list[Any]:
+    # softmax(x) - onehot(t), from the shifted exponentials; d/dx_t is minus the others' share
+    k = _target(xs, t)
     m = xs[_argmax(xs)]
     es = [exp(x - m) for x in xs]
     total = reduce(add, es)
     shares = [e / total for e in es]
     if len(shares) == 1:  # 0, or nan for a non-finite logit (PyTorch's softmax - 1)
         return [shares[0] - 1.0]
-    return [-reduce(add, shares[1:]), *shares[1:]]
+    others = [share for i, share in enumerate(shares) if i != k]
+    shares[k] = -reduce(add, others)
+    return shares
 
 
-def _cross_entropy_array(x: Any) -> tuple[Any, Any]:
-    """Loss and local derivatives over the last axis (target logit first), for arrays."""
+def _cross_entropy_array(x: Any, t: Any) -> tuple[Any, Any]:
+    """Loss and local derivatives over the last axis, for arrays: `x` the logits (samples x
+    nodes x classes), `t` the targets (a number, or one per sample and node)."""
     import numpy as np
 
     if not np.isfinite(x).all():
         raise FloatingPointError("cross_entropy: a logit that is not finite: the exact floats")
+    classes = x.shape[-1]
+    k = np.broadcast_to(np.asarray(t), x.shape[:-1])
+    if not ((k == np.floor(k)) & (k >= 0) & (k < classes)).all():
+        raise FloatingPointError("cross_entropy: a target that is no class index: the floats")
+    k = k.astype(np.intp)[..., None]
     m = x.max(axis=-1, keepdims=True)
     e = np.exp(x - m)
     total = e.sum(axis=-1)
-    y = np.log(total) + (m[..., 0] - x[..., 0])
+    y = np.log(total) + (m[..., 0] - np.take_along_axis(x, k, axis=-1)[..., 0])
     d = e / total[..., None]
-    d[..., 0] = -d[..., 1:].sum(axis=-1)
+    target_share = np.take_along_axis(d, k, axis=-1)
+    np.put_along_axis(d, k, -(d.sum(axis=-1, keepdims=True) - target_share), axis=-1)
     return y, d
 
 
-def _cross_entropy_smooth(xs: Sequence[Any], y: Any) -> list[Any]:
-    # softmax(x) - onehot(0), as formulas: the shift by the largest logit is for floats
+def _cross_entropy_smooth(xs: Sequence[Any], y: Any, t: Any) -> list[Any]:
+    # softmax(x) - onehot(t), as formulas: the shift by the largest logit is for floats
+    k = _target(xs, t)
     es = [exp(x) for x in xs]
     total = reduce(add, es)
-    shares = [e / total for e in es]
-    return [shares[0] - 1.0, *shares[1:]]
+    return [e / total - (1.0 if i == k else 0.0) for i, e in enumerate(es)]
 
 
-# The softmax cross-entropy of one sample, target logit first: cross_entropy(x_t, *others).
+# The softmax cross-entropy of one sample: cross_entropy(x0, ..., xn; t), the logits as
+# operands and the target class as the constant argument (data to a tape: see `Op.has_arg`).
 CROSS_ENTROPY = Op(
     "cross_entropy",
     0,
     _cross_entropy,
     (_cross_entropy_partials,),
-    domain=lambda *xs: max(xs) - min(xs) < 20,
+    domain=lambda *xs: max(xs[:-1]) - min(xs[:-1]) < 20,
+    has_arg=True,
+    args=lambda n: tuple(range(n)),
     forms={
         "batch": _cross_entropy_array,
-        "sympy": lambda f, *xs: f.log(f.Add(*map(f.exp, xs))) - xs[0],
+        "sympy": lambda f, *xs: f.log(f.Add(*map(f.exp, xs[:-1]))) - xs[int(xs[-1])],
         "derivatives": (_cross_entropy_smooth,),
     },
 )
 
+
 UNARY: dict[str, Op] = {
-    op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, SOFTPLUS)
+    op.name: op for op in (RELU, TANH, SIGMOID, EXP, LOG, SQRT, SIN, COS, ATAN, SOFTPLUS)
 }
 """The unary ops that `Value` offers as methods of the same name (`x.tanh()`)."""
 

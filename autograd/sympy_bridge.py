@@ -144,8 +144,10 @@ def to_sympy(
     of the graph that more than one op reads (a shared subexpression, as every hidden
     neuron's output is in a network) becomes a symbol `t1, t2, ...` (names no leaf has),
     defined in `replacements` as a list of `(symbol, expression)` pairs in terms of the leaves
-    and the earlier symbols, in the order the graph computes them. The formula then stays the
-    size of the graph, and building it takes time linear in the graph. Written out in full
+    and the earlier symbols, in the order the graph computes them. A long chain of ops is also
+    cut into pieces of a few dozen nodes, each a symbol, so that no expression is deep. The
+    formula then stays the size of the graph, and building it takes time (and stack) linear in
+    the graph, whatever its depth. Written out in full
     (`cse=False`), a deep graph with shared nodes (a recurrence) is exponentially long, and
     sympy slows down accordingly.
 
@@ -172,13 +174,18 @@ def to_sympy(
     shared = _shared_nodes(order) if cse else set()
     given = dict(functions or {})
     built: dict[int, Any] = {}
+    size: dict[int, int] = {}  # the nodes each expression spells out (cse: bounded by _CHUNK)
     replacements: list[tuple[Any, Any]] = []
+    # each replacement is named t1, t2, ... as it is made (a name no leaf has): renaming them
+    # afterwards would rebuild, and re-evaluate, every definition
+    fresh = _fresh_symbols("t", {s.name for s in named.values()}, sp)
     for node in order:
         if not node.parents and not rule(node).external:
             if is_constant(node):
                 built[id(node)] = _number(node.data, rational, sp)
             else:
                 built[id(node)] = named[id(node)]
+            size[id(node)] = 1
             continue
         operands = [built[id(p)] for p in node.parents]
         formula = _formula(node, given, sp, rational)
@@ -191,15 +198,24 @@ def to_sympy(
             why = ("a function of floats with no sympy form beside it in the op table (a "
                    "custom_op written with math rather than autograd.ops helpers?)")
             raise ValueError(_no_formula(node, why, op)) from None
-        if id(node) in shared and not expr.is_Atom:
-            placeholder = sp.Dummy(real=True)
+        spelled = 1 + sum(size[id(p)] for p in node.parents) if cse else 0
+        if cse and not expr.is_Atom and (id(node) in shared or spelled > _CHUNK):
+            placeholder = next(fresh)
             replacements.append((placeholder, expr))
-            expr = placeholder
+            expr, spelled = placeholder, 1
         built[id(node)] = expr
+        size[id(node)] = spelled
     expr = built[id(root)]
     if not cse:
         return expr
-    return _name_replacements(replacements, expr, {s.name for s in named.values()}, sp)
+    return _drop_unused(replacements, expr)
+
+
+# With cse, an expression spells out at most this many graph nodes: beyond it, the node becomes
+# a symbol of its own. sympy walks expressions recursively (and re-reads them as they grow), so
+# a long chain written as one expression would cost time quadratic in its length and a Python
+# frame per level; cut into pieces of bounded size, it costs time linear in the graph.
+_CHUNK = 48
 
 
 def _shared_nodes(order: list[Value]) -> set[int]:
@@ -211,11 +227,11 @@ def _shared_nodes(order: list[Value]) -> set[int]:
     return {id(n) for n in order if n.parents and uses.get(id(n), 0) > 1}
 
 
-def _name_replacements(
-    replacements: list[tuple[Any, Any]], expr: Any, taken: set[str], sp: Any
+def _drop_unused(
+    replacements: list[tuple[Any, Any]], expr: Any
 ) -> tuple[list[tuple[Any, Any]], Any]:
     """Drop the replacements nothing reads any more (sympy may have simplified a use away,
-    as in t - t), then name the rest t1, t2, ... in order."""
+    as in t - t); if any went, number the rest t1, t2, ... again."""
     needed = set(expr.free_symbols)
     kept = []
     for placeholder, definition in reversed(replacements):
@@ -223,8 +239,10 @@ def _name_replacements(
             kept.append((placeholder, definition))
             needed |= definition.free_symbols
     kept.reverse()
-    fresh = _fresh_symbols("t", set(taken), sp)
-    rename = {placeholder: next(fresh) for placeholder, _ in kept}
+    if len(kept) == len(replacements):
+        return replacements, expr
+    # xreplace substitutes all at once: t3 -> t2 and t2 -> t1 never meet
+    rename = {p: name for (p, _), (name, _) in zip(kept, replacements)}
     return [(rename[p], d.xreplace(rename)) for p, d in kept], expr.xreplace(rename)
 
 
@@ -359,6 +377,8 @@ def _fresh_symbols(prefix: str, taken: set[str], sp: Any) -> Iterator[Any]:
 
 def _number(x: float, rational: bool, sp: Any) -> Any:
     """A float as an exact sympy number (see the module docstring)."""
+    if isinstance(x, int):
+        return sp.Integer(x)
     if math.isnan(x):
         return sp.nan
     if math.isinf(x):

@@ -22,7 +22,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from autograd import Value, sum_
-from autograd.engine import apply
+from autograd.engine import apply, as_value
 from autograd.ops import BCE, BCE_WITH_LOGITS, CROSS_ENTROPY
 
 
@@ -56,7 +56,7 @@ def _pairs(pred: Any, target: Any, fn: str) -> tuple[list[Any], list[Any]]:
 
 
 def _value(x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(x)
+    return as_value(x)
 
 
 def _mean(terms: list[Value]) -> Value:
@@ -104,7 +104,9 @@ def hinge(score: Any, target: Any) -> Value:
     """The SVM hinge loss of micrograd's demo: `mean(relu(1 - target * score))`, target +-1."""
     scores, targets = _pairs(score, target, "hinge")
     for t in targets:
-        if not (-1 <= t <= -1 or 1 <= t <= 1):  # comparisons, so a Value target works too
+        # one comparison pair for either sign, so a target that is data to a tape (a Value, a
+        # traced int) takes the same branch for every valid sample
+        if not 1 <= t * t <= 1:
             raise ValueError(f"hinge: targets must be -1 or +1, got {_number(t)!r}")
     return _mean([(1 - t * _value(s)).relu() for s, t in zip(scores, targets, strict=True)])
 
@@ -146,12 +148,10 @@ def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
         raise ValueError("cross_entropy: each sample's logits must be a non-empty list")
     if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"cross_entropy: a target is a class index (int), got {target!r}")
-    if not 0 <= target < len(row):
-        raise ValueError(f"cross_entropy: target {target} is outside the {len(row)} classes")
-    target = int(target)
     for x in row:
         if not isinstance(x, (Value, Real)):
             kind = type(x).__name__
             raise TypeError(f"cross_entropy: logits must be Values or numbers, got {kind}")
-    # the target's logit first, then the other classes in order
-    return apply(CROSS_ENTROPY, row[target], *row[:target], *row[target + 1 :])
+    # the logits in order and the target class as the op's argument (the op checks it is one
+    # of the classes: a tape then reads it as data, whatever class each sample has)
+    return apply(CROSS_ENTROPY, *row, target)

@@ -16,8 +16,10 @@ from numbers import Real
 from typing import Any
 
 from autograd import Value, dot
+from autograd.engine import as_value
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+from .activations import ACTIVATIONS
+
 INITS = ("uniform", "torch")
 
 Tensor = Value | list  # one parameter, or a list of them, as a state_dict entry groups them
@@ -29,6 +31,10 @@ class Module:
     Subclasses keep their parameters in attributes (a `Value`, a list of Values, a `Module`
     or a list of Modules) and the methods below find them. A micrograd-style subclass that
     only overrides `parameters()` works too: its parameters are then named "0", "1", ...
+
+    A module pickles and deep-copies (`copy.deepcopy(model)` keeps a best model while
+    training). Loading a pickle runs whatever code the file names: load only your own or
+    trusted ones, and share models with `nn.save` / `nn.load` (JSON, data only).
     """
 
     def parameters(self) -> list[Value]:
@@ -69,7 +75,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0."""
         for p in self.parameters():
-            p.grad = 0.0
+            p._grad = 0.0  # the slot behind `.grad` (whose setter checks what users assign)
 
     def state_dict(self) -> dict[str, Any]:
         """The parameters' data as plain floats: {name: float or list of floats}.
@@ -248,23 +254,16 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Any]) -> Value:
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
-        return _APPLY[self.activation](dot(self.w, x) + self.b)
+        return ACTIVATIONS[self.activation].apply(dot(self.w, x) + self.b)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
         return {"nin": self.nin, "activation": self.activation}
 
     def __repr__(self) -> str:
-        name = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
-        return f"{name[self.activation]}Neuron({self.nin})"
+        return f"{ACTIVATIONS[self.activation].title}Neuron({self.nin})"
 
 
-_APPLY = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "linear": lambda s: s,
-}
 
 
 def _draw(nin: int, rng: Any, init: str) -> tuple[list[float], float]:
@@ -324,7 +323,7 @@ class Layer(Module):
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
         # Lift plain numbers once here, not once per neuron inside each dot.
-        x = [v if isinstance(v, Value) else Value(v) for v in x]
+        x = [as_value(v) for v in x]
         return [n(x) for n in self.neurons]
 
     def __call__(self, x: Sequence[Any]) -> Value | list[Value]:

@@ -1,9 +1,13 @@
 """Optimizers with PyTorch's update rules: equal initial weights give equal losses.
 
-Each reads `p.grad` and writes `p.data` for its parameters. A schedule sets `opt.lr = ...`
-between steps. Every hyperparameter is checked when it is given (`lr` on every assignment): a
-value that is not a finite number in its range is a ValueError naming it (`Adam: eps` must be
-> 0, where PyTorch takes 0 and divides by it).
+Each reads `p.grad` and writes `p.data` for its parameters. Where a tape replays a batch over
+them (`t.mean`), the parameters' numbers are kept in arrays (`autograd.storage`) and a step
+updates them as arrays (with NumPy), the same float operations in the same order as one
+parameter at a time (so the same bits), while `p.data` and `p.grad` still read each
+parameter's current number. A schedule sets
+`opt.lr = ...` between steps. Every hyperparameter is checked when it is given (`lr` on every
+assignment): a value that is not a finite number in its range is a ValueError naming it
+(`Adam: eps` must be > 0, where PyTorch takes 0 and divides by it).
 
 >>> from autograd import Value
 >>> w = Value(1.0)
@@ -21,7 +25,13 @@ from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
+try:
+    import numpy as np
+except ImportError:  # an optional extra: the steps then go parameter by parameter
+    np = None
+
 from autograd import Value
+from autograd.storage import Stored
 
 
 def _param_list(params: Any, name: str) -> list[Value]:
@@ -63,6 +73,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         self.params = _param_list(params, type(self).__name__)
         self.lr = lr
+        self._stored = Stored(self.params)  # the parameters as arrays, where they can be
 
     @property
     def lr(self) -> float:
@@ -75,8 +86,15 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set `.grad` of every parameter to 0.0 (call it before each backward pass)."""
+        arrays = self._stored.arrays(adopt=None)
+        if arrays is not None:
+            _, grad, index = arrays
+            grad[index] = 0.0
+            return
+        # `_grad` is the slot behind `.grad`, whose setter checks what users assign: a step
+        # writes and reads only floats, and is the training loop's hot path
         for p in self.params:
-            p.grad = 0.0
+            p._grad = 0.0
 
     def step(self) -> None:
         raise NotImplementedError
@@ -104,16 +122,31 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ValueError("SGD: Nesterov momentum needs momentum > 0")
         self.nesterov = bool(nesterov)
-        self._buffers: list[float] | None = None
+        self._buffers: Any = None
 
     def step(self) -> None:
         """Move every parameter one step against its gradient."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        arrays = self._stored.arrays(adopt=None)
+        if arrays is not None:  # the loop below, on arrays: the same operations in order
+            data, grad, index = arrays
+            g = grad[index]
+            if wd:
+                g = g + wd * data[index]
+            if mu:
+                b = g.copy() if self._buffers is None else mu * _array(self._buffers) + g
+                self._buffers = b
+                g = g + mu * b if self.nesterov else b
+            data[index] = data[index] - lr * g
+            self._stored.wrote_data()
+            return
         first = self._buffers is None
         if mu and first:
             self._buffers = [0.0] * len(self.params)
+        elif mu:
+            self._buffers = _list(self._buffers)
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if wd:
                 g = g + wd * p.data
             if mu:
@@ -144,8 +177,8 @@ class Adam(Optimizer):
         self.eps = _rate(eps, "Adam: eps", positive=True)
         self.weight_decay = _rate(weight_decay, "Adam: weight_decay")
         self.steps = 0
-        self._m = [0.0] * len(self.params)
-        self._v = [0.0] * len(self.params)
+        self._m: Any = [0.0] * len(self.params)
+        self._v: Any = [0.0] * len(self.params)
 
     def step(self) -> None:
         """One Adam step: moving averages of the gradient and its square, bias-corrected."""
@@ -155,9 +188,24 @@ class Adam(Optimizer):
         correction1 = 1 - b1**self.steps
         step_size = self.lr / correction1
         sqrt_correction2 = math.sqrt(1 - b2**self.steps)
-        m, v = self._m, self._v
+        arrays = self._stored.arrays(adopt=None)
+        if arrays is not None:  # the loop below, on arrays: the same operations in order
+            data, grad, index = arrays
+            g = grad[index]
+            if wd:
+                g = g + wd * data[index]
+            m, v = _array(self._m), _array(self._v)
+            m = m + (1 - b1) * (g - m)
+            v = b2 * v + (1 - b2) * g * g
+            self._m, self._v = m, v
+            denom = np.sqrt(v) / sqrt_correction2 + eps
+            data[index] = data[index] - step_size * (m / denom)
+            self._stored.wrote_data()
+            return
+        m = self._m = _list(self._m)
+        v = self._v = _list(self._v)
         for i, p in enumerate(self.params):
-            g = p.grad
+            g = p._grad
             if wd:
                 g = g + wd * p.data
             # torch moves the first moment with lerp: m + (1 - b1) * (g - m)
@@ -165,3 +213,13 @@ class Adam(Optimizer):
             v[i] = b2 * v[i] + (1 - b2) * g * g
             denom = math.sqrt(v[i]) / sqrt_correction2 + eps
             p.data = p.data - step_size * (m[i] / denom)
+
+
+def _array(x: Any) -> Any:
+    """An optimizer's state as an array (it may have been kept as a list)."""
+    return x if isinstance(x, np.ndarray) else np.array(x, dtype=np.float64)
+
+
+def _list(x: Any) -> list[float]:
+    """An optimizer's state as a list (it may have been kept as an array)."""
+    return x if isinstance(x, list) else x.tolist()

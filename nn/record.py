@@ -13,7 +13,7 @@ Recipe::
 
 Each snapshot keeps the loss, the metrics given, every parameter's data and gradient, and, when
 the inputs are points of the plane, the model's output on a grid over them (the decision
-boundary). The page (`autograd.views.training_html`) shows the loss curve, the boundary and the
+boundary). The page (`nn.training_page.training_html`) shows the loss curve, the boundary and the
 gradients of every parameter at the step the scrubber points to. Its size grows by 16 bytes
 per parameter and 4 per grid point for each snapshot: micrograd's moons network (337
 parameters, a 48 x 48 grid) takes about 20 KB a snapshot.
@@ -21,16 +21,17 @@ parameters, a 48 x 48 grid) takes about 20 KB a snapshot.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from pathlib import Path
 from typing import Any
 
 from autograd import Value, no_grad
-from autograd.views import HtmlPage, training_html
+from autograd.views.document import HtmlPage
 
+from .activations import ACTIVATIONS
 from .module import MLP, Layer, Module, Neuron
+from .training_page import training_html
 
 DEFAULT_GRID = 48
 MARGIN = 1.0  # the boundary's grid reaches this far past the data on every side
@@ -108,7 +109,7 @@ class Recorder:
             self.scores.extend(_score(o) for o in self._evaluate(self._lattice))
 
     def record(self) -> dict[str, Any]:
-        """Everything recorded, as plain data (what `autograd.views.training_html` reads)."""
+        """Everything recorded, as plain data (what `nn.training_page.training_html` reads)."""
         boundary = None
         if self.boundary is not None:
             boundary = dict(self.boundary, scores=self.scores,
@@ -168,12 +169,6 @@ def _score(outputs: list[float]) -> float:
 
 # --- the model on plain floats ------------------------------------------------------------------
 
-_ACT: dict[str, Callable[[float], float]] = {
-    "relu": lambda s: s if s > 0 else 0.0,
-    "tanh": math.tanh,
-    "sigmoid": lambda s: 1 / (1 + math.exp(-s)) if s >= 0 else math.exp(s) / (1 + math.exp(s)),
-    "linear": lambda s: s,
-}
 
 
 def float_forward(model: Any) -> Evaluate | None:
@@ -191,7 +186,7 @@ def float_forward(model: Any) -> Evaluate | None:
 
     def run(points: list[tuple[float, float]]) -> list[list[float]]:
         plan = [([[w.data for w in n.w] for n in layer.neurons], [n.b.data for n in layer.neurons],
-                 _ACT[layer.activation]) for layer in layers]
+                 ACTIVATIONS[layer.activation].apply) for layer in layers]
         out = []
         for point in points:
             x: Sequence[float] = point

@@ -12,8 +12,8 @@ permissions (a new file gets the usual ones, the umask's); a symbolic link is wr
 through, to the file it points to. Only a regular file (or nothing) is replaced: a folder, a
 FIFO, a device or a socket at the path is refused, and so is a file without write permission
 (even for root, whom `open()` would let through). The temporary file is named
-`.<name>.<pid>.<8 hex digits>.nn-save.tmp`; one left behind by a save that was killed is
-removed by the next save to the same path, once no process holds it.
+`.<name>.<pid>.<8 hex digits>.tmp`; one left behind by a save that was killed is removed by
+the next save to the same path, once no process holds it (`autograd.files`).
 
 `load` checks everything before it builds anything: a file that is not ours, not JSON, nested
 absurdly deep, or whose architecture needs more weights than the file holds (a file never
@@ -23,29 +23,20 @@ the problem.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import math
 import os
-import re
-import secrets
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .module import ACTIVATIONS, Module, modules_by_name
+from autograd.files import write_atomically
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: stale temporary files are then told by their process alone
-    fcntl = None  # type: ignore[assignment]
+from .module import ACTIVATIONS, Module, modules_by_name
 
 FORMAT = "gradwalk.nn"
 VERSION = 1
 
-_TEMP_SUFFIX = ".nn-save.tmp"
 
 
 # --- save ---------------------------------------------------------------------------------------
@@ -83,156 +74,8 @@ def save(module: Module, path: str | os.PathLike[str]) -> None:
         "config": module.config(),
         "state": module.state_dict(),
     }
-    target, old = _destination(path)
-    _remove_stale_temporaries(target)
-    temp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(temp, flags | getattr(os, "O_CLOEXEC", 0), 0o666)  # less the umask
-    except PermissionError:
-        raise PermissionError(
-            errno.EACCES, f"nn.save: cannot create a file in the folder {target.parent}", str(path)
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            _lock(f.fileno())  # held while writing: a later save sees this file is live
-            if old is not None:
-                _keep_permissions(f.fileno(), old)
-            json.dump(document, f, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _sync_directory(target.parent)
-
-
-def _destination(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result | None]:
-    """The file a save replaces (a symbolic link followed to its target) and its status, None if
-    there is none yet; an error for anything a save must not replace."""
-    given = Path(path)
-    target = Path(os.path.realpath(given))
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:  # a loop of links, a component that is not a folder, ...
-        raise type(exc)(exc.errno, f"nn.save: {given}: {exc.strerror}", str(given)) from None
-    if st is None:
-        if not target.parent.is_dir():
-            raise FileNotFoundError(
-                errno.ENOENT, f"nn.save: {given}: the folder {target.parent} does not exist"
-            )
-        return target, None
-    if stat.S_ISDIR(st.st_mode):
-        raise IsADirectoryError(errno.EISDIR, f"nn.save: {given} is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise FileExistsError(
-            errno.EEXIST,
-            f"nn.save: {given} is {_kind_of(st.st_mode)}, not a regular file; a save replaces "
-            "only a regular file (or creates one)",
-        )
-    if not _writable(target, st):
-        raise PermissionError(
-            errno.EACCES, f"nn.save: {given} is read-only (no write permission); not replaced"
-        )
-    return target, st
-
-
-def _kind_of(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def _writable(target: Path, st: os.stat_result) -> bool:
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return bool(st.st_mode & 0o222)  # root may write anything: only the mode can say no
-    return os.access(target, os.W_OK)
-
-
-def _keep_permissions(fd: int, old: os.stat_result) -> None:
-    os.chmod(fd, stat.S_IMODE(old.st_mode))
-    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
-        with contextlib.suppress(OSError):  # allowed for root (and a group the user is in)
-            os.fchown(fd, old.st_uid, old.st_gid)
-
-
-def _lock(fd: int, wait: bool = True) -> bool:
-    """An exclusive lock on the open file (released when it is closed or its process dies);
-    without waiting, whether it was free."""
-    if fcntl is None:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    except OSError:  # a file system without locks: the process check alone decides
-        return True
-    return True
-
-
-def _remove_stale_temporaries(target: Path) -> None:
-    """Delete the temporary files of earlier saves to `target` whose process is gone (killed
-    mid-save) and that no process holds locked. Best effort: a failure here is no failure of
-    the save."""
-    name, suffix = re.escape(target.name), re.escape(_TEMP_SUFFIX)
-    pattern = re.compile(rf"\.{name}\.(\d+)\.[0-9a-f]{{8}}{suffix}")
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return
-    for entry in names:
-        match = pattern.fullmatch(entry)
-        if match is None or _alive(int(match.group(1))):
-            continue
-        stale = target.parent / entry
-        try:
-            fd = os.open(stale, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            if stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd, wait=False):
-                os.unlink(stale)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists (on doubt, yes: the file is then kept)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (OSError, OverflowError, ValueError):
-        return True
-    return True
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); not possible, nor needed, everywhere."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomically(path, json.dumps(document, allow_nan=False).encode("utf-8"),
+                     who="nn.save")
 
 
 # --- load ---------------------------------------------------------------------------------------

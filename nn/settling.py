@@ -30,11 +30,10 @@ from typing import Any
 
 from autograd import FixedPointError, Value, dot, fixed_point
 
-from .module import _APPLY, Module, _activation, _check_count, _number, _rng
+from .activations import ACTIVATIONS
+from .module import Module, _activation, _check_count, _number, _rng
 
 INPUTS = ("full", "one_to_one")
-SLOPE = {"tanh": 1.0, "relu": 1.0, "linear": 1.0, "sigmoid": 0.25}
-"""The largest slope of each activation (its Lipschitz constant)."""
 
 
 class SettlingLayer(Module):
@@ -58,9 +57,10 @@ class SettlingLayer(Module):
     of nin numbers or, one to one, nin numbers, `b` nstate numbers).
 
     `tol` and `max_iter` go to `fixed_point`: the state has settled when no unit changes by
-    `tol` or more in one step, and a state (or error) that has not settled in `max_iter` steps
-    raises `FixedPointError`. `unroll=k` records `k` steps from zero instead (also per call:
-    `layer(x, unroll=k)`).
+    more than `tol` in one step (a tanh state is within 1, where `fixed_point`'s criterion,
+    relative to `max(1, |x|)`, is absolute), and a state (or error) that has not settled in
+    `max_iter` steps raises `FixedPointError`. `unroll=k` records `k` steps from zero instead
+    (also per call: `layer(x, unroll=k)`).
 
     >>> from autograd import Value
     >>> layer = SettlingLayer(2, 3, seed=0)
@@ -102,7 +102,8 @@ class SettlingLayer(Module):
         if weights is not None:
             w, u, b = _settling_weights(weights, nin, nstate, inputs)
         else:
-            w, u, b = _draw(nin, nstate, SLOPE[self.activation], contraction, inputs, _rng(seed))
+            slope = ACTIVATIONS[self.activation].slope
+            w, u, b = _draw(nin, nstate, slope, contraction, inputs, _rng(seed))
         self.W = [Value(v) for v in w]
         self.U = [Value(v) for v in u]
         self.b = [Value(v) for v in b]
@@ -123,7 +124,7 @@ class SettlingLayer(Module):
 
     def _step(self, state: Sequence[Any], drive: list[Value]) -> list[Value]:
         n = self.nstate
-        act = _APPLY[self.activation]
+        act = ACTIVATIONS[self.activation].apply
         return [act(dot(self.W[i * n : (i + 1) * n], state) + drive[i]) for i in range(n)]
 
     def __call__(
@@ -164,7 +165,7 @@ class SettlingLayer(Module):
         whatever the input; each step shrinks the distance to the fixed point by this factor."""
         n = self.nstate
         norm = max(sum(abs(w.data) for w in self.W[i * n : (i + 1) * n]) for i in range(n))
-        return SLOPE[self.activation] * norm
+        return ACTIVATIONS[self.activation].slope * norm
 
     def limit_contraction(self, limit: float = 0.9) -> float:
         """Scale down each row of `W` whose `slope * sum_j |W[i][j]|` exceeds `limit` (< 1), so
@@ -178,7 +179,7 @@ class SettlingLayer(Module):
         """
         if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 <= limit < 1:
             raise ValueError(f"limit_contraction: limit must be a number in [0, 1), got {limit!r}")
-        n, slope = self.nstate, SLOPE[self.activation]
+        n, slope = self.nstate, ACTIVATIONS[self.activation].slope
         for i in range(n):
             row = self.W[i * n : (i + 1) * n]
             bound = slope * sum(abs(w.data) for w in row)

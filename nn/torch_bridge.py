@@ -10,6 +10,9 @@ gradients.
 
 - `Linear` layers, each followed by at most one `ReLU`, `Tanh` or `Sigmoid`; `Identity`,
   `Dropout` in eval mode (or with p = 0) and nested `Sequential`s are looked through;
+- exactly those classes, with no forward hooks: a subclass (a scaled or LoRA-style `Linear`, a
+  parametrized one, a `Sequential` with its own `forward`) or a hook may compute something
+  else, so it is a `ValueError` naming the layer, not read as the class it extends;
 - the hidden layers must share one activation, as an `MLP`'s do (the last may differ);
 - a `Linear` made with `bias=False` is read with a bias of 0: the same function. In the `MLP`
   that bias is a parameter like any other, so further training moves it where PyTorch's
@@ -19,6 +22,12 @@ gradients.
 
 A `state_dict` holds no activations: give them as `activation=` and `output_activation=`
 (micrograd's relu and linear by default).
+
+Every weight tensor must hold real numbers (a complex one is a `ValueError`, not a silent loss
+of its imaginary part) and as many numbers as its storage has: a file of a few bytes can hold a
+tensor that repeats one number as a 40000 x 40000 matrix (`expand`), which `torch.load` reads
+back happily; it is refused by name before anything is copied. A model of more than
+`max_weights` weights (2,000,000 unless told: about 500 MB of Values) is refused too.
 
 Importing `nn` never imports torch; calling these without it raises one `ImportError` that says
 how to install it.
@@ -30,6 +39,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .activations import ACTIVATIONS
 from .module import MLP
 
 TORCH_MISSING = (
@@ -38,7 +48,7 @@ TORCH_MISSING = (
 )
 
 # Our activation names and the torch.nn modules that compute them.
-_MODULES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+_MODULES = {a.name: a.title for a in ACTIVATIONS.values() if a.torch}
 
 
 def _torch() -> Any:
@@ -87,11 +97,19 @@ def to_torch(model: MLP, dtype: Any = None) -> Any:
     return torch.nn.Sequential(*modules)
 
 
+MAX_WEIGHTS = 2_000_000
+"""from_torch's default limit on the weights it reads (a weight takes about 250 bytes)."""
+
+
 def from_torch(
-    net: Any, *, activation: str | None = None, output_activation: str | None = None
+    net: Any,
+    *,
+    activation: str | None = None,
+    output_activation: str | None = None,
+    max_weights: int = MAX_WEIGHTS,
 ) -> MLP:
     """An `MLP` with the weights of `net`: a `torch.nn.Sequential` (see the module docstring
-    for what it may hold) or a `Sequential`'s `state_dict`.
+    for what it may hold) or a `Sequential`'s `state_dict`, of at most `max_weights` weights.
 
     For a `Sequential` the activations are read from its modules (`activation=` and
     `output_activation=`, if given, must agree); for a `state_dict` they default to ReLU on the
@@ -106,6 +124,7 @@ def from_torch(
     """
     torch = _torch()
     if isinstance(net, torch.nn.Sequential):
+        _check_exact(net, "the Sequential", torch.nn.Sequential)
         layers = _read_sequential(net, torch)
         hidden, last = _activations(layers)
         for given, read, what in ((activation, hidden, "activation"),
@@ -130,24 +149,32 @@ def from_torch(
             f"from_torch: expected a torch.nn.Sequential or its state_dict, got "
             f"{type(net).__name__}"
         )
-    sizes = [weight.shape[1] for weight, _, _ in layers] + [layers[-1][0].shape[0]]
-    weights = [(_rows(w), _row(b, w.shape[0])) for w, b, _ in layers]
+    _check_sizes(layers, max_weights, torch)
+    sizes = [weight.shape[1] for weight, _, _, _ in layers] + [layers[-1][0].shape[0]]
+    weights = [(_numbers(w, name.format("weight")),
+                [0.0] * w.shape[0] if b is None else _numbers(b, name.format("bias")))
+               for w, b, _, name in layers]
     return MLP(sizes[0], sizes[1:], hidden, last, weights=weights)
 
 
-def _read_sequential(net: Any, torch: Any) -> list[tuple[Any, Any, str]]:
-    """(weight, bias or None, activation) for each Linear, with the checks that keep the MLP
-    equal to the Sequential."""
+def _read_sequential(net: Any, torch: Any) -> list[tuple[Any, Any, str, str]]:
+    """(weight, bias or None, activation, name) for each Linear (`name.format("weight")` names
+    a tensor in errors), with the checks that keep the MLP equal to the Sequential."""
     layers: list[list[Any]] = []
+    nn = torch.nn
+    exact = (nn.Linear, nn.Identity, nn.Dropout, *(getattr(nn, m) for m in _MODULES.values()))
     for where, module in _flatten(net, "", torch):
         kind = type(module).__name__
+        for base in exact:
+            if isinstance(module, base):
+                _check_exact(module, f"layer {where}", base)
         if isinstance(module, torch.nn.Linear):
             if layers and layers[-1][0].shape[0] != module.in_features:
                 raise ValueError(
                     f"from_torch: layer {where} ({module}) takes {module.in_features} inputs, "
                     f"but the Linear before it gives {layers[-1][0].shape[0]}"
                 )
-            layers.append([module.weight, module.bias, "linear"])
+            layers.append([module.weight, module.bias, "linear", f"the {{}} of layer {where}"])
         elif kind in _MODULES.values() and type(module) is getattr(torch.nn, kind):
             if not layers:
                 raise ValueError(f"from_torch: layer {where} ({kind}) comes before any Linear")
@@ -172,24 +199,46 @@ def _read_sequential(net: Any, torch: Any) -> list[tuple[Any, Any, str]]:
             )
     if not layers:
         raise ValueError("from_torch: the Sequential holds no Linear layer")
-    return [(w, b, a) for w, b, a in layers]
+    return [(w, b, a, where) for w, b, a, where in layers]
+
+
+def _check_exact(module: Any, where: str, base: Any) -> None:
+    """Refuse a subclass of `base` (its own forward may compute anything) and a module with
+    forward hooks (they may change its input or output): the MLP would differ silently."""
+    name = type(module).__name__
+    if type(module) is not base:
+        raise ValueError(
+            f"from_torch: {where} ({name}) is a subclass of torch.nn.{base.__name__}, not "
+            f"torch.nn.{base.__name__} itself: it may compute something else (its own forward, "
+            f"a parametrization), which an MLP would not; copy its weights into a plain "
+            f"torch.nn.{base.__name__} if it computes the same"
+        )
+    hooks = [kind for kind in ("_forward_pre_hooks", "_forward_hooks")
+             if getattr(module, kind, None)]
+    if hooks:
+        which = " and ".join(h.strip("_").replace("_", " ")[:-1] for h in hooks)
+        raise ValueError(
+            f"from_torch: {where} ({name}) has a {which}, which may change what it computes; "
+            f"an MLP would not: remove it first"
+        )
 
 
 def _flatten(net: Any, prefix: str, torch: Any) -> list[tuple[str, Any]]:
     out = []
     for name, module in net.named_children():
         if isinstance(module, torch.nn.Sequential):
+            _check_exact(module, f"layer {prefix}{name}", torch.nn.Sequential)
             out += _flatten(module, f"{prefix}{name}.", torch)
         else:
             out.append((f"{prefix}{name}", module))
     return out
 
 
-def _activations(layers: list[tuple[Any, Any, str]]) -> tuple[str | None, str | None]:
+def _activations(layers: list[tuple[Any, Any, str, str]]) -> tuple[str | None, str | None]:
     """The hidden layers' shared activation (None with one layer) and the last one's."""
-    hidden = {a for _, _, a in layers[:-1]}
+    hidden = {a for _, _, a, _ in layers[:-1]}
     if len(hidden) > 1:
-        used = ", ".join(f"Linear {i}: {a}" for i, (_, _, a) in enumerate(layers[:-1]))
+        used = ", ".join(f"Linear {i}: {a}" for i, (_, _, a, _) in enumerate(layers[:-1]))
         raise ValueError(
             f"from_torch: an MLP has one activation for all its hidden layers; this Sequential "
             f"mixes them ({used})"
@@ -200,7 +249,7 @@ def _activations(layers: list[tuple[Any, Any, str]]) -> tuple[str | None, str | 
 _KEY = re.compile(r"(.*?)(\d+)\.(weight|bias)")
 
 
-def _read_state_dict(state: Mapping[str, Any], torch: Any) -> list[tuple[Any, Any, str]]:
+def _read_state_dict(state: Mapping[str, Any], torch: Any) -> list[tuple[Any, Any, str, str]]:
     groups: dict[int, dict[str, Any]] = {}
     prefixes = set()
     for key, tensor in state.items():
@@ -240,16 +289,55 @@ def _read_state_dict(state: Mapping[str, Any], torch: Any) -> list[tuple[Any, An
                 f"from_torch: state_dict layer {index} takes {weight.shape[1]} inputs, but the "
                 f"layer before it gives {layers[-1][0].shape[0]}"
             )
-        layers.append((weight, bias, ""))
+        layers.append((weight, bias, "", f"state_dict entry '{prefix}{index}.{{}}'"))
     return layers
 
 
-def _rows(weight: Any) -> list[list[float]]:
-    return weight.detach().to("cpu").double().tolist()
+def _check_sizes(layers: list[tuple[Any, Any, str, str]], max_weights: int, torch: Any) -> None:
+    """Every tensor real, strided and no larger than its storage; the total under the cap.
+    Nothing is copied before all of them pass."""
+    if isinstance(max_weights, bool) or not isinstance(max_weights, int) or max_weights < 1:
+        raise ValueError(f"from_torch: max_weights must be a positive int, got {max_weights!r}")
+    total = 0
+    for weight, bias, _, name in layers:
+        for kind, tensor in (("weight", weight), ("bias", bias)):
+            if tensor is not None:
+                _check_tensor(tensor, name.format(kind), torch)
+                total += tensor.numel()
+    if total > max_weights:
+        raise ValueError(
+            f"from_torch: the model has {total:,} weights, over max_weights={max_weights:,} "
+            f"(each becomes a Value of about 250 bytes); pass a larger max_weights to read it"
+        )
 
 
-def _row(bias: Any, n: int) -> list[float]:
-    return [0.0] * n if bias is None else bias.detach().to("cpu").double().tolist()
+def _check_tensor(tensor: Any, where: str, torch: Any) -> None:
+    dtype = tensor.dtype
+    if dtype.is_complex:
+        raise ValueError(f"from_torch: {where} holds complex numbers ({dtype}); an MLP's weights "
+                         "are real (take .real yourself if the imaginary part is meant to go)")
+    integers = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+    if not (dtype.is_floating_point or dtype in integers):
+        raise ValueError(f"from_torch: {where} holds {dtype} numbers, not real ones")
+    if tensor.layout is not torch.strided or tensor.device.type == "meta":
+        raise ValueError(f"from_torch: {where} is a {tensor.layout} tensor on {tensor.device}; "
+                         "only dense tensors with their numbers hold weights")
+    declared = tensor.numel()
+    held = tensor.untyped_storage().nbytes() // tensor.element_size() - tensor.storage_offset()
+    if declared > max(held, 0):
+        raise ValueError(
+            f"from_torch: {where} has shape {tuple(tensor.shape)} ({declared:,} numbers) but its "
+            f"storage holds {max(held, 0):,}: a view that repeats numbers (expand, as_strided) "
+            f"would become {declared:,} Values; refused (call .contiguous() on it first if "
+            f"that is meant)"
+        )
+
+
+def _numbers(tensor: Any, where: str) -> list[Any]:
+    try:
+        return tensor.detach().to("cpu").double().tolist()
+    except (RuntimeError, NotImplementedError) as exc:  # a tensor torch cannot read out
+        raise ValueError(f"from_torch: {where}: its numbers cannot be read ({exc})") from None
 
 
 __all__ = ["from_torch", "to_torch"]

@@ -12,7 +12,7 @@ import pytest
 
 from autograd import Value, custom_op, custom_vjp, explain, grad, text_tree
 from autograd.engine import topological_order
-from autograd.ops import exp, log
+from autograd.ops import exp, log, value
 from autograd.testing import check_grads
 
 # One name per op across this file: the registry of custom ops is global to the session.
@@ -151,6 +151,28 @@ def test_a_derivative_that_does_not_exist_here_adds_nothing():
     assert x.grad == 0.0 and w.grad == 0.0
 
 
+@pytest.mark.parametrize("kind", [ValueError, ArithmeticError, ZeroDivisionError, OverflowError])
+def test_a_derivative_that_raises_keeps_the_users_words(kind):
+    def d_y(x, y, out):
+        if value(y) < 0:  # on floats at first order, on Values at higher orders
+            raise kind("the slope in y needs y >= 0 (a user's reason)")
+        return x
+
+    picky = custom_op("picky_t", lambda x, y: x * max(y, 0.0), [lambda x, y, out: y, d_y])
+    x, y = Value(2.0, label="x"), Value(-1.0, label="y")
+    out = picky(x, y)
+    expected = OverflowError if kind is OverflowError else ValueError
+    shown = r"picky_t\(2\.0, -1\.0\): the derivative with respect to operand 2 "
+    reason = r": the slope in y needs y >= 0 \(a user's reason\)"
+    with pytest.raises(expected, match=shown + ".*" + reason):
+        out.backward()
+    assert x.grad == 0.0 and y.grad == 0.0  # and nothing was added
+    with pytest.raises(expected, match=r"a user's reason"):
+        grad(picky, 1)(2.0, -1.0)
+    with pytest.raises(expected, match=r"a user's reason"):  # at second order, on Values
+        grad(grad(picky, 1), 0)(2.0, -1.0)
+
+
 def test_a_derivative_returning_a_non_number_names_the_op():
     text = custom_op("text_t", lambda x: x, [lambda x, y: "one"])
     with pytest.raises(TypeError, match="custom op 'text_t'.*str"):
@@ -221,6 +243,98 @@ def test_a_pickled_custom_op_loads_where_the_op_is_defined_and_names_it_where_no
     assert missing.returncode != 0
     assert b"custom op 'softplus_t'" in missing.stderr
     assert b"define it with autograd.custom_op" in missing.stderr
+
+
+# --- a custom op defined again under the same name ----------------------------------------------
+
+
+def cubic_v1():  # x^3, written out
+    return custom_op("redefine_p", lambda x: x**3, [lambda x, y: 3 * x * x])
+
+
+def cubic_v2():  # another rule under the same name: 4x^3 (a user's edit of the cell)
+    return custom_op("redefine_p", lambda x: x**4, [lambda x, y: 4 * x * x * x])
+
+
+def first_and_second(root, leaf):
+    """d root / d leaf by backward (the stored first derivatives), and d2 root / d leaf2 by
+    differentiating the recorded derivative (the op's rule run on Values)."""
+    from autograd.engine import gradients_as_values
+
+    root.backward()
+    first = leaf.grad
+    second = gradients_as_values(gradients_as_values(root, [leaf])[leaf], [leaf])[leaf].data
+    return first, second
+
+
+def test_a_graph_pickled_or_copied_keeps_its_rule_after_the_op_is_redefined():
+    op = cubic_v1()
+    y = op(Value(2.0, label="x"))
+    data, copied = pickle.dumps(y), copy.deepcopy(y)
+    cubic_v2()  # the cell edited and run again
+    for graph in (pickle.loads(data), copied, y):
+        leaf = [n for n in topological_order(graph) if n.label == "x"][0]
+        # x^3 at 2: 12 and 12; mixing in the new rule's 12 x^2 would give 48 as the second
+        assert first_and_second(graph, leaf) == (12.0, 12.0)
+
+
+def test_a_graph_pickled_under_another_definition_is_refused_by_name():
+    op = cubic_v1()
+    data = pickle.dumps(op(Value(2.0)))
+    del op
+    import gc
+
+    gc.collect()  # the first definition is gone: no graph or function holds it
+    cubic_v2()
+    with pytest.raises(ValueError, match=r"another definition of the custom op 'redefine_p'.*"
+                                         r"record the graph again"):
+        pickle.loads(data)
+    cubic_v1()  # defined as it was (a notebook cell run again): the graph loads, on its rule
+    loaded = pickle.loads(data)
+    leaf = [n for n in topological_order(loaded) if not n.parents][0]
+    assert first_and_second(loaded, leaf) == (12.0, 12.0)
+
+
+def test_a_definition_print_follows_the_rule_not_the_layout():
+    from autograd.custom import definition_print
+
+    def scaled(k):
+        return (lambda x: k * x), [lambda x, y: k]
+
+    same_code_twice = [definition_print(*scaled(2.0)), definition_print(*scaled(2.0))]
+    assert same_code_twice[0] == same_code_twice[1]
+    assert definition_print(*scaled(3.0)) != same_code_twice[0]  # a number it closes over
+    spaced = (lambda x: x * x,  # the same rule, laid out and commented differently
+              [lambda x, y:
+               2 * x])
+    assert definition_print(lambda x: x * x, [lambda x, y: 2 * x]) == definition_print(*spaced)
+    assert definition_print(lambda x: x * x, [lambda x, y: 3 * x]) != definition_print(*spaced)
+    assert definition_print(math.erf, [exp]) != definition_print(math.erfc, [exp])
+
+
+PICKLED_ELSEWHERE = textwrap.dedent(
+    """
+    import pickle, sys
+    from autograd import Value, custom_op
+    if sys.argv[1] == "v2":
+        custom_op("redefine_p", lambda x: x**4, [lambda x, y: 4 * x * x * x])
+    else:
+        custom_op("redefine_p", lambda x: x**3, [lambda x, y: 3 * x * x])
+    y = pickle.loads(sys.stdin.buffer.read())
+    y.backward()
+    print(y.parents[0].grad)
+    """
+)
+
+
+def test_another_process_loads_the_graph_only_under_the_same_definition():
+    data = pickle.dumps(cubic_v1()(Value(2.0)))
+    run = [sys.executable, "-c", PICKLED_ELSEWHERE]
+    same = subprocess.run([*run, "v1"], input=data, capture_output=True, check=True)
+    assert float(same.stdout) == 12.0
+    other = subprocess.run([*run, "v2"], input=data, capture_output=True)
+    assert other.returncode != 0
+    assert b"another definition of the custom op 'redefine_p'" in other.stderr
 
 
 # --- custom_vjp --------------------------------------------------------------------------------
@@ -294,6 +408,36 @@ def test_custom_vjp_with_an_output_the_loss_does_not_use():
     a.grad = b.grad = 0.0
     s.backward()  # p is not under s: its gradient here is 0, whatever the earlier pass left
     assert (a.grad, b.grad) == (1.0, 1.0)
+
+
+def test_custom_vjp_outputs_show_their_index():
+    a, b = Value(0.7), Value(-1.2)
+    s, p = sum_and_product(a, b)
+    assert (s.op, p.op) == ("sum_and_product_t[0]", "sum_and_product_t[1]")
+    assert repr(p).endswith("op='sum_and_product_t[1]')")
+    assert "[i]" not in explain(s * p) and "[i]" not in text_tree(s * p)
+    from autograd import fixed_point
+
+    x = fixed_point(lambda x: [0.5 * x[0] + a, 0.5 * x[1] + b], [0.0, 0.0])
+    assert [v.op for v in x] == ["fixed_point[0]", "fixed_point[1]"]
+
+
+def test_custom_vjp_may_return_numpy_numbers():
+    np = pytest.importorskip("numpy")
+
+    def scaled(a):  # 3 a, its gradient given as NumPy numbers
+        a = a if isinstance(a, Value) else Value(a)
+        (y,) = custom_vjp("numpy_vjp_t", [a], [3 * a.data], lambda g: [np.float32(3.0) * g[0]])
+        return y
+
+    a = Value(0.5)
+    (scaled(a) * scaled(a)).backward()  # d (3a)^2 / da = 18 a
+    assert type(a.grad) is float and a.grad == 9.0
+    assert grad(grad(lambda a: scaled(a) * scaled(a)))(0.5) == 18.0
+    (y,) = custom_vjp("numpy_int_t", [a], [a.data], lambda g: [np.int64(2)])
+    before = a.grad
+    y.backward()
+    assert a.grad == before + 2.0
 
 
 def test_a_derivative_reading_a_closed_over_value_gives_float_gradients():

@@ -107,6 +107,17 @@ def test_numbers_too_large_for_a_float_name_where_they_went():
         Value(1.0, label=123)
 
 
+def test_comparisons_with_integers_too_large_for_a_float_give_the_exact_answer():
+    # a comparison records nothing, so nothing needs the int as a float: Python's exact answer
+    big = 10**400
+    assert (Value(1.0) < big, Value(1.0) <= big, Value(1.0) > big, Value(1.0) >= big) == (
+        True, True, False, False)
+    assert (Value(math.inf) < big, Value(math.inf) > big, Value(-math.inf) < -big) == (
+        False, True, True)
+    assert (big > Value(1.0), -big < Value(-1e308)) == (True, True)  # reflected
+    assert not (Value(math.nan) < big or Value(math.nan) > big)
+
+
 def test_argnums_of_other_kinds_get_clear_errors_and_lists_work():
     f = lambda x, y: x * y  # noqa: E731
     assert grad(f, argnums=[0, 1])(2.0, 3.0) == (3.0, 2.0)

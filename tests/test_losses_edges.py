@@ -253,8 +253,8 @@ def replay(root, leaves, numbers):
         xs = [data[p] for p in node.parents]
         extra = (node._arg,) if op.has_arg else ()
         if op.arity == 0:
-            y = op.forward(xs)
-            local[node] = list(op.derivatives[0](xs, y))
+            y = op.forward(xs, *extra)
+            local[node] = list(op.derivatives[0](xs, y, *extra))
         else:
             y = op.forward(*xs, *extra)
             local[node] = [d(*xs, y, *extra) for d in op.derivatives]

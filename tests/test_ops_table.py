@@ -64,7 +64,7 @@ def test_float_and_value_forms_agree(expr):
     xs = [p.data for p in node.parents]
     extra = () if expr.steps[0].arg is None else (expr.steps[0].arg,)
     if op.arity == 0:
-        table = op.derivatives[0](xs, node.data)
+        table = op.derivatives[0](xs, node.data, *extra)
     else:
         table = [d(*xs, node.data, *extra) for d in op.derivatives]
     assert len(floats) == len(values) == len(table) == len(node.parents)
@@ -98,8 +98,8 @@ def wrong_derivative(op, index):
     Values alike), for the duration of the block."""
     original = op.derivatives
     if op.arity == 0:
-        def wrong(xs, y, d=original[0]):
-            ds = list(d(xs, y))
+        def wrong(xs, y, *arg, d=original[0]):
+            ds = list(d(xs, y, *arg))
             ds[index] = ds[index] * 1.5 + 0.25
             return ds
 
@@ -143,8 +143,8 @@ def detached_derivative(op, index):
         return x.data if hasattr(x, "data") else x
 
     if op.arity == 0:
-        def detached(xs, y, d=original[0]):
-            ds = list(d(xs, y))
+        def detached(xs, y, *arg, d=original[0]):
+            ds = list(d(xs, y, *arg))
             ds[index] = plain(ds[index])
             return ds
 

@@ -13,13 +13,14 @@ from autograd import Value, draw_html, sum_
 from autograd.backward import operand_order
 from autograd.cli import main
 from autograd.engine import is_constant, local_derivatives, topological_order, walk
-from autograd.views import HtmlPage, training_html
+from autograd.views import HtmlPage
 from autograd.views.explanation import backward_steps
 from autograd.views.names import node_names
 from autograd.views.page import graph_data, name_groups
 from nn import MLP, Neuron, Recorder
 from nn.losses import hinge
 from nn.record import float_forward
+from nn.training_page import training_html
 
 
 def neuron():
@@ -200,7 +201,8 @@ def test_draw_html_writes_the_file_and_returns_the_text(tmp_path):
 def test_the_notebook_shows_the_page_in_a_frame_of_its_own():
     page = draw_html(neuron())
     frame = page._repr_html_()
-    assert frame.startswith("<iframe srcdoc=\"") and 'sandbox="allow-scripts"' in frame
+    assert frame.startswith("<iframe srcdoc=\"")
+    assert 'sandbox="allow-scripts allow-downloads"' in frame
     inner = frame.split('srcdoc="', 1)[1].split('" style=', 1)[0]
     assert "<" not in inner and '"' not in inner  # all escaped into the attribute
     assert html.unescape(inner) == page
@@ -305,7 +307,7 @@ def test_the_command_line_writes_a_page(tmp_path, capsys):
 
 def test_the_command_line_says_when_the_page_cannot_be_written(tmp_path, capsys):
     assert main(["x*y", "--at", "x=1", "y=2", "-o", str(tmp_path / "no" / "g.html")]) == 1
-    assert "No such file or directory" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
 
 
 # --- the training page -----------------------------------------------------------------------
@@ -418,3 +420,47 @@ def test_the_moons_network_with_100_snapshots_stays_under_5_mb(tmp_path):
         rec.snapshot(loss, accuracy=0.97)
     size = rec.write_html(tmp_path / "moons.html").stat().st_size
     assert 1e6 < size < 5e6, size
+
+
+def test_a_tape_page_and_a_tape_refused_by_draw_dot_point_to_its_source():
+    from autograd import draw_dot, tape
+
+    w = Value(0.5, label="w")
+    t = tape(lambda x: (w * x).tanh(), 2.0)
+    page = draw_html(t)
+    assert html.escape(t.source) in page and "t.source" in page
+    with pytest.raises(TypeError, match=r"t\.source"):
+        draw_dot(t)
+
+
+def test_a_python_sum_is_one_foldable_group_and_its_terms_ride_along():
+    losses = [(Value(float(k), label=f"x{k}") * 2).relu() for k in range(10)]
+    total = sum(losses)
+    total.label = "total"
+    total.backward()
+    data = page_data(draw_html(total))
+    chains = [i for i, a in enumerate(data["about"]) if "chain" in a]
+    assert len(chains) == 1
+    assert data["about"][chains[0]]["chain"] == ["+", 10, "terms"]
+    names = data["nodes"]["name"]
+    inside = {names[i] for i, g in enumerate(data["nodes"]["group"]) if g == chains[0]}
+    assert "total" in inside
+    assert not any(f"x{k}" in inside for k in range(10))  # the inputs stay out
+    short = sum(losses[:3])  # too short to fold
+    short.backward()
+    assert not page_data(draw_html(short))["groups"]
+
+
+def test_a_fixed_point_node_carries_its_relaxations():
+    from autograd import fixed_point
+
+    w = Value(0.5, label="w")
+    xs = fixed_point(lambda x: [(w * x[0] + 0.3).tanh()], [0.0])
+    y = xs[0] * 2
+    y.backward()
+    data = page_data(draw_html(y))
+    details = [d for d in data["nodes"]["details"] if d]
+    assert details == [[["outputs", 1], ["iterations", xs.forward.iterations],
+                        ["residual", xs.forward.residual],
+                        ["adjoint iterations", xs.adjoint.iterations],
+                        ["adjoint residual", xs.adjoint.residual]]]

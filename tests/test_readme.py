@@ -48,7 +48,7 @@ def _name(page: Path) -> str:
 @pytest.mark.parametrize(("page", "index", "block"), BLOCKS,
                          ids=[f"{_name(page)}:{i}" for page, i, _ in BLOCKS])
 def test_example_runs_and_prints_what_it_says(page, index, block, tmp_path, monkeypatch):
-    if "hypothesis" in block and "@given" in block:
+    if "hypothesis" in block and "@given" in block or "grade(" in block:
         pytest.importorskip("hypothesis")
     if "torch" in block:  # the bridge's examples need PyTorch, which is optional
         pytest.importorskip("torch")

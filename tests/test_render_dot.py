@@ -177,3 +177,66 @@ def test_odd_op_names_and_labels_still_render(text):
     y = Value(4.0, (x,), text) * 2
     svg = draw_dot(y).pipe(format="svg").decode()
     assert "<svg" in svg
+
+
+# --- control characters in names reach no picture raw -------------------------------------------
+
+ODD = "w\x00\x1b\x7f\\N{|}<>\""  # a NUL ends Graphviz's input; \N would be the node's id
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def odd_network():
+    """A network whose labels and parameter names hold control characters and DOT's specials."""
+    import nn
+
+    model = nn.MLP(2, [3, 3, 1], seed=0)
+    model.layers[0].neurons[1].w[0].label = ODD
+    xs = [Value(0.5, label="x" + ODD), Value(-1.0)]
+    y = model(xs)
+    y.label = "out" + ODD
+    y.backward()
+    odd_names = {name.replace("neurons", "neur\x00ons") + "\x1b": p
+                 for name, p in model.named_parameters()}
+    return y, model, odd_names
+
+
+def raw_controls(source):
+    """Control characters in the DOT source, the indentation and line ends aside."""
+    return [c for line in source.splitlines() for c in CONTROL.findall(line.lstrip("\t"))]
+
+
+@pytest.mark.parametrize("collapse", [None, "neurons", "layers"])
+@pytest.mark.parametrize("legend", [False, True])
+@pytest.mark.parametrize("named", ["labels", "module", "odd names"])
+def test_no_control_character_reaches_the_dot_source(collapse, legend, named):
+    y, model, odd_names = odd_network()
+    params = {"labels": None, "module": model, "odd names": odd_names}[named]
+    for group in (True, False):
+        source = draw_dot(y, collapse=collapse, legend=legend, group=group, params=params).source
+        assert raw_controls(source) == []
+
+
+def test_a_collapsed_neurons_tooltip_shows_its_odd_name_escaped_and_renders():
+    y, _, odd_names = odd_network()
+    graph = draw_dot(y, collapse="neurons", params=odd_names)
+    tooltips = re.findall(r'tooltip="((?:[^"\\]|\\.)*)"', graph.source)
+    # the name as text: the NUL as \x00 (its backslash escaped), no raw control character
+    assert any(t.startswith("layers.0.neur\\\\x00ons.1") for t in tooltips), tooltips[:4]
+    assert "<svg" in graph.pipe(format="svg").decode()
+    y.label = "out\\N"  # a backslash escape Graphviz would expand
+    legend = draw_dot(y, legend=True).source
+    assert "doutw" not in legend and "dout\\\\N/d" in legend
+
+
+def test_frames_and_shared_value_references_escape_names_too():
+    from autograd import backward_frames
+
+    x = Value(0.5, label="x" + ODD)
+    h = (x * x).tanh()
+    h.label = "h" + ODD
+    y = h * h + h  # h is read twice: drawn once, referred to elsewhere
+    y.label = "y\x00"
+    y.backward()
+    for graph in [*backward_frames(y), draw_dot(y)]:
+        assert raw_controls(graph.source) == []
+    assert "<svg" in backward_frames(y)[-1].pipe(format="svg").decode()

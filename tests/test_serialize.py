@@ -8,6 +8,7 @@ import struct
 
 import pytest
 
+import autograd.files
 import nn
 from nn import MLP, Layer, Module, Neuron
 from nn.serialize import FORMAT, VERSION
@@ -83,11 +84,27 @@ def test_a_save_interrupted_while_writing_leaves_the_old_file_whole(tmp_path, mo
     nn.save(model, path)
     old = path.read_bytes()
 
-    def dump_half_then_crash(obj, f, **kwargs):
-        f.write(json.dumps(obj)[:40])
-        raise OSError("disk full")
+    real_fdopen = os.fdopen
 
-    monkeypatch.setattr(json, "dump", dump_half_then_crash)
+    class HalfThenCrash:  # the temporary file, failing halfway through the write
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def fileno(self):
+            return self.f.fileno()
+
+        def write(self, data):
+            self.f.write(data[:40])
+            raise OSError("disk full")
+
+    monkeypatch.setattr(autograd.files.os, "fdopen",
+                        lambda fd, *a, **k: HalfThenCrash(real_fdopen(fd, *a, **k)))
     with pytest.raises(OSError, match="disk full"):
         nn.save(MLP(3, [1], seed=5), path)
     assert path.read_bytes() == old

@@ -345,7 +345,7 @@ SLOW_SAVE = """
 
 
 def _temporaries(folder):
-    return sorted(n for n in os.listdir(folder) if n.endswith(".nn-save.tmp"))
+    return sorted(n for n in os.listdir(folder) if n.endswith(".tmp"))
 
 
 def _kill_mid_save(path):
@@ -400,14 +400,14 @@ def test_a_live_saves_temporary_file_is_never_removed(tmp_path):
     import fcntl
 
     path = tmp_path / "model.json"
-    ours = tmp_path / f".model.json.{os.getpid()}.0123abcd.nn-save.tmp"  # a live process
+    ours = tmp_path / f".model.json.{os.getpid()}.0123abcd.tmp"  # a live process
     ours.write_text("in progress")
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     dead_pid = int(done.stdout)  # that process has exited
-    locked = tmp_path / f".model.json.{dead_pid}.4567cdef.nn-save.tmp"
+    locked = tmp_path / f".model.json.{dead_pid}.4567cdef.tmp"
     locked.write_text("held by a live process elsewhere")
-    unrelated = tmp_path / f".other.json.{dead_pid}.89abcdef.nn-save.tmp"
+    unrelated = tmp_path / f".other.json.{dead_pid}.89abcdef.tmp"
     unrelated.write_text("another path's")
     with open(locked) as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
@@ -429,3 +429,34 @@ def test_the_architecture_table_knows_every_config_and_its_weight_count(module):
     config = module.config()
     assert set(required) <= set(config) <= set(required) | set(optional)
     assert count(config) == len(module.parameters())
+
+
+# --- pickles: where the docs recommend them, they say what loading one does ----------------------
+
+
+def blocks(text):
+    """The paragraphs and list items of a Markdown page."""
+    out, current = [], []
+    for line in text.splitlines():
+        starts_item = line.lstrip().startswith(("- ", "* ")) or not line.strip()
+        if starts_item and current:
+            out.append(" ".join(current))
+            current = []
+        if line.strip():
+            current.append(line.strip())
+    return out + ([" ".join(current)] if current else [])
+
+
+def test_where_pickling_is_recommended_the_risk_and_the_json_way_are_said():
+    import autograd.graphcopy
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    recommending = [(page.name, block) for page in pages for block in blocks(page.read_text())
+                    if "pickle" in block and "deepcopy" in block]  # the "keep a model" advice
+    assert recommending, "no page recommends pickling any more: update this test"
+    docstrings = [("nn.Module", nn.Module.__doc__),
+                  ("autograd.graphcopy", autograd.graphcopy.__doc__)]
+    for where, text in recommending + docstrings:
+        flat = " ".join(text.split())
+        assert "runs whatever code" in flat and "trust" in flat, where
+        assert "nn.save" in flat and "nn.load" in flat and "JSON" in flat, where

@@ -219,6 +219,75 @@ def test_deep_graphs_convert_without_recursion_errors():
     assert depth == 3000
 
 
+def depth_and_size(e):
+    """The nesting depth of a sympy expression and its number of nodes, without recursion."""
+    deepest, size, stack = 0, 0, [(e, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest, size = max(deepest, depth), size + 1
+        stack.extend((a, depth + 1) for a in node.args)
+    return deepest, size
+
+
+def recursion_limit_above_here(frames):
+    """A recursion limit `frames` above the current stack depth."""
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth + frames
+
+
+@pytest.mark.parametrize("steps", [200, 10_000])
+def test_a_long_chain_with_cse_is_pieces_of_bounded_depth(steps):
+    # Written as one expression, a chain's formula is as deep as the chain, and sympy walks it
+    # by recursion (free_symbols, xreplace): 200 steps were a RecursionError.
+    x = Value(0.3, label="x")
+    y = x
+    for _ in range(steps):
+        y = (y * 0.9 + 0.1).tanh()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(recursion_limit_above_here(400))  # no frame per step of the chain
+    try:
+        replacements, reduced = to_sympy(y, cse=True)
+    finally:
+        sys.setrecursionlimit(limit)
+    pieces = [*replacements, (None, reduced)]
+    shapes = [depth_and_size(e) for _, e in pieces]
+    assert max(depth for depth, _ in shapes) <= 100
+    # linear: the pieces together are the size of the graph (5 nodes a step), no larger
+    assert sum(size for _, size in shapes) <= 6 * steps
+    names = [s.name for s, _ in replacements]
+    assert names == [f"t{i}" for i in range(1, len(names) + 1)]
+    # the pieces, evaluated in order, give the engine's number
+    xs = sympy.Symbol("x", real=True)
+    value = {xs: 0.3}
+    for s, e in pieces:
+        value[s] = float(e.xreplace({u: sympy.Float(value[u]) for u in e.free_symbols}))
+    assert value[None] == pytest.approx(y.data, rel=1e-13)
+    if steps > 200:
+        return
+    # and their derivative, by the chain rule through the pieces (sympy's diff of each), the
+    # engine's gradient
+    value, slope = {xs: sympy.Float(0.3, 30)}, {xs: sympy.Integer(1)}
+    for s, e in pieces:
+        at_point = {u: value[u] for u in e.free_symbols}
+        value[s] = e.xreplace(at_point).evalf(30)
+        d = sum((sympy.diff(e, u).xreplace(at_point) * slope[u] for u in e.free_symbols),
+                sympy.Integer(0))
+        slope[s] = d.evalf(30)
+    y.backward()
+    assert float(slope[None]) == pytest.approx(x.grad, rel=1e-9, abs=1e-300)
+
+
+def test_replacements_simplified_away_are_dropped_and_the_rest_numbered_from_t1():
+    x = Value(0.5, label="x")
+    a, b = (x * x).tanh(), (x + 1).exp()
+    replacements, reduced = to_sympy((a - a) + b * b, cse=True)  # a is read twice, then gone
+    xs = sympy.Symbol("x", real=True)
+    t1 = sympy.Symbol("t1", real=True)
+    assert replacements == [(t1, sympy.exp(xs + 1))] and reduced == t1**2
+
+
 # --- what has no formula ------------------------------------------------------------------------
 
 

@@ -262,6 +262,116 @@ def test_other_inputs_are_clear_errors(torch):
         from_torch(net.state_dict(), activation="gelu")
 
 
+# --- what would compute something else, or cost what the file does not hold --------------------
+
+
+def test_a_tiny_file_declaring_a_huge_tensor_is_refused_by_name_before_any_copy(torch, tmp_path):
+    # one stored number, read back by torch.load (weights_only) as a 40000 x 40000 view of it:
+    # copied, it was 1.6e9 floats (gigabytes, then MemoryError)
+    # first a view of a million (under the weight cap): the storage check alone refuses it (and
+    # without it, this test fails here, before the huge one below could exhaust the memory)
+    with pytest.raises(ValueError, match=r"entry '0.weight' has shape \(1000, 1000\)"):
+        from_torch({"0.weight": torch.zeros(1).expand(1000, 1000)})
+    path = tmp_path / "small.pt"
+    torch.save({"0.weight": torch.zeros(1).expand(40000, 40000),
+                "0.bias": torch.zeros(1).expand(40000)}, path)
+    assert path.stat().st_size < 4096
+    state = torch.load(path, weights_only=True)
+    with pytest.raises(ValueError, match=r"entry '0.weight' has shape \(40000, 40000\) "
+                                         r"\(1,600,000,000 numbers\) but its storage holds 1\b"):
+        from_torch(state)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3))
+    net[0].weight = torch.nn.Parameter(torch.ones(1).expand(3, 2))  # a Parameter view, too
+    with pytest.raises(ValueError, match=r"the weight of layer 0 has shape \(3, 2\) \(6 numbers\)"):
+        from_torch(net)
+    # a view inside a larger storage (a slice) holds its numbers: read as usual
+    big = torch.arange(20.0).reshape(4, 5)
+    model = from_torch({"0.weight": big[1:3, 2:4]})
+    assert [[w.data for w in n.w] for n in model.layers[0].neurons] == [[7.0, 8.0], [12.0, 13.0]]
+
+
+def test_the_total_number_of_weights_is_capped(torch):
+    state = {"0.weight": torch.ones(30, 40), "2.weight": torch.ones(5, 30)}  # 1,350 weights
+    with pytest.raises(ValueError, match=r"1,350 weights, over max_weights=1,000"):
+        from_torch(state, max_weights=1000)
+    assert len(from_torch(state, max_weights=1350).parameters()) == 1350 + 35  # biases added
+    with pytest.raises(ValueError, match="max_weights must be a positive int"):
+        from_torch(state, max_weights=True)
+
+
+def scaled_linear_class(torch):
+    class ScaledLinear(torch.nn.Linear):  # a layer with its own forward: 2 (W x + b)
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    return ScaledLinear
+
+
+def test_a_linear_subclass_is_refused_not_read_as_a_plain_linear(torch):
+    net = torch.nn.Sequential(scaled_linear_class(torch)(2, 3), torch.nn.ReLU(),
+                              torch.nn.Linear(3, 1)).double()
+    with pytest.raises(ValueError, match=r"layer 0 \(ScaledLinear\) is a subclass of "
+                                         r"torch.nn.Linear.*its own forward"):
+        from_torch(net)
+
+
+def test_subclasses_and_hooks_of_every_mapped_module_are_refused(torch):
+    nn_ = torch.nn
+
+    class Named(nn_.Sequential):  # a subclass may define forward; this one is refused as one
+        pass
+
+    class LoudReLU(nn_.ReLU):
+        pass
+
+    hooked = nn_.Linear(3, 1)
+    hooked.register_forward_hook(lambda module, inputs, out: out * 2)
+    prehooked = nn_.Tanh()
+    prehooked.register_forward_pre_hook(lambda module, inputs: (inputs[0] + 1,))
+    cases = [
+        (Named(nn_.Linear(2, 1)), r"the Sequential \(Named\) is a subclass of torch.nn.Sequential"),
+        (nn_.Sequential(Named(nn_.Linear(2, 1))), r"layer 0 \(Named\) is a subclass"),
+        (nn_.Sequential(nn_.Linear(2, 3), LoudReLU()), r"layer 1 \(LoudReLU\) is a subclass of "
+                                                       r"torch.nn.ReLU"),
+        (nn_.Sequential(nn_.Linear(2, 3), nn_.ReLU(), hooked), r"layer 2 \(Linear\) has a "
+                                                               r"forward hook"),
+        (nn_.Sequential(nn_.Linear(2, 3), prehooked), r"layer 1 \(Tanh\) has a forward pre hook"),
+    ]
+    for net, message in cases:
+        with pytest.raises(ValueError, match=message):
+            from_torch(net)
+    parametrized = nn_.Linear(2, 3)
+
+    class Doubled(nn_.Module):
+        def forward(self, w):
+            return 2 * w
+
+    torch.nn.utils.parametrize.register_parametrization(parametrized, "weight", Doubled())
+    with pytest.raises(ValueError, match=r"layer 0 \(ParametrizedLinear\) is a subclass"):
+        from_torch(nn_.Sequential(parametrized))
+
+
+def test_complex_weights_are_an_error_not_a_warning(torch):
+    import warnings
+
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3, dtype=torch.complex128))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the imaginary part was dropped with only a warning
+        with pytest.raises(ValueError, match=r"the weight of layer 0 holds complex numbers "
+                                             r"\(torch.complex128\)"):
+            from_torch(net)
+        with pytest.raises(ValueError, match=r"entry '0.bias' holds complex numbers"):
+            from_torch({"0.weight": torch.ones(3, 2), "0.bias": torch.ones(3, dtype=torch.cfloat)})
+
+
+def test_tensors_without_numbers_here_are_named(torch):
+    with pytest.raises(ValueError, match=r"entry '0.weight' is a torch.strided tensor on meta"):
+        from_torch({"0.weight": torch.ones(3, 2, device="meta")})
+    sparse = torch.ones(3, 2).to_sparse()
+    with pytest.raises(ValueError, match=r"entry '0.weight' is a torch.sparse_coo tensor"):
+        from_torch({"0.weight": sparse})
+
+
 # --- torch stays optional -----------------------------------------------------------------------
 
 

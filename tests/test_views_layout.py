@@ -10,8 +10,8 @@ import autograd
 
 PACKAGE = Path(autograd.__file__).parent
 VIEWS = ["output", "names", "text", "explanation", "renderers", "layout", "picture", "frames",
-         "notebook", "page", "training"]
-CORE = {"engine", "backward", "ops", "functional", "formula"}
+         "notebook", "document", "page_data", "page"]
+CORE = {"engine", "backward", "ops", "functional", "formula", "custom", "files"}
 
 
 def imports_of(path):
@@ -40,6 +40,19 @@ def test_each_view_imports_only_the_core_and_the_views_before_it():
         allowed = CORE | {f"views.{v}" for v in VIEWS[:k]}
         used = imports_of(PACKAGE / "views" / f"{name}.py")
         assert used <= allowed, f"views/{name}.py imports {sorted(used - allowed)}"
+
+
+def test_the_engine_and_its_views_know_nothing_of_training():
+    # (the command line, on top of everything, may use nn)
+    for path in (p for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                assert node.module.split(".")[0] != "nn", f"{path} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] != "nn" for a in node.names), path
+    assert not (PACKAGE / "views" / "training.py").exists()
+    assert not any((PACKAGE / "views" / "assets").glob("training.*"))
 
 
 def test_the_core_imports_no_view_and_no_command_line():

@@ -1,5 +1,9 @@
 """A tape's arguments: numbers in nested lists, split into the floats a replay takes and a
-structure key (the nesting, with the ints in place: they are static, one recording each)."""
+structure key (the nesting, with the ints in place: static, one recording each).
+
+A key may instead hold `INT` where an int was (`as_data`): then that int is a slot like a
+float, data the replay reads, for a function that only computes with it (a ±1 target, a pixel
+intensity). The tape finds out which the function does when it records."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from typing import Any
 from ..engine import Value
 
 FLOAT = None  # a float's place in a structure key
+INT = "int"  # an int's place in a key whose ints are data (`as_data`)
 LIST, TUPLE, END = "[", "(", ")"
+_EXACT = 2**53  # ints a float holds exactly
 
 
 def flatten(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[float]]:
@@ -78,7 +84,7 @@ def unflatten(key: tuple[Any, ...], leaves: list[Any]) -> tuple[Any, ...]:
     stack: list[list[Any]] = [[]]
     kinds: list[str] = []
     for token in key:
-        if token is FLOAT:
+        if token is FLOAT or token is INT:
             stack[-1].append(next(it))
         elif token is LIST or token is TUPLE:
             stack.append([])
@@ -108,10 +114,55 @@ def slot_names(fn: Any, key: tuple[Any, ...]) -> list[str]:
             continue
         if token is END:
             path.pop()
-        elif token is FLOAT:
+        elif token is FLOAT or token is INT:
             top = path[0]
             base = params[top] if top < len(params) else f"arg{top}"
             names.append("_".join([base, *map(str, path[1:])]))
         if path:
             path[-1] += 1
     return names
+
+
+def as_data(key: tuple[Any, ...],
+            floats: list[float]) -> tuple[tuple[Any, ...], list[float]] | None:
+    """The key with each int as a slot (`INT`) and the numbers of all slots in order (ints as
+    the floats an operator lifts them to), or None if the key holds no int, or one a float
+    cannot hold exactly."""
+    out: list[Any] = []
+    numbers: list[float] = []
+    it = iter(floats)
+    found = False
+    for token in key:
+        if token is FLOAT:
+            out.append(FLOAT)
+            numbers.append(next(it))
+        elif token.__class__ is int:
+            if not -_EXACT < token < _EXACT:
+                return None
+            out.append(INT)
+            numbers.append(float(token))
+            found = True
+        else:
+            out.append(token)
+    return (tuple(out), numbers) if found else None
+
+
+def slot_kinds(key: tuple[Any, ...]) -> list[Any]:
+    """FLOAT or INT for each slot of a key, in order."""
+    return [t for t in key if t is FLOAT or t is INT]
+
+
+def static_key(key: tuple[Any, ...], numbers: list[float]) -> tuple[tuple[Any, ...], list[float]]:
+    """The inverse of `as_data`: the ints back in the key, the floats alone."""
+    out: list[Any] = []
+    floats: list[float] = []
+    it = iter(numbers)
+    for token in key:
+        if token is FLOAT:
+            out.append(FLOAT)
+            floats.append(next(it))
+        elif token is INT:
+            out.append(int(next(it)))
+        else:
+            out.append(token)
+    return tuple(out), floats

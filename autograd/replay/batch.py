@@ -20,9 +20,9 @@ from typing import Any
 
 from ..engine import Value
 from ..formula import Formula, Printer
-from .arguments import END, FLOAT, LIST, TUPLE, flatten
+from .arguments import END, FLOAT, INT, LIST, TUPLE, as_data, flatten, static_key
 from .program import ARG, CONST, PARAM, Program
-from .record import TapeError
+from .record import IntsAreStatic, TapeError
 
 try:
     import numpy as np
@@ -85,6 +85,29 @@ class ArrayPrinter(Printer):
 
 _OPERANDS = ("a", "b")
 _PROBE = {"a": "a", "b": "b", "s": "s", "G": "G"}
+_PROBED: dict[tuple[int, Any], bool] = {}  # (id of an op, its argument): has an array form
+
+
+def _has_array_form(op: Any, arg: Any) -> None:
+    """Raise `Numeric` if the op (with that argument) has no array form."""
+    key = (id(op), arg)
+    found = _PROBED.get(key)
+    if found is None:
+        try:
+            elementwise(op, arg, _PROBE, {})
+            found = True
+        except Numeric:
+            found = False
+        if op.custom:  # a custom op may be defined again under the same id after its death
+            return None if found else _raise_numeric(op)
+        _PROBED[key] = found
+    if not found:
+        raise Numeric(op.name)
+    return None
+
+
+def _raise_numeric(op: Any) -> None:
+    raise Numeric(op.name)
 
 
 def elementwise(op: Any, arg: Any, names: dict[str, str],
@@ -135,7 +158,9 @@ class _Plan:
                 consts.append(prog.value[n])
             else:
                 operands = prog.operands[n]
-                batch[n] = any(batch[p] for p in operands)
+                source = prog.arg_node[n]  # a constant argument that is data varies too
+                batch[n] = any(batch[p] for p in operands) or (source is not None and
+                                                               batch[source])
                 level[n] = 1 + max(level[p] for p in operands)
         self.widths = [prog.n_args, n_params, len(consts)]
         self.is_batch = [True, False, False]
@@ -170,7 +195,7 @@ class _Plan:
         prog = self.prog
         op, operands = prog.op[n], prog.operands[n]
         if op.arity:  # one array operation per group, read off the op's formulas
-            elementwise(op, prog.arg[n], _PROBE, {})  # raises Numeric if it has none
+            _has_array_form(op, prog.arg[n])  # raises Numeric if it has none
             return (op, prog.arg[n], len(operands), self.batch[n])
         form = op.forms.get("batch")
         if form is None:
@@ -183,7 +208,8 @@ class _Plan:
             if xb != wb:  # one side varies by sample, the other is the same: a matrix product
                 return (op, half, "matmul", 0 if xb else 1, xs if xb else ws, self.batch[n])
             return (op, half, "each", self.batch[n])
-        return (op, prog.arg[n], len(operands), self.batch[n])
+        arg = "data" if prog.arg_node[n] is not None else prog.arg[n]
+        return (op, arg, len(operands), self.batch[n])
 
     # -- gathering operands and scattering gradients ---------------------------------------
 
@@ -345,8 +371,11 @@ class _Plan:
             rg, rc = self.loc[g.right]
             right = f"s{rg}[:, {rc}]"
         else:
-            right = repr(g.right) if isinstance(g.right, int) else repr(float(g.right))
-            right = {"inf": "np.inf", "-inf": "-np.inf", "nan": "np.nan"}.get(right, right)
+            cmp, right = _comparable(g.cmp, g.right)
+            test = f"({left} {cmp} {right})" if right is not None else \
+                f"np.full(nb, {cmp == '!='})"  # no float equals an int beyond the floats
+            self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
+            return
         test = f"({left} {g.cmp} {right})"
         self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
 
@@ -378,9 +407,10 @@ class _Plan:
             block = _block([c for _, c in matrix]) if len({g for g, _ in matrix}) == 1 else None
             if block is not None and block[1] == k and block[3] == half and \
                     block[0] + k * block[2] <= self.widths[source]:
-                base, _, stride, _ = block  # a strided view of the parameters: no copy
-                self.emit(f"m{gid} = s{source}[0, {base}:{base + k * stride}]"
-                          f".reshape({k}, {stride})[:, :{half}]")
+                base, _, stride, _ = block  # a strided view of the parameters, made
+                # contiguous once: BLAS multiplies a strided matrix far more slowly
+                self.emit(f"m{gid} = np.ascontiguousarray(s{source}[0, {base}:{base + k * stride}]"
+                          f".reshape({k}, {stride})[:, :{half}])")
             else:
                 self.emit(f"m{gid} = {self.fetch(matrix, False)}.reshape({k}, {half})")
             self.emit(f"s{gid} = a{gid} @ m{gid}.T")
@@ -400,7 +430,11 @@ class _Plan:
             else:  # a function of the operands on the last axis: (output, local derivatives)
                 name = f"F{len(self.globals)}"
                 self.globals[name] = form
-                self.emit(f"s{gid}, d{gid} = {name}(a{gid})")
+                arg = ""
+                if op.has_arg:  # the constant argument, or where it is data, its columns
+                    arg = ", " + (repr(rest[0]) if rest[0] != "data" else self.fetch(
+                        [self.loc[prog.arg_node[n]] for n in nodes], batch))
+                self.emit(f"s{gid}, d{gid} = {name}(a{gid}{arg})")
 
     def _backward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
         prog = self.prog
@@ -500,11 +534,11 @@ def mean(tape: Any, batched: tuple[Any, ...]) -> float:
     """The mean of the tape's fn over the samples of `batched`; adds its gradient to .grad."""
     size = _batch_size(batched)
     acc = _Sums(tape)
-    split = _split(batched, size) if np is not None else None
+    split = _split(batched, size, tape) if np is not None else None
     if split is None:
         for i in range(size):
             key, floats = flatten(tuple(arg[i] for arg in batched))
-            acc.sample(*tape.find(key, floats))
+            acc.sample(*tape.find_for(key, floats))
     else:
         rows, groups = split
         data = _Data(tape)
@@ -527,7 +561,12 @@ class _Data:
         if row is None:
             inputs = self.tape.inputs
             if self.values is None or len(self.values) < len(inputs):  # a new recording
-                self.values = np.fromiter(map(_data, inputs), float, len(inputs))
+                arrays = self.tape.stored("inputs").arrays(adopt=True)
+                if arrays is not None:  # kept in arrays (for the optimizer too): read at once
+                    data, _, index = arrays
+                    self.values = data[index].copy()
+                else:
+                    self.values = np.fromiter(map(_data, inputs), float, len(inputs))
             index = _indices(rec)[1]
             if index is None:  # it reads the first inputs, in order
                 row = self.values[: len(rec.input_index)].reshape(1, -1)
@@ -537,17 +576,33 @@ class _Data:
         return row
 
 
+def _comparable(cmp: str, number: Any) -> tuple[str, str | None]:
+    """A comparison with a number as NumPy can make it on floats, with Python's answer: an int
+    beyond the floats' range compares as an infinity does, with `<=` as `<` and `>=` as `>`
+    (no float equals it); None for `==` and `!=` with such an int."""
+    if isinstance(number, int):
+        try:
+            return cmp, repr(float(number)) if abs(number) > 2**53 else repr(number)
+        except OverflowError:
+            if cmp in ("==", "!="):
+                return cmp, None
+            strict = {"<=": "<", ">=": ">"}.get(cmp, cmp)
+            return strict, "np.inf" if number > 0 else "-np.inf"
+    text = repr(float(number))
+    return cmp, {"inf": "np.inf", "-inf": "-np.inf", "nan": "np.nan"}.get(text, text)
+
+
 def _batch_size(batched: tuple[Any, ...]) -> int:
     if not batched:
         raise TypeError("tape.mean: give the batch, one list (or array) over the samples per "
                         "argument of fn")
     sizes = []
     for i, arg in enumerate(batched):
-        try:
-            sizes.append(len(arg))
-        except TypeError:
-            raise TypeError(f"tape.mean: argument {i} must be a list over the samples, got "
-                            f"{type(arg).__name__}") from None
+        if not isinstance(arg, (list, tuple)) and not (hasattr(arg, "shape") and
+                                                         getattr(arg, "ndim", 0) >= 1):
+            raise TypeError(f"tape.mean: argument {i} must be a list (or tuple, or NumPy array) "
+                            f"over the samples, one item per sample, got {type(arg).__name__}")
+        sizes.append(len(arg))
     if len(set(sizes)) != 1:
         raise ValueError(f"tape.mean: the arguments hold different numbers of samples {sizes}")
     if not sizes[0]:
@@ -585,12 +640,18 @@ class _Sums:
         held = list(self.grads.values())
         if len(held) == 1:  # one recording: its own targets, in its own order
             rec, grads = held[0]
+            stored = self.tape.stored("params") if np is not None else None
+            if stored is not None and isinstance(grads, np.ndarray) and \
+                    stored.arrays(adopt=True) is not None:
+                grad = stored.arrays()[1]  # the gradients in arrays: added at once
+                grad[stored.positions[_indices(rec)[0]]] += np.divide(grads, size)
+                return self.value / size
             if np is not None and isinstance(grads, np.ndarray):
                 scaled = np.divide(grads, size).tolist()
             else:
                 scaled = [g / size for g in grads]
             for v, g in zip(rec.targets, scaled):
-                v.grad += g
+                v._grad += g
             return self.value / size
         params = self.tape.params
         if np is not None:  # several recordings (branches, static ints): summed by position
@@ -601,15 +662,20 @@ class _Sums:
                 total[index] += grads  # a recording's targets are distinct
                 touched[index] = True
             where = np.flatnonzero(touched)
+            stored = self.tape.stored("params")
+            if stored.arrays(adopt=True) is not None:
+                grad = stored.arrays()[1]
+                grad[stored.positions[where]] += np.divide(total[where], size)
+                return self.value / size
             for j, g in zip(where.tolist(), np.divide(total[where], size).tolist()):
-                params[j].grad += g
+                params[j]._grad += g
             return self.value / size
         totals: dict[int, float] = {}
         for rec, grads in held:
             for j, g in zip(rec.index, grads):
                 totals[j] = totals.get(j, 0.0) + g
         for j, g in totals.items():
-            params[j].grad += g / size
+            params[j]._grad += g / size
         return self.value / size
 
 
@@ -645,36 +711,47 @@ def _group(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums, data: _Data) 
             except (Numeric, FloatingPointError):
                 return _one_by_one(tape, key, pending, acc)
         if len(pending):  # a branch no recording took yet: record it at the first such sample
-            tape.record(key, pending[0].tolist())
+            try:
+                tape.record(key, pending[0].tolist())
+            except IntsAreStatic:  # that branch uses the ints otherwise: static from now on
+                tape.ints_are_data[key] = False
+                return _one_by_one(tape, key, pending, acc)
     return None
 
 
 def _one_by_one(tape: Any, key: tuple[Any, ...], rows: Any, acc: _Sums) -> None:
     for row in rows.tolist():
-        acc.sample(*tape.find(key, row))
+        if INT in key:
+            acc.sample(*tape.find_for(*static_key(key, row)))
+        else:
+            acc.sample(*tape.find(key, row))
 
 
 # --- splitting a batch: the floats of all samples as one array, grouped by their ints -------
 
 _FLOATS = {float, np.float64} if np is not None else {float}
 _INTS = {int, np.int64} if np is not None else {int}
+_INT64 = 2**63
 
 
-def _split(batched: tuple[Any, ...], size: int) -> Any:
+def _split(batched: tuple[Any, ...], size: int, tape: Any) -> Any:
     """(rows, [(key, index of the rows with that key or None for all)]), or None when the
-    batch is not regular (then each sample is flattened on its own)."""
+    batch is not regular (then each sample is flattened on its own). Where fn only computes
+    with the ints, they are columns like the floats: one key for the whole batch."""
     columns = [_column(arg, size) for arg in batched]
-    if any(kind is None for kind, _ in columns):
+    if any(kind is None for kind, _, _ in columns):
         return None
-    template = _template(tuple((kind, array.shape[1:]) for kind, array in columns))
-    traced = [a.reshape(size, -1) for kind, a in columns if kind == "f"]
-    static = [a.reshape(size, -1) for kind, a in columns if kind == "i"]
-    rows = np.concatenate(traced, axis=1) if len(traced) > 1 else \
-        traced[0] if traced else np.zeros((size, 0))
-    if not static:
-        return rows, [(template, None)]
+    template = _template(tuple((kind, array.shape[1:], boxes) for kind, array, boxes in columns))
+    if not any(kind == "i" for kind, _, _ in columns):
+        return _concatenate([a for _, a, _ in columns], size), [(template, None)]
+    first = flatten(tuple(arg[0] for arg in batched))
+    tape.decide_ints(*first)
+    data = as_data(*first)
+    if data is not None and tape.ints_are_data.get(data[0]):
+        return _concatenate([a.astype(float) for _, a, _ in columns], size), [(data[0], None)]
+    rows = _concatenate([a for kind, a, _ in columns if kind == "f"], size)
+    ints = _concatenate([a for kind, a, _ in columns if kind == "i"], size)
     slots = [i for i, t in enumerate(template) if t.__class__ is int]
-    ints = np.concatenate(static, axis=1) if len(static) > 1 else static[0]
     if ints.shape[1] == 1:
         values, inverse = np.unique(ints[:, 0], return_inverse=True)
         values = values.reshape(-1, 1)
@@ -691,56 +768,68 @@ def _split(batched: tuple[Any, ...], size: int) -> Any:
     return rows, groups
 
 
+def _concatenate(parts: list[Any], size: int) -> Any:
+    parts = [a.reshape(size, -1) for a in parts]
+    if not parts:
+        return np.zeros((size, 0))
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
 _TEMPLATES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
-def _template(shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[Any, ...]:
-    """The structure key of one sample whose arguments have these kinds and shapes (ints
-    shown as 0, to be filled in): what `flatten` gives for one sample of the batch."""
+def _template(shapes: tuple[tuple[str, tuple[int, ...], tuple[str, ...]], ...]) -> tuple[Any, ...]:
+    """The structure key of one sample whose arguments have these kinds, shapes and container
+    kinds, level by level (ints shown as 0, to be filled in): what `flatten` gives for one
+    sample of the batch."""
     key = _TEMPLATES.get(shapes)
     if key is None:
         tokens: list[Any] = [TUPLE]
-        for kind, shape in shapes:
-            _nest(tokens, FLOAT if kind == "f" else 0, shape)
+        for kind, shape, boxes in shapes:
+            _nest(tokens, FLOAT if kind == "f" else 0, shape, boxes)
         tokens.append(END)
         key = _TEMPLATES[shapes] = tuple(tokens)
     return key
 
 
-def _nest(tokens: list[Any], leaf: Any, shape: tuple[int, ...]) -> None:
+def _nest(tokens: list[Any], leaf: Any, shape: tuple[int, ...], boxes: tuple[str, ...]) -> None:
     if not shape:
         tokens.append(leaf)
         return
-    tokens.append(LIST)
+    tokens.append(boxes[0])
     for _ in range(shape[0]):
-        _nest(tokens, leaf, shape[1:])
+        _nest(tokens, leaf, shape[1:], boxes[1:])
     tokens.append(END)
 
 
-def _column(arg: Any, size: int) -> tuple[str | None, Any]:
-    """("f", floats) or ("i", ints) for one argument over the batch, or (None, None)."""
+def _column(arg: Any, size: int) -> tuple[str | None, Any, tuple[str, ...]]:
+    """("f", floats, containers) or ("i", ints, containers) for one argument over the batch,
+    `containers` the kind of list (LIST or TUPLE) at each level of one sample, or None where
+    the samples do not all have one shape and one kind of container per level."""
     if isinstance(arg, np.ndarray):
+        boxes = (LIST,) * (arg.ndim - 1)
         if arg.dtype.kind == "f":
-            return "f", arg.astype(float, copy=False)
-        if arg.dtype.kind in "iu":
-            return "i", arg.astype(np.int64)
-        return None, None
-    depth, first = 0, arg[0]
-    while isinstance(first, (list, tuple)) and first:
-        depth += 1
-        first = first[0]
-    leaves: Any = arg
-    for _ in range(depth):
-        leaves = chain.from_iterable(leaves)
-    try:
-        kinds = set(map(type, leaves))
-    except TypeError:  # ragged nesting
-        return None, None
+            return "f", arg.astype(float, copy=False), boxes
+        if arg.dtype.kind == "i" or (arg.dtype.kind == "u" and (not arg.size or
+                                                                arg.max() < _INT64)):
+            return "i", arg.astype(np.int64), boxes
+        return None, None, ()
+    if isinstance(arg, dict) or not isinstance(arg, (list, tuple)):
+        return None, None, ()
+    boxes: list[str] = []
+    level: Any = arg
+    while True:
+        kinds = set(map(type, level))
+        if kinds == {list} or kinds == {tuple}:
+            boxes.append(LIST if kinds == {list} else TUPLE)
+            level = list(chain.from_iterable(level))
+            continue
+        break
     try:
         if kinds <= _FLOATS:
-            return "f", np.array(arg, dtype=float)
+            return "f", np.array(arg, dtype=float), tuple(boxes)
         if kinds <= _INTS:
-            return "i", np.array(arg, dtype=np.int64)
+            return "i", np.array(arg, dtype=np.int64), tuple(boxes)
     except (ValueError, OverflowError):  # ragged, or an int beyond 64 bits
-        return None, None
-    return None, None
+        return None, None, ()
+    return None, None, ()

@@ -7,6 +7,7 @@ any exception over to it for the message. Tests also hold the fast replays again
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ..backward import chain, undefined
@@ -15,14 +16,12 @@ from .program import ARG, CONST, OP, PARAM, Program, operand_order
 MISS = None  # a guard failed: the recording took another branch
 
 
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+                "==": operator.eq, "!=": operator.ne}
+
+
 def compare(cmp: str, a: float, b: Any) -> bool:
-    if cmp == "<":
-        return a < b
-    if cmp == "<=":
-        return a <= b
-    if cmp == ">":
-        return a > b
-    return a >= b
+    return _COMPARISONS[cmp](a, b)
 
 
 def forward(prog: Program, floats: list[float], data: list[float]) -> list[float] | None:
@@ -33,10 +32,10 @@ def forward(prog: Program, floats: list[float], data: list[float]) -> list[float
     vals: list[float] = [0.0] * len(prog)
     for n, kind in enumerate(prog.kind):
         if kind == OP:
-            op, k = prog.op[n], prog.arg[n]
+            op, k = prog.op[n], prog.arg_at(n, vals)
             xs = [vals[p] for p in prog.operands[n]]
             if op.arity == 0:
-                vals[n] = op.forward(xs)
+                vals[n] = op.forward(xs, k) if op.has_arg else op.forward(xs)
             elif op.has_arg:
                 vals[n] = op.forward(*xs, k)
             else:
@@ -57,12 +56,12 @@ def forward(prog: Program, floats: list[float], data: list[float]) -> list[float
 
 def local_derivatives(prog: Program, n: int, vals: list[float]) -> list[Any]:
     """Node n's local derivatives as floats, or the error for one that does not exist."""
-    op, k = prog.op[n], prog.arg[n]
+    op, k = prog.op[n], prog.arg_at(n, vals)
     xs = [vals[p] for p in prog.operands[n]]
     y = vals[n]
-    if op.arity == 0:
-        return list(op.derivatives[0](xs, y))
     extra = (k,) if op.has_arg else ()
+    if op.arity == 0:
+        return list(op.derivatives[0](xs, y, *extra))
     out: list[Any] = []
     for i in range(op.arity):
         try:

@@ -44,6 +44,8 @@ class Program:
     op: list[Op | None] = field(default_factory=list)
     operands: list[tuple[int, ...]] = field(default_factory=list)
     arg: list[float | None] = field(default_factory=list)
+    arg_node: list[int | None] = field(default_factory=list)
+    """For an op whose constant argument is data (a traced int argument), the node holding it."""
     value: list[float] = field(default_factory=list)
     slot: list[int] = field(default_factory=list)
     name: list[str] = field(default_factory=list)
@@ -67,15 +69,22 @@ class Program:
         return len(self.kind)
 
     def add(self, kind: str, value: float, name: str, op: Op | None = None,
-            operands: tuple[int, ...] = (), arg: float | None = None, slot: int = -1) -> int:
+            operands: tuple[int, ...] = (), arg: float | None = None, slot: int = -1,
+            arg_node: int | None = None) -> int:
         self.kind.append(kind)
         self.op.append(op)
         self.operands.append(operands)
         self.arg.append(arg)
+        self.arg_node.append(arg_node)
         self.value.append(value)
         self.slot.append(slot)
         self.name.append(name)
         return len(self.kind) - 1
+
+    def arg_at(self, n: int, vals: list[float]) -> Any:
+        """Node n's constant argument: as recorded, or where it is data, its node's value."""
+        source = self.arg_node[n]
+        return self.arg[n] if source is None else vals[source]
 
     def param_values(self) -> list[float]:
         """The parameters' data as recorded."""
@@ -108,10 +117,16 @@ class Program:
                     in_root[p] = True
         self.in_root = in_root
         self.outputs = [(n, v) for n, v in externals if in_root[n]]
-        targets = {n for n, _ in self.outputs}
         needs = [False] * size
-        for n in range(size):
-            needs[n] = n in targets or any(needs[p] for p in self.operands[n])
+        for n, _ in self.outputs:
+            needs[n] = True
+        operands = self.operands
+        for n in self.op_nodes():  # leaves have no operands: theirs is set above
+            if not needs[n]:
+                for p in operands[n]:
+                    if needs[p]:
+                        needs[n] = True
+                        break
         self.needs_grad = needs
 
 

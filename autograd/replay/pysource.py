@@ -12,10 +12,14 @@ that flow to a parameter are computed.
 
 from __future__ import annotations
 
+import builtins
 import linecache
 import math
+import re
+import unicodedata
 from collections.abc import Callable
 from itertools import count
+from keyword import iskeyword
 from typing import Any
 
 from ..formula import Formula, Printer, evaluate
@@ -24,6 +28,64 @@ from .program import ARG, CONST, OP, PARAM, Program, operand_order
 _files = count(1)
 _FOLD = 32  # terms per line of a long sum
 _REUSE = 2000  # nodes from which gradients share names (see `_Slots`)
+
+
+# Names the generated code defines itself: a label never takes one (see `_Names`).
+_RESERVED = {"args", "params", "seed", "abs", "tanh", "exp", "log", "sqrt", "sin", "cos",
+             "power", "e", "INF", "NAN", "None", "True", "False", "replay"}
+_INTERNAL = re.compile(r"(v|g)\d+$|(g|d|forward|derivative|derivatives|seed)_")
+_BUILTINS = set(dir(builtins))
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+class _Names:
+    """Distinct Python identifiers from labels: 'layers.0.w.1' -> 'layers_0_w_1'.
+
+    ASCII only (Python folds identifiers by NFKC, so 'ﬁ' and 'fi' would be one name), never
+    a name the generated code uses for itself (`v3`, `g_v3`, helpers, keywords, builtins)."""
+
+    def __init__(self) -> None:
+        self.taken = set(_RESERVED)
+
+    def __call__(self, wanted: str, fallback: str) -> str:
+        name = wanted.replace(".", "_") if wanted.isascii() else \
+            unicodedata.normalize("NFKC", wanted)
+        if not name.isascii() or not name.isidentifier():
+            name = _UNSAFE.sub("_", name)
+        name = name.strip("_")
+        if not name or iskeyword(name) or name in _BUILTINS or _INTERNAL.match(name):
+            name = fallback if not name or name[0].isdigit() else "p_" + name
+        elif name[0].isdigit():
+            name = "p_" + name
+        base, k = name, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+
+def identifiers(prog: Program) -> list[str]:
+    """A distinct Python name for each argument and parameter node of `prog` (from its slot
+    name or label), "" for the other nodes."""
+    names = _Names()
+    out = [""] * len(prog)
+    for n, kind in enumerate(prog.kind):
+        if kind == ARG:
+            out[n] = names(prog.name[n], f"x{prog.slot[n]}")
+        elif kind == PARAM:
+            out[n] = names(prog.name[n], f"p{prog.slot[n]}")
+    return out
+
+
+def function_name(fn: Any) -> str:
+    """A name for the generated function: fn's own when it is a plain identifier that cannot
+    shadow a name the generated code uses, else `replay`."""
+    name = getattr(fn, "__name__", "")
+    if (isinstance(name, str) and name.isascii() and name.isidentifier() and not iskeyword(name)
+            and name not in _RESERVED and name not in _BUILTINS and not _INTERNAL.match(name)):
+        return name
+    return "replay"
 
 
 def literal(x: float) -> str:
@@ -71,7 +133,8 @@ class PythonPrinter(Printer):
     def applied(self, op: Any, args: list[str]) -> str:
         name = self.bind(op.forward, op.name)
         if op.arity == 0:
-            return f"{name}([{', '.join(args)}])"
+            extra = f", {args.pop()}" if op.has_arg else ""
+            return f"{name}([{', '.join(args)}]{extra})"
         return f"{name}({', '.join(args)})"
 
     def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
@@ -109,13 +172,14 @@ class _Source:
         self.printer = PythonPrinter(self.globals)
         self.ref: list[str] = []
         numbers = count(1)
+        named = identifiers(prog)
         for n, kind in enumerate(prog.kind):
             if kind == CONST:
                 self.ref.append(literal(prog.value[n]))
             elif kind == OP:
                 self.ref.append(f"v{next(numbers)}")
             else:
-                self.ref.append(prog.name[n])
+                self.ref.append(named[n])
         self.grad = [f"g_{r}" for r in self.ref]
 
     def emit(self, line: str) -> None:
@@ -124,18 +188,27 @@ class _Source:
     def _operands(self, n: int) -> list[Formula]:
         return [Formula.var(self.ref[p]) for p in self.prog.operands[n]]
 
+    def _arg(self, n: int) -> Any:
+        """Node n's constant argument: a number, or the variable of the argument it is."""
+        source = self.prog.arg_node[n]
+        return self.prog.arg[n] if source is None else Formula.var(self.ref[source])
+
+    def _arg_text(self, n: int) -> str:
+        source = self.prog.arg_node[n]
+        return literal(self.prog.arg[n]) if source is None else self.ref[source]
+
     # -- forward and local derivatives: the op's rules, printed --------------------------
 
     def forward(self, n: int) -> list[str]:
         """Node n's value as the terms of a left-to-right sum (one term if it is no sum)."""
         prog = self.prog
-        f = prog.op[n].formula(*self._operands(n), arg=prog.arg[n])
+        f = prog.op[n].formula(*self._operands(n), arg=self._arg(n))
         return self.printer.terms(f)
 
     def derivatives(self, n: int) -> list[Formula] | None:
         prog = self.prog
         return prog.op[n].derivative_formulas(self._operands(n), Formula.var(self.ref[n]),
-                                              prog.arg[n], exact=True)
+                                              self._arg(n), exact=True)
 
     def opaque_derivative(self, n: int, i: int) -> str:
         """Node n's local derivative by calling its rule on floats (a rule with no formula)."""
@@ -145,7 +218,7 @@ class _Source:
         if op.arity == 0:  # one rule gives the whole list: computed once, see `backward`
             return f"d_{r[n]}[{i}]"
         d = self.printer.bind(op.derivatives[i], f"derivative_{_name(op.name)}_{i}")
-        extra = f", {literal(prog.arg[n])}" if op.has_arg else ""
+        extra = f", {self._arg_text(n)}" if op.has_arg else ""
         return f"{d}({', '.join(xs)}, {r[n]}{extra})"
 
     # -- the whole function --------------------------------------------------------------
@@ -213,7 +286,8 @@ class _Source:
             needed = prog.needs_grad[n]
             if rules is None and op.arity == 0:  # one call gives the whole list
                 d = self.printer.bind(op.derivatives[0], f"derivatives_{_name(op.name)}")
-                call = f"{d}([{', '.join(r[p] for p in operands)}], {r[n]})"
+                extra = f", {self._arg_text(n)}" if op.has_arg else ""
+                call = f"{d}([{', '.join(r[p] for p in operands)}], {r[n]}{extra})"
                 if needed:
                     body.append(f"d_{r[n]} = {call}")
                 else:
@@ -299,8 +373,7 @@ class _Slots:
 
 
 def _reserved(prog: Program, fname: str) -> set[str]:
-    return {fname, "args", "params", "seed", *(prog.name[n] for n, k in enumerate(prog.kind)
-                                                if k in (ARG, PARAM))}
+    return {fname, "args", "params", "seed", *filter(None, identifiers(prog))}
 
 
 def generate(prog: Program, fname: str = "replay") -> str:

@@ -18,12 +18,8 @@ proves nothing, so it runs once more unmoved).
 
 from __future__ import annotations
 
-import builtins
 import math
-import re
-import unicodedata
 from collections.abc import Callable
-from keyword import iskeyword
 from numbers import Real
 from typing import Any
 
@@ -35,12 +31,13 @@ from ..engine import (
     is_constant,
     observe,
     op_arg,
-    rule,
     sum_,
     topological_order,
 )
-from .arguments import unflatten
+from ..ops import CONST as CONST_LEAF
+from .arguments import INT, slot_kinds, unflatten
 from .program import ARG, CONST, OP, PARAM, Guard, Program
+from .traced import TracedInt
 
 
 class TapeError(RuntimeError):
@@ -49,6 +46,11 @@ class TapeError(RuntimeError):
 
 class _Branched(Exception):
     """The second run compared differently: it took another branch (fine, but no check)."""
+
+
+class IntsAreStatic(Exception):
+    """fn used an int argument as a Python number (an index, a hash, `int(y)`), not only in
+    computations and comparisons (`autograd.replay.traced`): its ints are static after all."""
 
 
 _OUT = ("compute it with Value operations instead (comparisons of Values are fine: the tape "
@@ -61,7 +63,12 @@ class _Run:
 
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.inputs = [Value(x) for x in floats]
-        args = unflatten(key, self.inputs)
+        self.uses: list[str] = []  # how fn used int arguments as Python numbers
+        leaves: list[Any] = [
+            TracedInt(int(x), v, self.uses) if kind is INT else v
+            for kind, x, v in zip(slot_kinds(key), floats, self.inputs)
+        ]
+        args = unflatten(key, leaves)
         with enable_grad(), observe() as seen:
             out = fn(*args)
         if not isinstance(out, Value):
@@ -73,6 +80,7 @@ class _Run:
         self.seen = seen.comparisons
         self.observed = seen
         roots = [out] if isinstance(out, Value) else []
+        roots.extend(seen.traced_args.values())  # constant arguments that are data
         for left, _, right, _ in self.seen:
             roots.append(left)
             if isinstance(right, Value):
@@ -85,39 +93,70 @@ class _Run:
             order = [v for v in order if v is not joint]
         else:
             order = topological_order(roots[0]) if roots else []
-        interior = [v for v in order if v.parents][::-1]  # creation order
+        interior = [v for v in order if v._a is not None][::-1]  # creation order
+        parents = [_parents(v) for v in interior]
         # leaves in order of first use, so the generated code reads them as fn does
-        first_use = {id(p): p for v in interior for p in v.parents if not p.parents}
+        first_use: dict[Value, None] = {}
+        for ps in parents:
+            for p in ps:
+                if p._a is None:
+                    first_use.setdefault(p, None)
         for v in order:
-            if not v.parents:
-                first_use.setdefault(id(v), v)
-        self.nodes = list(first_use.values()) + interior
-        self.index = {id(v): i for i, v in enumerate(self.nodes)}
-        self.input_ids = {id(v) for v in self.inputs}
+            if v._a is None:
+                first_use.setdefault(v, None)
+        self.nodes = [*first_use, *interior]
+        self.index = index = {v: i for i, v in enumerate(self.nodes)}  # Values hash by identity
+        # each node's operands, as positions in `nodes` (None for a leaf)
+        self.operands: list[tuple[int, ...] | None] = [None] * len(first_use) + [
+            tuple([index[p] for p in ps]) for ps in parents]
+        self.input_set = set(self.inputs)
 
     def fresh(self, v: Value) -> bool:
         """Whether fn made `v` in this run (else it existed before: a parameter, or worse)."""
-        return id(v) in self.observed.made or id(v) in self.input_ids or bool(
-            v.parents and v._seq >= self.start)
+        return id(v) in self.observed.made or v in self.input_set or (
+            v._a is not None and v._seq >= self.start)
 
     def parameters(self) -> list[Value]:
         """The leaves fn reads that existed before the run: its parameters."""
-        return [v for v in self.nodes if not v.parents and not self.fresh(v)
+        return [v for v in self.nodes if v._a is None and not self.fresh(v)
                 and not is_constant(v)]
+
+
+def _parents(v: Value) -> tuple[Value, ...]:
+    """`v.parents`, read off the slots (a recording reads every edge a few times)."""
+    a, b = v._a, v._b
+    if b is not None:
+        return (a, b)
+    return a if a.__class__ is tuple else (a,)
 
 
 def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
            slot_names: list[str]) -> Program:
-    """Run fn on Values made from `floats` (in the structure `key`) and return its program."""
+    """Run fn on Values made from `floats` (in the structure `key`) and return its program.
+    With ints as data (`INT` in the key), raises `IntsAreStatic` where fn uses them otherwise
+    than in computations with Values."""
+    ints = INT in key
+    if not ints:
+        return _record(fn, key, floats, slot_names)
+    try:
+        return _record(fn, key, floats, slot_names)
+    except (TapeError, IntsAreStatic) as exc:
+        raise IntsAreStatic(str(exc)) from None
+
+
+def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+            slot_names: list[str]) -> Program:
     first = _run(fn, key, floats)
-    for op in {id(rule(v)): rule(v) for v in first.nodes if v.parents}.values():
+    for op in {id(v._rule): v._rule for v in first.nodes if v._a is not None}.values():
         _check_replayable(op)
     _check_sight(first)
     params = first.parameters()
+    if INT in key:
+        _check_ints_are_data(fn, key, floats, first)
     second = None
     for moved in (True, False):
         try:
-            again = _run(fn, key, _nearby(floats) if moved else floats,
+            again = _run(fn, key, _nearby(floats, key) if moved else floats,
                          params if moved else ())
         except Exception:
             if moved:
@@ -138,6 +177,32 @@ def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
     return prog
 
 
+def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+                         first: _Run) -> None:
+    """fn runs again with its int arguments changed (negated, then one more, then one less,
+    until a run takes the same branches): if it computes only with them, it records the same
+    graph (the ints' Values hold other numbers); if it indexes with them, it records another
+    graph: `IntsAreStatic`. No run that takes the same branches proves nothing: static too."""
+    kinds = slot_kinds(key)
+    moves = ((lambda y: -y if y else 1.0), (lambda y: y + 1.0), (lambda y: y - 1.0))
+    for move in moves:
+        moved = [move(x) if kind is INT else x for kind, x in zip(kinds, floats)]
+        try:
+            again = _run(fn, key, moved)
+            _compare(first, again, True)
+        except _Branched:
+            continue  # another branch (or the moved ints are no valid data): try another move
+        except IntsAreStatic:
+            raise
+        except Exception as exc:
+            if isinstance(exc, TapeError):
+                raise IntsAreStatic(f"fn records another graph when an int argument changes: "
+                                    f"{exc}") from None
+            continue
+        return
+    raise IntsAreStatic("no run with the int arguments changed took the same branches")
+
+
 def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
          moved: Any = ()) -> _Run:
     """fn run once; with `moved` parameters, their numbers nudged for the run (and restored)."""
@@ -150,6 +215,8 @@ def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
         start = tick()
         run = _Run(fn, key, floats)
         run.start = start
+        if run.uses:
+            raise IntsAreStatic(f"fn uses an int argument as a Python number ({run.uses[0]})")
     finally:
         for p, x in saved:
             p._data = x
@@ -157,7 +224,7 @@ def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
 
 
 def _describe_value(run: _Run, v: Value) -> str:
-    if id(v) in run.input_ids:
+    if v in run.input_set:
         return "an argument of fn"
     if not v.parents:
         name = f" {v.label!r}" if v.label else ""
@@ -172,7 +239,7 @@ def _check_sight(run: _Run) -> None:
     hidden: dict[int, tuple[Value, str, str]] = {}
 
     def traced(v: Value) -> bool:
-        return id(v) in hidden or id(v) in run.input_ids or bool(v.parents) or not run.fresh(v)
+        return id(v) in hidden or v in run.input_set or v._a is not None or not run.fresh(v)
 
     for v, how, where in seen.reads:
         if traced(v):
@@ -185,7 +252,7 @@ def _check_sight(run: _Run) -> None:
         source = next((s for s in sources if traced(s)), None)
         if source is not None:
             hidden[id(out)] = (source, how, where)
-    used = [v for v in run.nodes if not v.parents]
+    used = [v for v in run.nodes if v._a is None]
     for left, _, right, _ in run.seen:
         used.append(left)
         if isinstance(right, Value):
@@ -199,7 +266,7 @@ def _check_sight(run: _Run) -> None:
                 "parameters, so a replay would freeze it: " + _OUT
             )
     for v in run.nodes:
-        if v.parents and v._seq < run.start:
+        if v._a is not None and v._seq < run.start:
             raise TapeError(
                 f"tape: fn reads {_describe_value(run, v)}, computed before the recording: a "
                 "replay cannot recompute it as it was (its parameters may have changed since). "
@@ -223,8 +290,10 @@ def _nudge(x: float) -> float:
     return x + (abs(x) + 1.0) * 2.0**-20 if math.isfinite(x) else x
 
 
-def _nearby(floats: list[float]) -> list[float]:
-    return [_nudge(x) for x in floats]
+def _nearby(floats: list[float], key: tuple[Any, ...]) -> list[float]:
+    """The float arguments moved a little, by about a millionth (an int slot stays: moving
+    ints is `_check_ints_are_data`'s)."""
+    return [x if kind is INT else _nudge(x) for kind, x in zip(slot_kinds(key), floats)]
 
 
 def _check_replayable(op: Any) -> None:
@@ -278,13 +347,13 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
             f"differently ({len(a.nodes)} nodes, then {len(b.nodes)}): it branches on numbers "
             "the tape cannot see. " + hidden
         )
-    inputs_a = {id(v): i for i, v in enumerate(a.inputs)}
-    inputs_b = {id(v): i for i, v in enumerate(b.inputs)}
+    inputs_a = {v: i for i, v in enumerate(a.inputs)}
+    inputs_b = {v: i for i, v in enumerate(b.inputs)}
     for i, (x, y) in enumerate(zip(a.nodes, b.nodes)):
-        if x.parents:
+        if x._a is not None:
             same = (
-                y.parents and rule(x) is rule(y) and op_arg(x) == op_arg(y)
-                and [a.index[id(p)] for p in x.parents] == [b.index[id(p)] for p in y.parents]
+                a.operands[i] == b.operands[i] and x._rule is y._rule
+                and (not x._rule.has_arg or _arg_of(a, x) == _arg_of(b, y))
             )
             if not same:
                 raise TapeError(
@@ -293,8 +362,8 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
                     "see. " + hidden
                 )
             continue
-        if id(x) in inputs_a or id(y) in inputs_b:
-            if inputs_a.get(id(x)) != inputs_b.get(id(y)):
+        if x in inputs_a or y in inputs_b:
+            if inputs_a.get(x) != inputs_b.get(y):
                 raise TapeError("tape: fn used its arguments in a different order at nearby "
                                 "arguments. " + hidden)
             continue
@@ -314,12 +383,12 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
         )
     for x, y in zip(a.seen, b.seen):
         right_a, right_b = x[2], y[2]
-        if a.index[id(x[0])] != b.index[id(y[0])]:
+        if a.index[x[0]] != b.index[y[0]]:
             raise _Branched
         if isinstance(right_a, Value) != isinstance(right_b, Value):
             raise _Branched
         if isinstance(right_a, Value):
-            if a.index[id(right_a)] != b.index[id(right_b)]:
+            if a.index[right_a] != b.index[right_b]:
                 raise _Branched
         elif not _same(_number(right_a), _number(right_b)):
             raise TapeError(
@@ -328,82 +397,63 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
             )
 
 
+def _arg_of(run: _Run, node: Value) -> Any:
+    """A node's constant argument as recorded, or ("data", the node it comes from)."""
+    source = run.observed.traced_args.get(id(node))
+    return op_arg(node) if source is None else ("data", run.index[source])
+
+
 def _number(x: Any) -> Any:
     return x if isinstance(x, (int, float)) else float(x)
 
 
-# Names the generated code defines itself: a label never takes one (see `_Names`).
-_RESERVED = {"args", "params", "seed", "abs", "tanh", "exp", "log", "sqrt", "sin", "cos",
-             "power", "e", "INF", "NAN", "_log", "_sqrt", "None", "True", "False", "replay",
-             "np", "nb", "ok", "value", "plan"}
-_INTERNAL = re.compile(r"(v|g|c|s|a|b|m|I|d)\d+$|(g|d|forward|derivative|derivatives|seed)_")
-
-
-class _Names:
-    """Distinct Python identifiers from labels: 'layers.0.w.1' -> 'layers_0_w_1'.
-
-    ASCII only (Python folds identifiers by NFKC, so 'ﬁ' and 'fi' would be one name), never
-    a name the generated code uses for itself (`v3`, `g_v3`, helpers, keywords, builtins)."""
-
-    def __init__(self) -> None:
-        self.taken = set(_RESERVED)
-
-    def __call__(self, wanted: str, fallback: str) -> str:
-        folded = unicodedata.normalize("NFKC", wanted) if wanted else ""
-        name = re.sub(r"[^A-Za-z0-9_]", "_", folded).strip("_")
-        if not name or iskeyword(name) or name in _BUILTINS or _INTERNAL.match(name):
-            name = fallback if not name or name[0].isdigit() else "p_" + name
-        elif name[0].isdigit():
-            name = "p_" + name
-        base, k = name, 1
-        while name in self.taken:
-            k += 1
-            name = f"{base}_{k}"
-        self.taken.add(name)
-        return name
-
-
-_BUILTINS = set(dir(builtins))
-
-
-def function_name(fn: Any) -> str:
-    """A name for the generated function: fn's own when it is a plain identifier that cannot
-    shadow a name the generated code uses, else `replay`."""
-    name = getattr(fn, "__name__", "")
-    if (isinstance(name, str) and name.isascii() and name.isidentifier() and not iskeyword(name)
-            and name not in _RESERVED and name not in _BUILTINS and not _INTERNAL.match(name)):
-        return name
-    return "replay"
-
 
 def _program(a: _Run, b: _Run, slot_names: list[str]) -> Program:
     prog = Program(n_args=len(a.inputs))
-    names = _Names()
-    inputs = {id(v): i for i, v in enumerate(a.inputs)}
+    inputs = {v: i for i, v in enumerate(a.inputs)}
     params: list[tuple[int, Any]] = []
-    for x, y in zip(a.nodes, b.nodes):
-        n = len(prog)
-        if x.parents:
-            operands = tuple(a.index[id(p)] for p in x.parents)
-            prog.add(OP, x.data, f"v{n}", rule(x), operands, op_arg(x))
-        elif id(x) in inputs:
-            slot = inputs[id(x)]
-            prog.add(ARG, x.data, names(slot_names[slot], f"x{slot}"), slot=slot)
-        elif x is y and not is_constant(x) and not a.fresh(x):
-            prog.add(PARAM, x.data, names(x.label, f"p{len(prog.params)}"),
-                     slot=len(prog.params))
-            prog.params.append(x)
-            params.append((n, x))
-        else:  # a constant, or a Value fn makes from a fixed number every time
-            prog.add(CONST, x.data, "")
+    traced_args = a.observed.traced_args
+    kind, op, operands, arg, arg_node = prog.kind, prog.op, prog.operands, prog.arg, \
+        prog.arg_node
+    value, slot, name = prog.value, prog.slot, prog.name
+    for n, (x, y) in enumerate(zip(a.nodes, b.nodes)):  # one node a line: bound methods
+        if x._a is not None:
+            source = traced_args.get(id(x)) if traced_args else None
+            kind.append(OP)
+            op.append(x._rule)
+            operands.append(a.operands[n])
+            arg.append(op_arg(x))
+            arg_node.append(None if source is None else a.index[source])
+            slot.append(-1)
+            name.append("")
+        else:
+            op.append(None)
+            operands.append(())
+            arg.append(None)
+            arg_node.append(None)
+            if x in inputs:
+                kind.append(ARG)
+                slot.append(inputs[x])
+                name.append(slot_names[inputs[x]])
+            elif x is y and x._rule is not CONST_LEAF and not a.fresh(x):  # a parameter
+                kind.append(PARAM)
+                slot.append(len(prog.params))
+                name.append(x.label)
+                prog.params.append(x)
+                params.append((n, x))
+            else:  # a constant, or a Value fn makes from a fixed number every time
+                kind.append(CONST)
+                slot.append(-1)
+                name.append("")
+        value.append(x._data)
     if isinstance(a.out, float):
         prog.root = prog.add(CONST, a.out, "")
     else:
-        prog.root = a.index[id(a.out)]
+        prog.root = a.index[a.out]
     for left, cmp, right, result in a.seen:
-        i = a.index[id(left)]
+        i = a.index[left]
         if isinstance(right, Value):
-            j = a.index[id(right)]
+            j = a.index[right]
             prog.guards.append(Guard(i, cmp, j, True, result, max(i, j)))
         else:
             prog.guards.append(Guard(i, cmp, _number(right), False, result, i))

@@ -7,16 +7,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine import Value
+from ..storage import Stored
 from . import interpret
-from .arguments import flatten, slot_names
+from .arguments import as_data, flatten, slot_names
 from .closure import Reads
 from .interpret import MISS
 from .program import Program
-from .pysource import compile_program, generate
-from .record import TapeError, function_name, record
+from .pysource import compile_program, function_name, generate
+from .record import IntsAreStatic, TapeError, record
 
 MAX_BRANCHES = 16
 """Recordings kept for one argument structure (one per branch fn takes); one more raises."""
+
+COMPILE_BUDGET = 300_000
+"""Operands (summed over the nodes) up to which a recording's `t(...)` replay is compiled to
+Python; past it (a whole batch through a wide network, say), the interpreter replays it, in
+far less memory and more slowly: `t.mean` over one sample's recording is the fast path."""
 
 MAX_RECORDINGS = 64
 """Recordings kept in all; past it, the structure used longest ago is forgotten (and recorded
@@ -41,11 +47,21 @@ class Recording:
 
     @property
     def fast(self) -> Callable[..., Any]:
-        """The compiled per-sample replay (compiled on first use, and checked then)."""
+        """The compiled per-sample replay (compiled on first use, and checked then). A program
+        past `COMPILE_BUDGET` replays through the reference interpreter instead: Python's
+        compiler would need gigabytes for it (about 3 kB per operand)."""
         if self._fast is None:
-            self._fast, self._source = compile_program(self.prog, self.name)
+            if sum(map(len, self.prog.operands)) > COMPILE_BUDGET:
+                self._fast = self._interpreted
+            else:
+                self._fast, self._source = compile_program(self.prog, self.name)
             self.check(self.floats)
         return self._fast
+
+    def _interpreted(self, floats: list[float], data: list[float],
+                     seed: float) -> tuple[float, Any] | None:
+        out = interpret.run(self.prog, floats, data, seed)
+        return out if out is MISS else (out[0], tuple(out[1]))
 
     @property
     def source(self) -> str:
@@ -83,6 +99,18 @@ class Recording:
                             "what backward() computes at the recorded point")
 
 
+def _positions(values: list[Any], position: dict[Any, int], kept: list[Any]) -> list[int]:
+    """Each value's position in `kept` (the tape's list of them), appending the new ones."""
+    out = []
+    for v in values:  # Values hash by identity
+        at = position.get(v)
+        if at is None:
+            at = position[v] = len(kept)
+            kept.append(v)
+        out.append(at)
+    return out
+
+
 def _same(a: float, b: float) -> bool:
     return a == b or (a != a and b != b)
 
@@ -97,7 +125,12 @@ class Tape:
         self.rerecorded = 0  # times fn's closure or globals changed and it was recorded again
         self._forget()
         key, floats = flatten(example_args)
-        self._latest = self.record(key, floats)
+        self.decide_ints(key, floats)
+        data = as_data(key, floats)
+        if data is not None and self.ints_are_data.get(data[0]):
+            self._latest = self.recordings[data[0]][0]
+        else:
+            self._latest = self.record(key, floats)
 
     def _forget(self) -> None:
         """Drop every recording (fn's closure or globals no longer hold what they held)."""
@@ -107,6 +140,18 @@ class Tape:
         self.inputs: list[Any] = []  # every Value any recording reads the .data of
         self._position: dict[int, int] = {}
         self._input_position: dict[int, int] = {}
+        # for each structure with ints: whether fn only computes with them (data) or not
+        self.ints_are_data: dict[tuple[Any, ...], bool] = {}
+        self._stored: dict[str, Stored] = {}
+
+    def stored(self, which: str) -> Stored:
+        """`params` or `inputs` as a `Stored` (their numbers in arrays, where an optimizer has
+        put them), remade when a new recording adds to them."""
+        values = getattr(self, which)
+        held = self._stored.get(which)
+        if held is None or len(held.values) != len(values):
+            held = self._stored[which] = Stored(values)
+        return held
 
     def check_reads(self) -> None:
         """Record afresh if a number or object fn reads from its closure or globals changed."""
@@ -135,19 +180,45 @@ class Tape:
                 f"structure (each a comparison of Values that came out differently); a tape "
                 f"keeps at most {MAX_BRANCHES}. Call fn directly for such data"
             )
-        rec = Recording(self.fn, key, floats)
-        for v in rec.targets:
-            if id(v) not in self._position:
-                self._position[id(v)] = len(self.params)
-                self.params.append(v)
-        rec.index = [self._position[id(v)] for v in rec.targets]
-        for v in rec.params:
-            if id(v) not in self._input_position:
-                self._input_position[id(v)] = len(self.inputs)
-                self.inputs.append(v)
-        rec.input_index = [self._input_position[id(v)] for v in rec.params]
+        try:
+            rec = Recording(self.fn, key, floats)
+        except BaseException:
+            if not kept:
+                del self.recordings[key]
+            raise
+        rec.index = _positions(rec.targets, self._position, self.params)
+        rec.input_index = _positions(rec.params, self._input_position, self.inputs)
         kept.append(rec)
         return rec
+
+    def find_for(self, key: tuple[Any, ...], floats: list[float],
+                 seed: float = 1.0) -> tuple[Recording, float, Any]:
+        """`find` for arguments as `flatten` gives them: their ints as data where fn only
+        computes with them (one recording whatever their values), else static."""
+        data = as_data(key, floats) if any(t.__class__ is int for t in key) else None
+        if data is not None and self.ints_are_data.get(data[0]) is not False:
+            try:
+                found = self.find(*data, seed)
+            except IntsAreStatic:
+                self.ints_are_data[data[0]] = False
+            else:
+                self.ints_are_data[data[0]] = True
+                return found
+        return self.find(key, floats, seed)
+
+    def decide_ints(self, key: tuple[Any, ...], floats: list[float]) -> None:
+        """Find out, by recording at these arguments if need be, whether fn only computes
+        with the ints of this structure (`ints_are_data`)."""
+        data = as_data(key, floats)
+        if data is None or data[0] in self.ints_are_data:
+            return
+        try:
+            if not self.recordings.get(data[0]):
+                self.record(*data)
+        except IntsAreStatic:
+            self.ints_are_data[data[0]] = False
+        else:
+            self.ints_are_data[data[0]] = True
 
     def find(self, key: tuple[Any, ...], floats: list[float],
              seed: float = 1.0) -> tuple[Recording, float, Any]:
@@ -172,9 +243,9 @@ class Tape:
         """fn(*args) as a float; adds the gradients into .grad as backward() would."""
         key, floats = flatten(args)
         self.check_reads()
-        rec, value, grads = self.find(key, floats)
+        rec, value, grads = self.find_for(key, floats)
         for v, g in zip(rec.targets, grads):
-            v.grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
+            v._grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
         self._latest = rec
         return value
 
@@ -203,10 +274,13 @@ def tape(fn: Callable[..., Any], *example_args: Any) -> Tape:
     """Record `fn(*example_args)` once; replay it fast on new arguments.
 
     Floats in the arguments (in nested lists too) become Values while recording; ints stay
-    ints and are static: each distinct set of them gets a recording of its own. The tape reads
-    the parameters fn closes over (their current `.data`) on every call and adds into their
-    `.grad` exactly what `fn(*args).backward()` would, to the bit. A comparison of Values made
-    while recording is checked on every replay: a different outcome records that branch.
+    ints to fn, and are data where fn only computes with them (a ±1 target, a class index for
+    `cross_entropy`), else static: each distinct set of them gets a recording of its own. The
+    tape reads the parameters fn closes over (their current `.data`) on every call and adds
+    into their `.grad` exactly what `fn(*args).backward()` would, to the bit, or raises
+    `TapeError` saying what it cannot follow. A comparison of Values made while recording is
+    checked on every replay (a different outcome records that branch), and the numbers and
+    objects fn reads from its closure and globals are checked too (a change records afresh).
 
     >>> from autograd import Value
     >>> w = Value(3.0, label="w")

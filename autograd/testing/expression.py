@@ -57,14 +57,14 @@ class _Backend:
             return (1 - b) * a + self.log(1 + self.exp(-a))
         raise NotImplementedError(f"no form for the binary op {name!r}: add one to {type(self)}")
 
-    def nary(self, name: str, xs: Sequence[Any]) -> Any:
+    def nary(self, name: str, xs: Sequence[Any], arg: Any = None) -> Any:
         half = len(xs) // 2
         if name == "sum":
             return reduce(operator.add, xs)
         if name == "dot":
             return reduce(operator.add, map(operator.mul, xs[:half], xs[half:]))
-        if name == "cross_entropy":
-            return self.log(reduce(operator.add, [self.exp(x) for x in xs])) - xs[0]
+        if name == "cross_entropy":  # the logits, and the target class as the argument
+            return self.log(reduce(operator.add, [self.exp(x) for x in xs])) - xs[int(arg)]
         raise NotImplementedError(f"no form for the n-ary op {name!r}: add one to {type(self)}")
 
     def log(self, x: Any) -> Any:
@@ -86,12 +86,13 @@ class _Values(_Backend):
     def binary(self, name: str, a: Any, b: Any) -> Any:
         return engine.apply(OPS[name], a, b)
 
-    def nary(self, name: str, xs: Sequence[Any]) -> Any:
+    def nary(self, name: str, xs: Sequence[Any], arg: Any = None) -> Any:
         if name == "sum":
             return engine.sum_(xs)
         if name == "dot":
             return engine.dot(xs[: len(xs) // 2], xs[len(xs) // 2 :])
-        return engine.apply(OPS[name], *xs)  # any other n-ary op of the table
+        extra = () if arg is None else (arg,)
+        return engine.apply(OPS[name], *xs, *extra)  # any other n-ary op of the table
 
     def identity(self, x: Any) -> Any:
         return engine.identity(x)
@@ -137,12 +138,12 @@ class _Torch(_Backend):
             return torch.nn.functional.binary_cross_entropy_with_logits(a, b, reduction="none")
         return super().binary(name, a, b)
 
-    def nary(self, name: str, xs: Sequence[Any]) -> Any:
+    def nary(self, name: str, xs: Sequence[Any], arg: Any = None) -> Any:
         import torch
 
         if name == "cross_entropy":
-            return torch.logsumexp(torch.stack(list(xs)), 0) - xs[0]
-        return super().nary(name, xs)
+            return torch.logsumexp(torch.stack(list(xs)), 0) - xs[int(arg)]
+        return super().nary(name, xs, arg)
 
 
 VALUES, SYMPY, TORCH = _Values(), _Sympy(), _Torch()
@@ -155,7 +156,7 @@ def apply_op(
     so a new unary op with a method of the same name, and a sympy/torch function of that name,
     needs no change here. `at` is the float value of a unary op's operand, if known."""
     if op.arity == 0:
-        return backend.nary(op.name, operands)
+        return backend.nary(op.name, operands, arg)
     if op.has_arg:
         k = _exact(arg) if backend is SYMPY else arg
         return _INFIX[op.symbol](operands[0], k)
@@ -230,7 +231,7 @@ class Expression:
             op = OPS[s.op]
             xs = [slots[i] for i in s.operands]
             extra = () if s.arg is None else (s.arg,)
-            slots.append(op.forward(xs) if op.arity == 0 else op.forward(*xs, *extra))
+            slots.append(op.forward(xs, *extra) if op.arity == 0 else op.forward(*xs, *extra))
         return slots
 
     def gradient_scale(self) -> list[float]:
@@ -251,7 +252,7 @@ class Expression:
             extra = () if s.arg is None else (s.arg,)
             y = slots[n + k]
             if op.arity == 0:
-                ds = op.derivatives[0](xs, y)
+                ds = op.derivatives[0](xs, y, *extra)
             else:
                 ds = [d(*xs, y, *extra) for d in op.derivatives]
             for i, d in zip(s.operands, ds):
@@ -292,6 +293,8 @@ def _name(i: int) -> str:
 
 def _spell(s: Step, args: list[str]) -> str:
     op = OPS[s.op]
+    if op.has_arg and op.arity == 0:
+        return f"{op.name}([{', '.join(args)}], {s.arg!r})"
     if op.has_arg:
         return f"{args[0]} {op.symbol} {s.arg!r}"
     if op.arity == 2 and op.symbol:
@@ -326,7 +329,7 @@ def well_conditioned(
         try:
             if not op.domain(*xs, *extra):
                 return False
-            y = op.forward(xs) if op.arity == 0 else op.forward(*xs, *extra)
+            y = op.forward(xs, *extra) if op.arity == 0 else op.forward(*xs, *extra)
             if not (math.isfinite(y) and abs(y) <= bound):
                 return False
             if not all(exact or min_slope <= abs(d) < math.inf
@@ -344,8 +347,8 @@ def _slopes(op: Op, xs: list[float], y: float, extra: tuple) -> list[tuple[float
     leaves = [engine.Value(x) for x in xs]
     out = engine.Value(y)
     if op.arity == 0:
-        floats = op.derivatives[0](xs, y)
-        forms = op.derivatives[0](leaves, out)
+        floats = op.derivatives[0](xs, y, *extra)
+        forms = op.derivatives[0](leaves, out, *extra)
     else:
         floats = [d(*xs, y, *extra) for d in op.derivatives]
         forms = [d(*leaves, out, *extra) for d in op.derivatives]
@@ -373,7 +376,8 @@ def op_examples(op: Op, per_arg: int = 3, grid: Sequence[float] = GRID) -> list[
     """
     n = 4 if op.name == "dot" else (3 if op.arity == 0 else op.arity)
     out = []
-    for arg in (2.0, 0.5, -1.0) if op.has_arg else (None,):
+    args = op.args(n) if op.has_arg and op.args else (None,)
+    for arg in list(args)[:3]:
         graph = Expression(n, (Step(op.name, tuple(range(n)), arg),))
         found = [p for p in _distinct_points(grid, n) if well_conditioned(graph, p)]
         last = len(found) - 1

@@ -27,9 +27,6 @@ from ..engine import Value
 from ..ops import OPS
 from .expression import Expression, Step, well_conditioned
 
-EXPONENTS = (2.0, 3.0, -1.0, -2.0, 0.5, 1.5, 2.5)
-"""The constants `x ** k` is drawn with: integers (any sign of base) and fractions (base > 0)."""
-
 EXCLUDED_OPS = frozenset({"identity"})
 """Ops left out by default: `identity` is the node `grad` inserts for each variable of a
 nested level; no public operation builds it (the op-table tests cover it directly)."""
@@ -81,7 +78,7 @@ def expression_graphs(
             operands = tuple(draw(operand) for _ in range(count))
         else:
             operands = tuple(draw(operand) for _ in range(op.arity))
-        arg = draw(st.sampled_from(EXPONENTS)) if op.has_arg else None
+        arg = draw(st.sampled_from(op.args(len(operands)))) if op.has_arg else None
         steps.append(Step(op.name, operands, arg))
     return Expression(n_inputs, tuple(steps))
 

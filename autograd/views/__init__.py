@@ -9,22 +9,23 @@
 - `picture`: `draw_dot`, the graph as a `graphviz.Digraph`
 - `frames`: `backward_frames`, `write_frames`, `write_animation`: backward as pictures
 - `notebook`: `notebook_bundle`, what a notebook shows for a `Value`
+- `document`: an HTML document with its style, script and data inline
 - `page`: `draw_html`, the graph as one self-contained, interactive HTML page
-- `training`: `training_html`, a training run's snapshots as one HTML page
 
-A new view goes in its own module here, on top of the ones it uses.
+A new view goes in its own module here, on top of the ones it uses. (A training run's page
+lives with `nn.Recorder`, in `nn.training_page`: the engine's views know nothing of training.)
 """
 
 from .bundled import use_bundled_graphviz
+from .document import HtmlPage
 from .explanation import explain
 from .frames import backward_frames, write_animation, write_frames
 from .names import node_names
 from .notebook import notebook_bundle
-from .page import HtmlPage, draw_html
+from .page import draw_html
 from .picture import DEFAULT_MAX_NODES, GradientGraph, draw_dot
 from .renderers import RenderError, RenderTimeout, RenderUnavailable, render_source
 from .text import text_tree
-from .training import training_html
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -41,7 +42,6 @@ __all__ = [
     "notebook_bundle",
     "render_source",
     "text_tree",
-    "training_html",
     "use_bundled_graphviz",
     "write_animation",
     "write_frames",

@@ -24,7 +24,7 @@ from .explanation import backward_steps
 from .layout import check_arrows, plan_arrows
 from .names import formula, graph_nodes, node_names, num, parameter_names
 from .output import write_file
-from .picture import GradientGraph, build_graph
+from .picture import GradientGraph, build_graph, escape_label
 from .renderers import RenderError
 
 FRAMES_MAX_NODES = 200
@@ -77,7 +77,8 @@ def backward_frames(
         graph = build_graph(root, nodes, snapshot, show_local=show_local, rankdir=rankdir,
                             params=given, scale=scale, grad_width=widths, active=node,
                             sent=frozenset(sent), plan=plan, names=names)
-        graph.attr(label=caption.ljust(width), labelloc="t", labeljust="l", fontsize="14")
+        graph.attr(label=escape_label(caption.ljust(width)), labelloc="t", labeljust="l",
+                   fontsize="14")
         frames.append(graph)
     return frames
 

@@ -66,8 +66,19 @@ def label_of(node: Value) -> str:
 # --- checks every view makes --------------------------------------------------------------------
 
 
+def is_tape(obj: Any) -> bool:
+    """Whether `obj` is a `tape` (recognised by its shape: the views sit below the replay)."""
+    return type(obj).__name__ == "Tape" and isinstance(getattr(obj, "source", None), str)
+
+
 def check_root(root: Any, what: str) -> None:
-    """A TypeError naming the type, for anything that is not a Value."""
+    """A TypeError naming the type, for anything that is not a Value; for a tape, one that
+    points to its program (`t.source`) and to how its graph can be drawn."""
+    if is_tape(root):
+        raise TypeError(
+            f"{what}: a tape has no graph of Values to draw: it replays fn as generated Python "
+            f"code, which print(t.source) shows (draw_html(t) makes a page of it). To draw the "
+            f"graph, call fn on Values and pass its result: {what}(fn(...))")
     if not isinstance(root, Value):
         raise TypeError(f"{what}: expected a Value, got {type(root).__name__}")
 

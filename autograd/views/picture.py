@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import graphviz
@@ -104,6 +105,13 @@ class GradientGraph(graphviz.Digraph):
         finally:
             self.timeout = timeout
 
+    def __iter__(self, subgraph: bool = False) -> Iterator[str]:
+        """The DOT source, line by line, with no control character left in it: every view
+        escapes the names it writes, and this is the net under them (a NUL ends Graphviz's
+        input; other control characters garble it)."""
+        for line in super().__iter__(subgraph=subgraph):
+            yield _CONTROL.sub(_shown_escaped, line) if _CONTROL.search(line) else line
+
     @property
     def _pipe_lines(self):  # noqa: ANN202 - the graphviz package's hook
         return functools.partial(renderers.pipe_lines, timeout=self.timeout)
@@ -146,6 +154,15 @@ def op_text(node: Value) -> str:
         k = exponent(node)
         return f"**{constant(k) if k is not None else 'k'}"
     return escape_label({"identity": "id"}.get(node.op, node.op or "op"))
+
+
+# Control characters but the tab and the newline, which the DOT source itself uses (and which a
+# quoted string may hold).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _shown_escaped(match: re.Match) -> str:
+    return "\\" + repr(match.group())[1:-1]  # \\x00 in DOT: the text \x00 on the picture
 
 
 def _visible(text: str) -> str:
@@ -550,7 +567,8 @@ def build_summary(root: Value, nodes: list[Value], network: Network, level: str,
         contains_root = root in u.members
         attrs = {"style": "filled,bold" if not contains_root else "filled",
                  "fillcolor": fills[u], "color": "#333333",
-                 "tooltip": f"{names[u]}: {len(u.members)} values, {len(u.params)} parameters"}
+                 "tooltip": escape_label(f"{names[u]}: {len(u.members)} values, "
+                                         f"{len(u.params)} parameters")}
         if contains_root:
             attrs.update(ROLE_STYLE["output"])
         # the renderer's font may run wider than Graphviz's estimate: room for the longest line
@@ -740,10 +758,11 @@ def _draw_arrows(place: graphviz.Digraph, edges: graphviz.Digraph, target: str,
         if arrow.reference:
             source = f"{target}r{k}"
             name = names[arrow.parent]
-            place.node(source, name.replace("\\", "\\\\"), shape="box",
+            place.node(source, escape_label(name), shape="box",
                        style="rounded,dashed,filled", fillcolor=fills[arrow.parent],
                        color="grey45", fontsize="11", margin="0.06,0.02", height="0.3",
-                       tooltip=f"{name}: drawn once elsewhere in the picture; another use of it")
+                       tooltip=escape_label(f"{name}: drawn once elsewhere in the picture; "
+                                            "another use of it"))
         if locals_ is None:
             count = len(arrow.indices)
             edges.edge(source, target_at, color="grey35",
@@ -789,7 +808,7 @@ def _legend(root: Value, names: Mapping[Value, str],
              if (g := grads.get(n)) is not None]
     if not shown:
         return LEGEND
-    return f"{LEGEND}\ngradients: {listing(shown, LEGEND_GRADIENTS)}"
+    return f"{LEGEND}\ngradients: {escape_label(listing(shown, LEGEND_GRADIENTS))}"
 
 
 __all__ = ["DEFAULT_MAX_NODES", "GradientGraph", "build_graph", "draw_dot"]

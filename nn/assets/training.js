@@ -150,8 +150,12 @@
     const again = prepare(heat);
     const c = again.ctx;
     const off = state.k * P;
+    // one colour scale for the whole run (gradients that shrink as training goes on show it),
+    // or this step's own (its pattern, however small)
+    const perStep = $("heat-scale").value === "step";
     let scale = 0;
-    for (let i = 0; i < P; i++) if (Number.isFinite(pgrad[off + i])) scale = Math.max(scale, Math.abs(pgrad[off + i]));
+    if (perStep) { for (let i = 0; i < P; i++) if (Number.isFinite(pgrad[off + i])) scale = Math.max(scale, Math.abs(pgrad[off + i])); }
+    else scale = runScale;
     c.font = Math.min(11, cellH) + "px ui-monospace, Menlo, Consolas, monospace";
     c.textBaseline = "middle";
     rows.forEach(([label, idx], r) => {
@@ -163,9 +167,30 @@
         if (p === state.param) { c.strokeStyle = "#e08000"; c.lineWidth = 2; c.strokeRect(left + j * cellW, r * cellH + 1, cellW - 1, cellH - 1); }
       });
     });
-    $("heat-note").textContent = "blue positive, red negative, deepest at the largest |grad| of this step (" + num(scale) + "); one row per " +
-      (rows.length > 1 ? "group of parameters (a neuron)" : "model") + ", the bias last. Hover for numbers, click to follow one.";
+    $("heat-note").textContent = "One row per " + (rows.length > 1 ? "group of parameters (a neuron)" : "model") +
+      ", the bias last; the colour scale is " + (perStep ? "this step's" : "the whole run's") + ". Hover for numbers, click to follow one.";
+    colourBar(scale);
   }
+  let runScale = 0; // the largest |grad| of any parameter at any step
+  for (let i = 0; i < pgrad.length; i++) if (Number.isFinite(pgrad[i])) runScale = Math.max(runScale, Math.abs(pgrad[i]));
+  // the key: from -scale (red) through 0 (white) to +scale (blue), as the cells are coloured
+  function colourBar(scale) {
+    const bar = $("heat-bar");
+    bar.dataset.scale = String(scale);
+    const { ctx: c, w, h } = prepare(bar);
+    const x0 = 48, x1 = w - 48, y = 2, hh = 12;
+    for (let x = x0; x < x1; x++) {
+      const g = ((x - x0) / (x1 - x0)) * 2 - 1; // -1 .. 1
+      c.fillStyle = g === 0 ? "#fff" : rgb(tint(g > 0 ? POS : NEG, 0.1 + 0.85 * Math.sqrt(Math.abs(g))));
+      c.fillRect(x, y, 1, hh);
+    }
+    c.strokeStyle = "#999"; c.strokeRect(x0 + 0.5, y + 0.5, x1 - x0 - 1, hh - 1);
+    c.fillStyle = "#333"; c.font = "11px ui-monospace, Menlo, Consolas, monospace"; c.textBaseline = "middle";
+    c.textAlign = "right"; c.fillText(num(-scale), x0 - 4, y + hh / 2);
+    c.textAlign = "left"; c.fillText(num(scale), x1 + 4, y + hh / 2);
+    c.textAlign = "center"; c.fillText("0", (x0 + x1) / 2, y + hh + 8);
+  }
+  $("heat-scale").addEventListener("change", () => render());
   function paramAt(ev) {
     const r = heat.getBoundingClientRect();
     const x = ev.clientX - r.left, y = ev.clientY - r.top;

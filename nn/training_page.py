@@ -1,4 +1,4 @@
-"""A training run as one self-contained HTML page: `training_html`.
+"""A training run as one self-contained HTML page: `training_html`, which `nn.Recorder` writes.
 
 The page reads a record of snapshots (plain data: `nn.Recorder.record()` makes one) and shows,
 at the step a scrubber points to, the loss curve with a marker, every parameter's gradient as a
@@ -19,7 +19,8 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-from .page import HtmlPage, document, name_groups
+from autograd.views.document import HtmlPage, asset, document
+from autograd.views.page import name_groups
 
 FLOAT32_MAX = 3.4e38
 
@@ -68,7 +69,9 @@ def training_html(record: Mapping[str, Any], path: str | Path | None = None, *,
         "grad": _binary(grad, "d"),
         "boundary": _boundary(record.get("boundary"), count),
     }
-    page = HtmlPage(document("training", payload["title"], payload))
+    page = document(asset("training.html", __package__), payload["title"], payload,
+                    style=asset("page.css") + asset("training.css", __package__),
+                    script=asset("training.js", __package__))
     if path is not None:
         page.write(path)
     return page

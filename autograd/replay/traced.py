@@ -1,0 +1,180 @@
+"""Numbers that stand for Values while a tape records: how ints become data.
+
+A tape first records fn with each int argument as a `TracedInt`: an int, to fn, that also
+stands for a Value (`traced_value`, the argument's slot). An operator with a Value lifts it to
+that Value rather than to a constant; arithmetic with plain numbers gives another traced number
+whose Value records the same arithmetic (`p / 16` is a float to fn, and a node of the graph);
+a comparison is one of its Value, so the tape checks it on every replay (`y == 1` included).
+Every other use as a Python number (an index, a hash, `int(y)`, `y // 2`) is noted in `uses`:
+then fn needs the number itself, and the tape records its ints as static instead. An index
+into a list calls nothing a number can override; the tape catches that by recording again
+with the ints moved (`record._check_ints_are_data`).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from ..engine import Value, lift_operand, note_comparison, traced
+
+# The operators that are arithmetic on both sides, and the Value form of each (with a plain
+# number or another traced number as the other operand). Their plain results are what fn would
+# compute on the plain numbers: to the bit, as integers below 2**53 are exact floats.
+_ARITHMETIC = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+}
+_COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+_PLAIN_USES = ("__hash__", "__index__", "__int__", "__float__", "__invert__", "__round__",
+               "__trunc__", "__floor__", "__ceil__", "__floordiv__", "__rfloordiv__", "__mod__",
+               "__rmod__", "__divmod__", "__rdivmod__", "__lshift__", "__rlshift__",
+               "__rshift__", "__rrshift__", "__and__", "__rand__", "__or__", "__ror__",
+               "__xor__", "__rxor__", "__rpow__")
+
+
+def plain(x: Any) -> Any:
+    """The plain number of a traced number (and any other number as it is)."""
+    if isinstance(x, TracedInt):
+        return int.__int__(x)
+    if isinstance(x, TracedFloat):
+        return float.__float__(x)
+    return x
+
+
+def _wrap(result: Any, value: Value, uses: list[str]) -> Any:
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, int):
+        return TracedInt(result, value, uses)
+    if isinstance(result, float):
+        return TracedFloat(result, value, uses)
+    return result
+
+
+class _Traced:
+    """What the traced int and float share: `traced_value` and the list of plain uses."""
+
+    traced_value: Value
+    uses: list[str]
+
+    @property
+    def plain_value(self) -> Any:
+        """The number itself (the engine compares a Value with it)."""
+        return plain(self)
+
+    def _operand(self, other: Any) -> Any:
+        """The other operand as the Value arithmetic takes it, or None if it is no number."""
+        value = traced(other)
+        if value is not None:
+            return value
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return other
+        return None
+
+    def _arithmetic(self, name: str, other: Any, reflected: bool) -> Any:
+        if isinstance(other, Value):
+            return NotImplemented  # the Value's own operator lifts self
+        operand = self._operand(other)
+        if operand is None:
+            self.uses.append(f"__{'r' if reflected else ''}{name}__")
+            return NotImplemented
+        fn = _ARITHMETIC[name]
+        a, b = (plain(other), plain(self)) if reflected else (plain(self), plain(other))
+        result = fn(a, b)
+        x, y = (operand, self.traced_value) if reflected else (self.traced_value, operand)
+        if not isinstance(x, Value):
+            x = lift_operand(x, name)
+        return _wrap(result, fn(x, y), self.uses)
+
+    def _compare(self, name: str, other: Any) -> Any:
+        operand = self._operand(other)
+        if isinstance(other, Value) or operand is None:
+            self.uses.append(f"__{name}__")
+            return getattr(type(plain(self)), f"__{name}__")(plain(self), plain(other))
+        result = getattr(type(plain(self)), f"__{name}__")(plain(self), plain(other))
+        if result is NotImplemented:
+            return result
+        note_comparison(self.traced_value, _COMPARE[name], operand, result)
+        return result
+
+    def __pow__(self, other: Any) -> Any:
+        if isinstance(other, Value):
+            return NotImplemented
+        k = plain(other)
+        if isinstance(other, _Traced) or not isinstance(k, int) or k < 0:
+            self.uses.append("__pow__")  # only whole powers of a plain exponent are exact
+            return plain(self) ** k
+        return _wrap(plain(self) ** k, self.traced_value ** k, self.uses)
+
+    def __neg__(self) -> Any:
+        return _wrap(-plain(self), -self.traced_value, self.uses)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _wrap(abs(plain(self)), abs(self.traced_value), self.uses)
+
+    def __bool__(self) -> bool:
+        return self._compare("ne", 0) is True
+
+    def __repr__(self) -> str:
+        return repr(plain(self))
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(plain(self), spec)
+
+    def __reduce__(self) -> Any:
+        self.uses.append("pickle")
+        return type(plain(self)), (plain(self),)
+
+
+def _arith(name: str, reflected: bool) -> Any:
+    return lambda self, other: self._arithmetic(name, other, reflected)
+
+
+def _cmp(name: str) -> Any:
+    return lambda self, other: self._compare(name, other)
+
+
+def _noted(name: str, base: type) -> Any:
+    method = getattr(base, name)
+
+    def use(self: Any, *args: Any) -> Any:
+        self.uses.append(name)
+        return method(plain(self), *map(plain, args))
+
+    return use
+
+
+class TracedInt(_Traced, int):
+    """An int argument, standing for its Value while fn records (see the module docstring)."""
+
+    def __new__(cls, number: int, traced_value: Value, uses: list[str]) -> TracedInt:
+        self = int.__new__(cls, number)
+        self.traced_value = traced_value
+        self.uses = uses
+        return self
+
+
+class TracedFloat(_Traced, float):
+    """A float computed from traced numbers (`p / 16`), standing for its Value."""
+
+    def __new__(cls, number: float, traced_value: Value, uses: list[str]) -> TracedFloat:
+        self = float.__new__(cls, number)
+        self.traced_value = traced_value
+        self.uses = uses
+        return self
+
+
+for _cls, _base in ((TracedInt, int), (TracedFloat, float)):
+    for _name in _ARITHMETIC:
+        setattr(_cls, f"__{_name}__", _arith(_name, False))
+        setattr(_cls, f"__r{_name}__", _arith(_name, True))
+    for _name in _COMPARE:
+        setattr(_cls, f"__{_name}__", _cmp(_name))
+    for _name in _PLAIN_USES:
+        if hasattr(_base, _name):
+            setattr(_cls, _name, _noted(_name, _base))
