@@ -40,7 +40,7 @@ def fmt_time(seconds: float | None) -> str:
 def fmt_x(x: float | None) -> str:
     if x is None:
         return "-"
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.2g}x" if x < 10 else f"{x:.3g}x"
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def medians(cell: dict[str, Any], clock: str = "times") -> dict[str, float]:
@@ -102,7 +102,7 @@ def recording_table(results: dict) -> list[list[str]]:
     if not rec:
         return []
     shape = steps.parse_shape(rec["shape"])
-    lines = [["what", "network", "record", "first call (builds the plan / compiles)",
+    lines = [["what", "network", "record", "first call (prepares the replay)",
               "a later call", "memory", "note"]]
     t, m = rec.get("time", {}), rec.get("memory", {})
     if "record" in t:
@@ -129,8 +129,7 @@ def recording_table(results: dict) -> list[list[str]]:
         grew = c["rss_peak"] - c["rss_before"]
         lines.append([what, title, fmt_time(c["record"]), fmt_time(c["compile"]),
                       fmt_time(c["replay"]),
-                      f"peak RSS {c['rss_peak'] / MB:,.0f} MB (+{grew / MB:,.0f} MB)",
-                      f"generated source {c['source_bytes'] / MB:.2g} MB"])
+                      f"peak RSS {c['rss_peak'] / MB:,.0f} MB (+{grew / MB:,.0f} MB)", ""])
     return lines
 
 
@@ -147,11 +146,11 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
                     over.setdefault((peer, clock), {})[name] = med["gradwalk"] / med[peer]
     if over.get(("torch", "times")):
         ratios, cpu = over["torch", "times"], over.get(("torch", "cpu"), {})
-        slower = [f"{n} {x:.2g}x" + (f" (CPU time {cpu[n]:.2g}x)" if n in cpu else "")
+        slower = [f"{n} {x:.3g}x" + (f" (CPU time {cpu[n]:.3g}x)" if n in cpu else "")
                   for n, x in ratios.items() if x >= 1]
         out.append(("whole step faster than PyTorch vectorized on every network measured",
                     "slower on " + ", ".join(slower) if slower else
-                    f"at most {max(ratios.values()):.2g}x PyTorch's time", not slower))
+                    f"at most {max(ratios.values()):.3g}x PyTorch's time", not slower))
     if over.get(("numpy", "times")):
         ratios, cpu = over["numpy", "times"], over.get(("numpy", "cpu"), {})
         worst = max(ratios, key=ratios.get)

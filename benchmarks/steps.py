@@ -551,8 +551,9 @@ def recording_cost(shape: Shape, memory: bool) -> dict[str, float]:
 
 def full_batch_cost(shape: Shape) -> dict[str, float]:
     """The whole batch's loss recorded as one tape (`t = tape(loss, X, y)`) and its first
-    replay `t(X, y)`, which generates and compiles Python for every node: seconds for each
-    and the process's peak resident memory (run it in a process of its own, with a cap)."""
+    replay `t(X, y)`, which prepares the replay (generated Python, compiled, or past a size
+    the tape's interpreter): seconds for each, a later replay's, and the process's peak
+    resident memory (run it in a process of its own, with a cap)."""
     from autograd import sum_, tape
     from nn.losses import hinge
 
@@ -577,5 +578,4 @@ def full_batch_cost(shape: Shape) -> dict[str, float]:
     if first != second:
         raise ArithmeticError(f"two replays of one step differ: {first!r} and {second!r}")
     return {"record": t1 - t0, "compile": t2 - t1, "replay": t3 - t2,
-            "rss_before": float(rss0), "rss_peak": float(max_rss_bytes()),
-            "source_bytes": float(len(t.source))}
+            "rss_before": float(rss0), "rss_peak": float(max_rss_bytes())}
