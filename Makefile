@@ -50,8 +50,10 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(MAKE) bench ARGS="--quick $(ARGS)"
 
+# ruff over everything; mypy over the two packages (configured in pyproject.toml)
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) build site .cache *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build site .cache *.egg-info .pytest_cache .hypothesis .mypy_cache

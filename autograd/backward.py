@@ -35,7 +35,7 @@ def _collect(root: Any, stop: frozenset = frozenset(),
     all of its consumers. Nodes in `stop` are collected but not looked through.
     """
     nodes = [root]
-    interior = []
+    interior: list[Any] = []
     seen = {root}
     stack = [root]
     add_seen = seen.add
@@ -64,7 +64,7 @@ def _collect_reset(root: Any) -> tuple[list[Any], list[Any]]:
     `PASS_LOCK`). Raises if a node's data changed after a consumer was recorded."""
     root._g = 0.0
     nodes = [root]
-    interior = []
+    interior: list[Any] = []
     seen = {root}
     stack = [root]
     add_seen = seen.add
@@ -333,7 +333,7 @@ def value_partials(node: Any, wanted: Iterable[bool] | None = None) -> tuple[Any
     extra = (node._arg,) if op.has_arg else ()
     if op.arity == 0:  # n-ary: one rule gives them all
         return tuple(op.derivatives[0](parents, node, *extra))
-    out = []
+    out: list[Any] = []
     for i, want in enumerate([True] * len(parents) if wanted is None else wanted):
         if not want:
             out.append(None)

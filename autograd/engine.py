@@ -11,9 +11,10 @@ import functools
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 from operator import attrgetter
+from types import FrameType
 from typing import Any
 
 from . import clock as _clock
@@ -68,7 +69,7 @@ def _undefined_from(error: type, message: str) -> _Undefined:
     return out
 
 
-def _local(op: Op, i: int, operands: tuple, y: float, extra: tuple = ()) -> Any:
+def _local(op: Op, i: int, operands: Sequence[Any], y: float, extra: tuple = ()) -> Any:
     """Operand i's local derivative as a float, or `_Undefined` where it does not exist."""
     try:
         return op.derivatives[i](*operands, y, *extra)
@@ -80,7 +81,9 @@ def _local(op: Op, i: int, operands: tuple, y: float, extra: tuple = ()) -> Any:
 
 _thread = threading.local()
 _switch_lock = threading.Lock()
-_paused_anywhere = 0  # no_grad blocks open in any thread; 0 keeps the hot path to one global read
+# Reasons, in any thread, to leave the ops' straight path: no_grad blocks open and `observe`
+# blocks open. 0 (the common case) keeps each op to one global read.
+_special = 0
 
 
 def is_recording() -> bool:
@@ -89,11 +92,11 @@ def is_recording() -> bool:
 
 
 def _set_recording(on: bool) -> bool:
-    global _paused_anywhere
+    global _special
     before = is_recording()
     _thread.recording = on
     with _switch_lock:
-        _paused_anywhere += (before and not on) - (on and not before)
+        _special += (before and not on) - (on and not before)
     return before
 
 
@@ -152,6 +155,10 @@ class Observed:
     - `unrecorded`: `(result, operands, how, where)` for every Value made from other Values
       outside the graph (under `no_grad`, or by `detach()`);
     - `made`: the ids of the leaves made inside the block (`Value(...)`, lifted numbers);
+    - `recorded`: every node recorded in the block, in creation order (those the result does
+      not depend on too: their forward can still raise);
+    - `unrecorded_ops`: for a result made under `no_grad` by an op, (the op, its operands, its
+      constant argument, a tick that places it among the recorded nodes), by the result's id;
     - `traced_args`: for a node whose constant argument was a number standing for a Value (a
       tape's traced int: `autograd.replay.traced`), that Value, by the node's id.
     """
@@ -162,6 +169,8 @@ class Observed:
         self.unrecorded: list[tuple[Value, tuple[Value, ...], str, str]] = []
         self.made: set[int] = set()
         self.traced_args: dict[int, Value] = {}
+        self.recorded: list[Value] = []
+        self.unrecorded_ops: dict[int, tuple[Op, tuple[Value, ...], Any, int]] = {}
 
 
 class observe:
@@ -176,7 +185,7 @@ class observe:
     """
 
     def __enter__(self) -> Observed:
-        global _watching
+        global _watching, _special
         stack = getattr(_thread, "watch", None)
         if stack is None:
             stack = _thread.watch = []
@@ -186,15 +195,19 @@ class observe:
             _watching += 1
             if _watching == 1:  # reads of `.data` go through a noting getter meanwhile
                 Value.data = _observed_data
+        with _switch_lock:
+            _special += 1
         return self.seen
 
     def __exit__(self, *exc: object) -> None:
-        global _watching
+        global _watching, _special
         _thread.watch.pop()
         with _watch_lock:
             _watching -= 1
             if _watching == 0:
                 Value.data = _plain_data
+        with _switch_lock:
+            _special -= 1
 
 
 def _observer() -> Observed | None:
@@ -204,7 +217,7 @@ def _observer() -> Observed | None:
 
 def _caller() -> str:
     """The file and line of the first frame outside the engine: where user code did it."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_HERE):
         frame = frame.f_back
     if frame is None:
@@ -232,13 +245,21 @@ def _note_read(v: Value, how: str) -> None:
         seen.reads.append((v, how, _caller()))
 
 
-def _note_unrecorded(out: Value, operands: tuple, how: str) -> None:
+def _note_unrecorded(out: Value, operands: tuple, how: str, applied: Any = None) -> None:
     seen = _observer()
     if seen is not None:
         values = tuple(p for p in operands if isinstance(p, Value))
         if values:
             seen.unrecorded.append((out, values, how, _caller()))
         seen.made.add(id(out))
+        if applied is not None:
+            seen.unrecorded_ops[id(out)] = (*applied, _tick())  # when, among recorded nodes
+
+
+def _note_recorded(node: Value) -> None:
+    seen = _observer()
+    if seen is not None:
+        seen.recorded.append(node)
 
 
 def _note_traced_arg(node: Value, source: Value) -> None:
@@ -294,10 +315,9 @@ def _leaf(data: float, rule: Op = LEAF) -> Value:
 
 def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any = None) -> Value:
     """A new node for op's result `y`, or a leaf where no_grad is on in this thread."""
-    if _paused_anywhere and not is_recording():
-        if b is not None:
-            return _unrecorded(y, (a, b))
-        return _unrecorded(y, a if a.__class__ is tuple else (a,))
+    if _special and not is_recording():
+        return _unrecorded(y, (a, b) if b is not None else a if a.__class__ is tuple else (a,),
+                           op)
     out = _new(Value)
     out._data = y
     out._grad = 0.0
@@ -308,6 +328,8 @@ def _record(y: float, op: Op, a: Any, da: Any, b: Value | None = None, db: Any =
     out._b = b
     out._da = da
     out._db = db
+    if _special:  # a tape may be observing: it keeps every node fn records
+        _note_recorded(out)
     return out
 
 
@@ -442,13 +464,28 @@ class Value:
     __slots__ = (
         "_data", "_grad", "label", "_rule", "_a", "_b", "_da", "_db", "_arg", "_seq", "_g", "_wseq"
     )
+    # The slots' types (declarations only; the layout by arity is above `_leaf`). `_a`, `_da`
+    # and `_db` change kind with the arity, and a `StoredValue` keeps other things in `_b` and
+    # `_arg`: those are Any.
+    _data: float
+    _grad: float
+    label: str
+    _rule: Op
+    _a: Any  # None, the operand, or a tuple of operands
+    _b: Any  # the second operand of a binary node, else None
+    _da: Any  # a float, an `_Undefined`, or a tuple of those
+    _db: Any  # a float, an `_Undefined`, or a micrograd-style node's `_backward` closure
+    _arg: Any  # the op's constant argument (the 3 in `x ** 3`)
+    _seq: int  # creation tick: the topological order
+    _g: float  # the gradient being accumulated by a first-order pass
+    _wseq: int  # tick of the latest `.data` write
 
     # NumPy scalars on the left of an operator then defer to our reflected operators: the
     # result is a Value in the graph, not a NumPy object array.
     __array_ufunc__ = None
 
     def __init__(
-        self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+        self, data: float | Real, _children: Iterable[Value] = (), _op: str = "", label: str = ""
     ) -> None:
         self._data = real(data, "Value(data)")
         self._grad = 0.0
@@ -594,22 +631,18 @@ class Value:
             other = _lift(other, "+")
             if other is NotImplemented:
                 return other
+        if _special:
+            return _record(self._data + other._data, ADD, self, 1.0, other, 1.0)
         out = _new(Value)
         out._data = self._data + other._data
         out._grad = 0.0
         out.label = ""
-        if _paused_anywhere and not is_recording():
-            out._rule = LEAF
-            out._a = None
-            if _watching:
-                _note_unrecorded(out, (self, other), "under no_grad")
-        else:
-            out._rule = ADD
-            out._seq = _tick()
-            out._a = self
-            out._b = other
-            out._da = 1.0
-            out._db = 1.0
+        out._rule = ADD
+        out._seq = _tick()
+        out._a = self
+        out._b = other
+        out._da = 1.0
+        out._db = 1.0
         return out
 
     def __radd__(self, other: Any) -> Value:
@@ -634,22 +667,18 @@ class Value:
                 return other
         a = self._data
         b = other._data
+        if _special:
+            return _record(a * b, MUL, self, b, other, a)
         out = _new(Value)
         out._data = a * b
         out._grad = 0.0
         out.label = ""
-        if _paused_anywhere and not is_recording():
-            out._rule = LEAF
-            out._a = None
-            if _watching:
-                _note_unrecorded(out, (self, other), "under no_grad")
-        else:
-            out._rule = MUL
-            out._seq = _tick()
-            out._a = self
-            out._b = other
-            out._da = b
-            out._db = a
+        out._rule = MUL
+        out._seq = _tick()
+        out._a = self
+        out._b = other
+        out._da = b
+        out._db = a
         return out
 
     def __rmul__(self, other: Any) -> Value:
@@ -687,7 +716,18 @@ class Value:
     def __abs__(self) -> Value:
         return _unary(ops.ABS, self)
 
-    # relu, tanh, sigmoid, exp, log, sqrt, sin, cos are attached below, one per op-table entry.
+    # relu, tanh, sigmoid, ... are attached below, one per op-table entry of `ops.UNARY`; named
+    # here for type checkers
+    relu: Callable[[Value], Value]
+    tanh: Callable[[Value], Value]
+    sigmoid: Callable[[Value], Value]
+    softplus: Callable[[Value], Value]
+    exp: Callable[[Value], Value]
+    log: Callable[[Value], Value]
+    sqrt: Callable[[Value], Value]
+    sin: Callable[[Value], Value]
+    cos: Callable[[Value], Value]
+    atan: Callable[[Value], Value]
 
     # -- backward ----------------------------------------------------------------------------
 
@@ -844,19 +884,19 @@ def _data(x: Any) -> Any:
     return getattr(x, "plain_value", x)  # a number standing for a Value: its number
 
 
-def _unrecorded(y: float, operands: tuple) -> Value:
-    """An op's result under no_grad: a leaf (noted when a tape is watching)."""
+def _unrecorded(y: float, operands: tuple, op: Op, arg: Any = None) -> Value:
+    """An op's result under no_grad: a leaf (noted, with the op, when a tape is watching)."""
     out = _leaf(y)
     if _watching:
-        _note_unrecorded(out, operands, "under no_grad")
+        _note_unrecorded(out, operands, "under no_grad", (op, operands, arg))
     return out
 
 
 def _unary(op: Op, x: Value, *arg: float) -> Value:
     a = x._data
     y = op.forward(a, *arg)
-    if _paused_anywhere and not is_recording():
-        return _unrecorded(y, (x,))
+    if _special and not is_recording():
+        return _unrecorded(y, (x,), op, arg[0] if arg else None)
     out = _record(y, op, x, _local(op, 0, (a,), y, arg))
     if arg:
         out._arg = arg[0]
@@ -866,8 +906,8 @@ def _unary(op: Op, x: Value, *arg: float) -> Value:
 def _binary(op: Op, x: Value, z: Value) -> Value:
     a, b = x._data, z._data
     y = op.forward(a, b)
-    if _paused_anywhere and not is_recording():
-        return _unrecorded(y, (x, z))
+    if _special and not is_recording():
+        return _unrecorded(y, (x, z), op)
     return _record(y, op, x, _local(op, 0, (a, b), y), z, _local(op, 1, (a, b), y))
 
 
@@ -950,7 +990,7 @@ def apply(op: Op, *operands: Any) -> Value:
     if op.has_arg:
         if not operands:
             raise TypeError(f"{op.name} takes its operands and a constant argument")
-        *operands, arg = operands
+        operands, arg = operands[:-1], operands[-1]
         if op.arity == 1:
             if len(operands) != 1:
                 raise TypeError(f"{op.name} takes one operand and its constant argument")
@@ -964,8 +1004,8 @@ def apply(op: Op, *operands: Any) -> Value:
         if not parents:
             raise TypeError(f"{op.name} takes at least one operand")
         y = op.forward(data, *extra)
-        if _paused_anywhere and not is_recording():
-            return _unrecorded(y, parents)
+        if _special and not is_recording():
+            return _unrecorded(y, parents, op, extra[0] if extra else None)
         out = _record(y, op, parents, tuple(op.derivatives[0](data, y, *extra)))
         if extra:
             out._arg = extra[0]
@@ -979,8 +1019,8 @@ def apply(op: Op, *operands: Any) -> Value:
     if op.arity == 2:
         return _binary(op, *parents)
     y = op.forward(*data)
-    if _paused_anywhere and not is_recording():
-        return _unrecorded(y, parents)
+    if _special and not is_recording():
+        return _unrecorded(y, parents, op)
     return _record(y, op, parents, tuple(_local(op, i, data, y) for i in range(op.arity)))
 
 

@@ -227,6 +227,23 @@ def variables(root: Formula) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def can_fail(f: Formula) -> bool:
+    """Whether evaluating the formula on floats may raise: a division (by no nonzero
+    constant), a power or a function of floats. The engine's backward raises where such a
+    local derivative does not exist, so a replay evaluates it even where no gradient needs it."""
+    found = []
+
+    def risky(node: Formula, _: list) -> None:
+        if node.head == "/":
+            divisor = node.args[1]
+            found.append(divisor.head != "const" or divisor.args[0] == 0)
+        else:
+            found.append(node.head == "**" or not isinstance(node.head, str))
+
+    evaluate(f, risky)
+    return any(found)
+
+
 # --- printing: one printer, spelled for Python floats, NumPy arrays or a reader ------------------
 
 # binding strength, as Python parses: a higher number binds tighter

@@ -32,7 +32,8 @@ def value_and_grad(
     (8.0, 12.0)
     """
     many = isinstance(argnums, (tuple, list))
-    nums = tuple(argnums) if many else (argnums,)
+    # checked to be ints next
+    nums: tuple[Any, ...] = tuple(argnums) if isinstance(argnums, (tuple, list)) else (argnums,)
     for i in nums:
         if not isinstance(i, int) or isinstance(i, bool):
             raise TypeError(f"grad: argnums must be an int or a tuple of ints, got "
@@ -43,7 +44,7 @@ def value_and_grad(
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nested = _depth() > 0
-        args = list(args)
+        arguments = list(args)
         inputs = []
         for i in nums:
             if i >= len(args) or i < -len(args):
@@ -51,7 +52,7 @@ def value_and_grad(
         if len({i % len(args) for i in nums}) != len(nums):
             raise ValueError(f"grad: argnums {argnums} names an argument twice")
         for i in nums:
-            a = args[i]
+            a = arguments[i]
             if isinstance(a, Value):
                 x = identity(a) if nested else Value(a.data, label=a.label)
             elif is_real(a):
@@ -59,12 +60,12 @@ def value_and_grad(
             else:
                 raise TypeError(f"grad: argument {i} must be a real number or a Value, "
                                 f"got {type(a).__name__}")
-            args[i] = x
+            arguments[i] = x
             inputs.append(x)
         with enable_grad():
             _level.depth = _depth() + 1
             try:
-                out = f(*args, **kwargs)
+                out = f(*arguments, **kwargs)
             finally:
                 _level.depth -= 1
             if not isinstance(out, Value):
@@ -74,7 +75,7 @@ def value_and_grad(
                 out = Value(out)
             if nested:
                 grads = gradients_as_values(out, inputs)
-                ds = [_as_value(grads.get(x, 0.0)) for x in inputs]
+                ds: list[Any] = [_as_value(grads.get(x, 0.0)) for x in inputs]
                 value: Any = out
             else:
                 grads = gradients_wrt(out, inputs)

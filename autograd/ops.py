@@ -202,7 +202,7 @@ class Op:
     symbol: str = ""  # infix spelling, for text views and the command line
     # Optional plain-number shortcut for a unary op that never raises: x -> (out, d out/dx) in
     # one call, for recording the hot activations. Must agree with `forward` and
-    # `derivatives` (tests/test_ops_fast.py checks it).
+    # `derivatives` (tests/core/test_ops_fast.py checks it).
     fast: Callable[[float], tuple[float, float]] | None = None
     # n-ary ops only: the operands are (x0..xn-1, w0..wn-1), replacing the chain
     # x0*w0 + x1*w1 + ...; backward visits them as that chain is visited (last pair first,
@@ -509,7 +509,7 @@ def _argmax(xs: Sequence[Any]) -> int:
 def _target(xs: Sequence[Any], t: Any) -> int:
     """The class index `t` (an int, or a float holding one) for len(xs) classes, or a
     ValueError that says what it got."""
-    k = int(t) if isinstance(t, Real) and math.isfinite(t) and float(t).is_integer() else -1
+    k = int(float(t)) if isinstance(t, Real) and math.isfinite(t) and float(t).is_integer() else -1
     if not 0 <= k < len(xs) or isinstance(t, bool):
         raise ValueError(f"cross_entropy: the target must be a class index from 0 to "
                          f"{len(xs) - 1}, got {t!r}")
@@ -552,7 +552,9 @@ def _cross_entropy_array(x: Any, t: Any) -> tuple[Any, Any]:
     if not np.isfinite(x).all():
         raise FloatingPointError("cross_entropy: a logit that is not finite: the exact floats")
     classes = x.shape[-1]
-    k = np.broadcast_to(np.asarray(t), x.shape[:-1])
+    rows = np.broadcast_shapes(x.shape[:-1], np.shape(t))  # logits or targets per sample
+    x = np.broadcast_to(x, (*rows, classes))
+    k = np.broadcast_to(np.asarray(t), rows)
     if not ((k == np.floor(k)) & (k >= 0) & (k < classes)).all():
         raise FloatingPointError("cross_entropy: a target that is no class index: the floats")
     k = k.astype(np.intp)[..., None]

@@ -32,7 +32,7 @@ from .engine import Value, real
 try:
     import numpy as np
 except ImportError:  # an optional extra: then the arrays are worked one element at a time
-    np = None
+    np = None  # type: ignore[assignment]
 
 
 class Storage:

@@ -189,8 +189,9 @@ def to_sympy(
             continue
         operands = [built[id(p)] for p in node.parents]
         formula = _formula(node, given, sp, rational)
-        if rule(node).has_arg:
-            operands.append(_number(op_arg(node), rational, sp))
+        arg = op_arg(node)
+        if arg is not None:  # an op with a constant argument (the 3 of x ** 3)
+            operands.append(_number(arg, rational, sp))
         try:
             expr = sp.sympify(formula(*operands))
         except _NoFormula as exc:

@@ -9,7 +9,7 @@ reader would open it. Two figures per load: `ready`, from the start of navigatio
 the page's start-up (parsed, laid out, first drawing done: `performance.now()` when it marks
 itself ready), and `interactive`, wall time from asking the browser to open the file until a
 click on a value has shown that value's numbers. Needs Playwright and a system Chromium (see
-tests/pagebrowser.py).
+tests/views/pagebrowser.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from autograd import draw_html  # noqa: E402
 from autograd.engine import walk  # noqa: E402
 from nn import MLP  # noqa: E402
 from nn.losses import hinge  # noqa: E402
-from tests.pagebrowser import chromium, unavailable  # noqa: E402
+from tests.views.pagebrowser import chromium, unavailable  # noqa: E402
 
 
 def moons_graph(samples: int):  # noqa: ANN201

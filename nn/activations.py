@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from autograd import Value  # noqa: F401  (the docstring example uses it)
+from autograd import Value
 from autograd.ops import relu, sigmoid, tanh
 
 
 @dataclass(frozen=True)
 class Activation:
     name: str
-    apply: Callable[[Any], Any]  # a Value (recorded) or a float
+    method: Callable[[Value], Value]  # on a Value, recorded (a neuron's hot path)
+    apply: Callable[[Any], Any]  # on a Value or a float, through the `autograd.ops` helper
     title: str  # as reprs write it, and the name of PyTorch's module (but for linear)
     slope: float  # the largest slope: its Lipschitz constant
     torch: bool = True  # whether PyTorch has a module of that title
@@ -33,10 +34,10 @@ def _linear(x: Any) -> Any:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("relu", relu, "ReLU", 1.0),
-        Activation("tanh", tanh, "Tanh", 1.0),
-        Activation("sigmoid", sigmoid, "Sigmoid", 0.25),
-        Activation("linear", _linear, "Linear", 1.0, torch=False),
+        Activation("relu", Value.relu, relu, "ReLU", 1.0),
+        Activation("tanh", Value.tanh, tanh, "Tanh", 1.0),
+        Activation("sigmoid", Value.sigmoid, sigmoid, "Sigmoid", 0.25),
+        Activation("linear", _linear, _linear, "Linear", 1.0, torch=False),
     )
 }
 """Every activation by name."""

@@ -143,15 +143,15 @@ def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
 
 
 def _one_cross_entropy(row: Sequence[Any], target: Any) -> Value:
-    row = _as_list(row)
-    if not row:
+    logits = _as_list(row)
+    if not logits:
         raise ValueError("cross_entropy: each sample's logits must be a non-empty list")
     if isinstance(target, bool) or not isinstance(target, Integral):
         raise TypeError(f"cross_entropy: a target is a class index (int), got {target!r}")
-    for x in row:
+    for x in logits:
         if not isinstance(x, (Value, Real)):
             kind = type(x).__name__
             raise TypeError(f"cross_entropy: logits must be Values or numbers, got {kind}")
     # the logits in order and the target class as the op's argument (the op checks it is one
     # of the classes: a tape then reads it as data, whatever class each sample has)
-    return apply(CROSS_ENTROPY, *row, target)
+    return apply(CROSS_ENTROPY, *logits, target)

@@ -13,12 +13,15 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograd import Value, dot
 from autograd.engine import as_value
 
 from .activations import ACTIVATIONS
+
+if TYPE_CHECKING:
+    from .settling import SettlingLayer
 
 INITS = ("uniform", "torch")
 
@@ -130,7 +133,7 @@ class Module:
         for v, x in writes:
             v.data = x
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define __call__")
 
 
@@ -254,7 +257,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Any]) -> Value:
         if len(x) != self.nin:
             raise ValueError(f"{self!r} takes {self.nin} inputs, got {len(x)}")
-        return ACTIVATIONS[self.activation].apply(dot(self.w, x) + self.b)
+        return ACTIVATIONS[self.activation].method(dot(self.w, x) + self.b)
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this architecture (used by `nn.save`)."""
@@ -413,9 +416,10 @@ class MLP(Module):
         self.name_parameters()
 
     def __call__(self, x: Sequence[Any]) -> Value | list[Value]:
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x[0] if len(x) == 1 else x
+        out = self.layers[0].forward(x)  # an MLP has one layer at least
+        for layer in self.layers[1:]:
+            out = layer.forward(out)
+        return out[0] if len(out) == 1 else out
 
     def config(self) -> dict[str, Any]:
         return {
@@ -430,7 +434,7 @@ class MLP(Module):
         return f"MLP({self.nin} -> [{shapes}], {len(self.parameters())} parameters)"
 
 
-def modules_by_name() -> dict[str, type[Module]]:
+def modules_by_name() -> dict[str, type[Neuron | Layer | MLP | SettlingLayer]]:
     """The architectures `nn.load` can rebuild, by class name."""
     from .settling import SettlingLayer  # it builds on this module: imported when asked
 

@@ -20,6 +20,7 @@ assignment): a value that is not a finite number in its range is a ValueError na
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 from numbers import Real
@@ -28,7 +29,7 @@ from typing import Any
 try:
     import numpy as np
 except ImportError:  # an optional extra: the steps then go parameter by parameter
-    np = None
+    np = None  # type: ignore[assignment]
 
 from autograd import Value
 from autograd.storage import Stored
@@ -58,7 +59,7 @@ def _rate(x: Any, what: str, *, upper: float = math.inf, positive: bool = False)
     try:
         f = float(x)
     except OverflowError:
-        digits = len(str(abs(int(x))))
+        digits = len(str(abs(math.trunc(x))))
         raise ValueError(
             f"{what} must be {bound}, got an integer of {digits} digits (too large for a float)"
         ) from None
@@ -96,6 +97,18 @@ class Optimizer:
         for p in self.params:
             p._grad = 0.0
 
+    def _gradient_arrays(self, weight_decay: float) -> tuple[Any, Any, Any] | None:
+        """(data, index, gradient with weight decay) where the parameters are in arrays (a
+        tape put them there), else None: then the step goes parameter by parameter."""
+        arrays = self._stored.arrays(adopt=None)
+        if arrays is None:
+            return None
+        data, grad, index = arrays
+        g = grad[index]
+        if weight_decay:
+            g = g + weight_decay * data[index]
+        return data, index, g
+
     def step(self) -> None:
         raise NotImplementedError
 
@@ -127,19 +140,17 @@ class SGD(Optimizer):
     def step(self) -> None:
         """Move every parameter one step against its gradient."""
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        arrays = self._stored.arrays(adopt=None)
-        if arrays is not None:  # the loop below, on arrays: the same operations in order
-            data, grad, index = arrays
-            g = grad[index]
-            if wd:
-                g = g + wd * data[index]
-            if mu:
-                b = g.copy() if self._buffers is None else mu * _array(self._buffers) + g
-                self._buffers = b
-                g = g + mu * b if self.nesterov else b
-            data[index] = data[index] - lr * g
-            self._stored.wrote_data()
-            return
+        with _quiet():
+            arrays = self._gradient_arrays(wd)
+            if arrays is not None:  # the loop below, on arrays: the same operations in order
+                data, index, g = arrays
+                if mu:
+                    b = g.copy() if self._buffers is None else mu * _array(self._buffers) + g
+                    self._buffers = b
+                    g = g + mu * b if self.nesterov else b
+                data[index] = data[index] - lr * g
+                self._stored.wrote_data()
+                return
         first = self._buffers is None
         if mu and first:
             self._buffers = [0.0] * len(self.params)
@@ -188,20 +199,18 @@ class Adam(Optimizer):
         correction1 = 1 - b1**self.steps
         step_size = self.lr / correction1
         sqrt_correction2 = math.sqrt(1 - b2**self.steps)
-        arrays = self._stored.arrays(adopt=None)
-        if arrays is not None:  # the loop below, on arrays: the same operations in order
-            data, grad, index = arrays
-            g = grad[index]
-            if wd:
-                g = g + wd * data[index]
-            m, v = _array(self._m), _array(self._v)
-            m = m + (1 - b1) * (g - m)
-            v = b2 * v + (1 - b2) * g * g
-            self._m, self._v = m, v
-            denom = np.sqrt(v) / sqrt_correction2 + eps
-            data[index] = data[index] - step_size * (m / denom)
-            self._stored.wrote_data()
-            return
+        with _quiet():
+            arrays = self._gradient_arrays(wd)
+            if arrays is not None:  # the loop below, on arrays: the same operations in order
+                data, index, g = arrays
+                m, v = _array(self._m), _array(self._v)
+                m = m + (1 - b1) * (g - m)
+                v = b2 * v + (1 - b2) * g * g
+                self._m, self._v = m, v
+                denom = np.sqrt(v) / sqrt_correction2 + eps
+                data[index] = data[index] - step_size * (m / denom)
+                self._stored.wrote_data()
+                return
         m = self._m = _list(self._m)
         v = self._v = _list(self._v)
         for i, p in enumerate(self.params):
@@ -223,3 +232,9 @@ def _array(x: Any) -> Any:
 def _list(x: Any) -> list[float]:
     """An optimizer's state as a list (it may have been kept as an array)."""
     return x if isinstance(x, list) else x.tolist()
+
+
+def _quiet() -> Any:
+    """NumPy's warnings off: a nan or an infinity passes on in an array step as it does in
+    the step on floats, unannounced."""
+    return np.errstate(all="ignore") if np is not None else contextlib.nullcontext()

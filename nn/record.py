@@ -175,6 +175,7 @@ def float_forward(model: Any) -> Evaluate | None:
     """For `nn`'s own MLP, Layer and Neuron: the model run on plain floats (a grid of a few
     thousand points in a tenth of a second), reading the weights as they are at each call;
     None for any other model."""
+    layers: Sequence[Layer | _OneNeuron]
     if isinstance(model, MLP):
         layers = model.layers
     elif isinstance(model, Layer):

@@ -124,7 +124,7 @@ class SettlingLayer(Module):
 
     def _step(self, state: Sequence[Any], drive: list[Value]) -> list[Value]:
         n = self.nstate
-        act = ACTIVATIONS[self.activation].apply
+        act = ACTIVATIONS[self.activation].method
         return [act(dot(self.W[i * n : (i + 1) * n], state) + drive[i]) for i in range(n)]
 
     def __call__(

@@ -270,7 +270,7 @@ def _read_state_dict(state: Mapping[str, Any], torch: Any) -> list[tuple[Any, An
         raise ValueError(f"from_torch: the state_dict mixes modules: {sorted(prefixes)}")
     if not groups:
         raise ValueError("from_torch: the state_dict is empty")
-    layers = []
+    layers: list[tuple[Any, Any, str, str]] = []
     for index in sorted(groups):
         entry = groups[index]
         weight = entry.get("weight")

@@ -56,7 +56,7 @@ def training_html(record: Mapping[str, Any], path: str | Path | None = None, *,
     for i, name in enumerate(names):
         groups = name_groups(name)
         rows.setdefault(groups[-1] if groups else "", []).append(i)
-    payload = {
+    payload: dict[str, Any] = {  # the JSON the page reads
         "version": 1,
         "title": str(title if title is not None else record.get("title", "training")),
         "model": str(record.get("model", "")),

@@ -2,7 +2,7 @@
 
 Every op of the op table is checked at the points `op_examples` picks, to second order; random
 graphs from `autograd.testing.strategies` to second order, with the tolerances of
-tests/test_engine_properties.py (relative 1e-9 of the rounding scale).
+tests/core/test_engine_properties.py (relative 1e-9 of the rounding scale).
 """
 
 import itertools

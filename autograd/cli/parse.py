@@ -188,17 +188,21 @@ def _apply(node: ast.AST, args: list, values: Mapping[str, Value]) -> Value | fl
     """One step of the expression. A step on numbers alone gives a number (`2*3` is 6, as in
     Python): the graph holds the variables and what is computed from them, and a number then
     enters it as a constant, the way the engine lifts the 2 in `2 * x`. The engine still does
-    the arithmetic, so a number's errors (`log(0)`, `1/0`) are the engine's."""
+    the arithmetic, so a number's errors (`log(0)`, `1/0`) are the engine's. The tree is checked
+    (`_check_node`): the asserts restate what it let through."""
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, (int, float))
         return float(node.value)
     if isinstance(node, ast.Name):
         return values[node.id] if node.id in values else CONSTANTS[node.id]
     if isinstance(node, ast.UnaryOp):
         return -args[0] if isinstance(node.op, ast.USub) else args[0]
     if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
         x = args[0] if isinstance(args[0], Value) else Value(args[0])
         y = abs(x) if node.func.id == "abs" else getattr(x, node.func.id)()
         return y if isinstance(args[0], Value) else y.data
+    assert isinstance(node, ast.BinOp)
     a, b = args
     numbers = not isinstance(a, Value) and not isinstance(b, Value)
     if numbers:

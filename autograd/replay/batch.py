@@ -15,11 +15,11 @@ import linecache
 import math
 from collections.abc import Callable
 from itertools import chain, count
-from operator import add
+from operator import add, attrgetter
 from typing import Any
 
 from ..engine import Value
-from ..formula import Formula, Printer
+from ..formula import Formula, Printer, can_fail, variables
 from .arguments import END, FLOAT, INT, LIST, TUPLE, as_data, flatten, static_key
 from .program import ARG, CONST, PARAM, Program
 from .record import IntsAreStatic, TapeError
@@ -27,9 +27,9 @@ from .record import IntsAreStatic, TapeError
 try:
     import numpy as np
 except ImportError:  # an optional extra: the per-sample replay does the work
-    np = None
+    np = None  # type: ignore[assignment]
 
-_data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
+_data: Callable[[Value], float] = attrgetter("_data")  # `.data` without the descriptor lookup
 _files = count(1)
 
 
@@ -67,6 +67,8 @@ class ArrayPrinter(Printer):
         return f"np.abs({x})"
 
     def choice(self, condition: str, then: str, otherwise: str) -> str:
+        if (then, otherwise) == ("0.0", "1.0"):  # a step (relu's derivative): the negated
+            return f"~({condition})"  # condition, whose True and False multiply as 1.0 and 0.0
         return f"np.where({condition}, {then}, {otherwise})"
 
     def power(self, a: str, b: str, node: Formula) -> tuple[str, str]:
@@ -111,26 +113,34 @@ def _raise_numeric(op: Any) -> None:
 
 
 def elementwise(op: Any, arg: Any, names: dict[str, str],
-                functions: dict[str, Any]) -> tuple[str, list[str]]:
-    """The array forms of a unary or binary op: the forward, and each operand's local
-    derivative times the gradient `G` (names maps a, b, s (the output) and G to arrays)."""
+                functions: dict[str, Any]) -> tuple[str, list[str], list[str | None]]:
+    """The array forms of a unary or binary op: the forward, each operand's local derivative
+    times the gradient `G`, and each local derivative alone where evaluating it may fail (for
+    the operands no gradient is sent to: the engine's backward still multiplies it) (names
+    maps a, b, s (the output) and G to arrays)."""
     printer = ArrayPrinter(names, functions)
     xs = [Formula.var(v) for v in _OPERANDS[:op.arity]]
-    forward = printer.text(op.formula(*xs, arg=arg))
+    formula = op.formula(*xs, arg=arg)
+    forward = printer.text(formula)
+    if not variables(formula):  # a constant (x ** 0): one per sample and node all the same
+        forward = f"np.full_like({names['a']}, {forward})"
     rules = op.derivative_formulas(xs, Formula.var("s"), arg)
     special = op.forms.get("numpy derivatives", (None,) * op.arity)
     if rules is None and not all(special):
         raise Numeric(op.name)
-    terms = []
+    terms: list[str] = []
+    checks: list[str | None] = []
     for i in range(op.arity):
         if special[i] is not None:
             name = f"F{len(functions)}"
             functions[name] = special[i]
             args = ", ".join(names[v] for v in _OPERANDS[:op.arity])
             terms.append(f"{name}({args}) * {names['G']}")
+            checks.append(f"{name}({args})")
         else:
             terms.append(printer.text(rules[i] * Formula.var("G")))
-    return forward, terms
+            checks.append(printer.text(rules[i]) if can_fail(rules[i]) else None)
+    return forward, terms, checks
 
 
 class _Plan:
@@ -183,6 +193,7 @@ class _Plan:
                 self.needs[self.loc[n][0]] = True
         self.lines: list[str] = []
         self.terms: dict[int, list[str]] = {}  # each group's gradient terms, per operand
+        self.checks: dict[int, list[str | None]] = {}  # its local derivatives that may fail
         self.source = self._build()
         filename = f"<tape batch {next(_files)}>"
         linecache.cache[filename] = (len(self.source), None,
@@ -193,7 +204,7 @@ class _Plan:
 
     def _kind(self, n: int) -> tuple[Any, ...]:
         prog = self.prog
-        op, operands = prog.op[n], prog.operands[n]
+        op, operands = prog.op_of(n), prog.operands[n]
         if op.arity:  # one array operation per group, read off the op's formulas
             _has_array_form(op, prog.arg[n])  # raises Numeric if it has none
             return (op, prog.arg[n], len(operands), self.batch[n])
@@ -230,7 +241,8 @@ class _Plan:
             if cols == list(range(cols[0], cols[0] + len(cols))):
                 return f"{prefix}{gid}[:, {cols[0]}:{cols[0] + len(cols)}]"
             return f"{prefix}{gid}[:, {self._index(cols)}]"
-        parts, order = [], []
+        parts: list[str] = []
+        order: list[int] = []
         for gid in gids:
             cols = [c for g, c in locs if g == gid]
             part = f"{prefix}{gid}[:, {self._index(cols)}]"
@@ -341,6 +353,7 @@ class _Plan:
         value = f"s{root_gid}[:, {root_col}]"
         self.emit(f"value = {value}.sum()" if self.is_batch[root_gid] else
                   f"value = {value}.sum() * nb")
+        self._unsent_checks()
         if not prog.outputs or not prog.needs_grad[prog.root]:
             self.emit("return None, value, np.zeros(0)")
             return self._function()
@@ -371,13 +384,30 @@ class _Plan:
             rg, rc = self.loc[g.right]
             right = f"s{rg}[:, {rc}]"
         else:
-            cmp, right = _comparable(g.cmp, g.right)
-            test = f"({left} {cmp} {right})" if right is not None else \
+            cmp, number = _comparable(g.cmp, g.right)
+            test = f"({left} {cmp} {number})" if number is not None else \
                 f"np.full(nb, {cmp == '!='})"  # no float equals an int beyond the floats
             self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
             return
         test = f"({left} {g.cmp} {right})"
         self.emit(f"ok &= {test}" if g.result else f"ok &= ~{test}")
+
+    def _unsent_checks(self) -> None:
+        """The local derivatives no gradient is sent through but the engine's backward
+        multiplies (the nodes under the root), where they may not exist: evaluated, so that a
+        sample where one fails goes to the exact floats, which raise as the engine does."""
+        prog = self.prog
+        for gid, checks in self.checks.items():
+            _, nodes = self.groups[gid - 3]
+            if not any(prog.in_root[n] for n in nodes):
+                continue
+            for j, check in enumerate(checks):
+                sent = self.needs[gid] and any(
+                    self.needs[g] for g, _ in self._operands(nodes, j))
+                if check is not None and not sent:
+                    self.emit(f"# {len(nodes)} x {prog.op_of(nodes[0]).name}: a local "
+                              f"derivative that may not exist, evaluated")
+                    self.emit(f"_ = {check}")
 
     def _names(self, gid: int) -> dict[str, str]:
         return {"a": f"a{gid}", "b": f"b{gid}", "s": f"s{gid}", "G": f"g{gid}"}
@@ -393,7 +423,8 @@ class _Plan:
         self.emit(f"# {k} x {op.name} (depth {level})")
         form = op.forms.get("batch")
         if op.arity:
-            forward, self.terms[gid] = elementwise(op, rest[0], self._names(gid), self.globals)
+            forward, self.terms[gid], self.checks[gid] = elementwise(
+                op, rest[0], self._names(gid), self.globals)
             for j, v in enumerate(_OPERANDS[:op.arity]):
                 self.emit(f"{v}{gid} = {self.fetch(self._operands(nodes, j), batch)}")
             self.emit(f"s{gid} = {forward}")
@@ -433,7 +464,9 @@ class _Plan:
                 arg = ""
                 if op.has_arg:  # the constant argument, or where it is data, its columns
                     arg = ", " + (repr(rest[0]) if rest[0] != "data" else self.fetch(
-                        [self.loc[prog.arg_node[n]] for n in nodes], batch))
+                        # each node has an argument node: the group's key says "data"
+                        [self.loc[s] for n in nodes if (s := prog.arg_node[n]) is not None],
+                        batch))
                 self.emit(f"s{gid}, d{gid} = {name}(a{gid}{arg})")
 
     def _backward(self, gid: int, key: tuple[Any, ...], nodes: list[int]) -> None:
@@ -739,9 +772,10 @@ def _split(batched: tuple[Any, ...], size: int, tape: Any) -> Any:
     batch is not regular (then each sample is flattened on its own). Where fn only computes
     with the ints, they are columns like the floats: one key for the whole batch."""
     columns = [_column(arg, size) for arg in batched]
-    if any(kind is None for kind, _, _ in columns):
+    shapes = tuple((kind, array.shape[1:], boxes) for kind, array, boxes in columns if kind)
+    if len(shapes) < len(columns):  # an argument with no one shape and kind of container
         return None
-    template = _template(tuple((kind, array.shape[1:], boxes) for kind, array, boxes in columns))
+    template = _template(shapes)
     if not any(kind == "i" for kind, _, _ in columns):
         return _concatenate([a for _, a, _ in columns], size), [(template, None)]
     first = flatten(tuple(arg[0] for arg in batched))
@@ -807,12 +841,12 @@ def _column(arg: Any, size: int) -> tuple[str | None, Any, tuple[str, ...]]:
     `containers` the kind of list (LIST or TUPLE) at each level of one sample, or None where
     the samples do not all have one shape and one kind of container per level."""
     if isinstance(arg, np.ndarray):
-        boxes = (LIST,) * (arg.ndim - 1)
+        lists = (LIST,) * (arg.ndim - 1)
         if arg.dtype.kind == "f":
-            return "f", arg.astype(float, copy=False), boxes
+            return "f", arg.astype(float, copy=False), lists
         if arg.dtype.kind == "i" or (arg.dtype.kind == "u" and (not arg.size or
                                                                 arg.max() < _INT64)):
-            return "i", arg.astype(np.int64), boxes
+            return "i", arg.astype(np.int64), lists
         return None, None, ()
     if isinstance(arg, dict) or not isinstance(arg, (list, tuple)):
         return None, None, ()

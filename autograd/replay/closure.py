@@ -7,14 +7,18 @@ its closure and the globals its code names, following the plain Python functions
 through them. `changed()` says what no longer holds: numbers are compared by value, everything
 else by identity. A Value's number is no such read: the replay reads parameters afresh anyway.
 
-What it cannot see (the README lists it): items of lists and dicts, attributes of objects
-(`model.scale`), and anything fn reaches through a module (`config.alpha`).
+The attributes fn's code names on the objects it reads are guarded the same way, two levels
+deep (`cfg.scale`, `self.model`, `config.alpha` of a module), where they are plain entries of
+the object's `__dict__` (a property is never called).
+
+What it cannot see (docs/tape.md lists it): items of lists and dicts, attributes fn reaches
+by a name it computes (`getattr(obj, name)`), attributes deeper than two levels.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from numbers import Number
 from typing import Any
 
@@ -48,10 +52,49 @@ class Reads:
         # (where, key, held, by value, what to call it)
         self.entries: list[tuple[Any, Any, Any, bool, str]] = []
         self._seen: set[int] = set()
+        self._names: set[str] = set()  # every name the followed code looks up
+        self._objects: list[tuple[Any, str]] = []  # the objects read, for their attributes
         self._follow(fn, _DEPTH)
+        guarded: set[int] = set()
+        for obj, name in self._objects:
+            self._attributes(obj, name, 2, guarded)
+
+    def _attributes(self, obj: Any, name: str, depth: int, guarded: set[int]) -> None:
+        """Guard the entries of `obj.__dict__` that the code names (and theirs, `depth` deep)."""
+        if depth <= 0 or id(obj) in guarded:
+            return
+        guarded.add(id(obj))
+        try:
+            table = vars(obj)
+        except TypeError:  # no __dict__ (slots, builtins): nothing a plain lookup could change
+            return
+        if not isinstance(table, dict):
+            return
+        classes = [] if isinstance(obj, (type, types.ModuleType)) else type(obj).__mro__
+        for attribute in sorted(self._names):
+            if attribute in table:
+                held = table[attribute]
+            else:  # on the class: guarded there, and its absence from the object's own
+                held = next((vars(c)[attribute] for c in classes if attribute in vars(c)),
+                            _MISSING)
+                if held is _MISSING or not _is_value_like(held):
+                    continue
+                self.entries.append((table, attribute, _MISSING, False, f"{name}.{attribute}"))
+                owner = next(c for c in classes if attribute in vars(c))
+                self.entries.append((vars(owner), attribute, held, True,
+                                     f"{owner.__name__}.{attribute}"))
+                continue
+            if callable(held) and not isinstance(held, type) and hasattr(held, "__code__"):
+                continue  # a function stored on the object: followed like others, not guarded
+            self.entries.append((table, attribute, held, _is_value_like(held),
+                                 f"{name}.{attribute}"))
+            if not _is_value_like(held) and not isinstance(held, (types.ModuleType, type)):
+                self._attributes(held, f"{name}.{attribute}", depth - 1, guarded)
 
     def _note(self, where: Any, key: Any, held: Any, name: str, depth: int) -> None:
         self.entries.append((where, key, held, _is_value_like(held), name))
+        if not _is_value_like(held) and held is not _MISSING:
+            self._objects.append((held, name))
         if isinstance(held, (types.FunctionType, types.MethodType, type)) or callable(held):
             self._follow(held, depth - 1)
 
@@ -60,6 +103,7 @@ class Reads:
             return
         self._seen.add(id(fn))
         if isinstance(fn, types.MethodType):
+            self._objects.append((fn.__self__, "self"))
             self._follow(fn.__func__, depth)
             return
         if hasattr(fn, "func") and hasattr(fn, "args") and hasattr(fn, "keywords"):  # partial
@@ -73,6 +117,7 @@ class Reads:
         if (getattr(fn, "__module__", "") or "").startswith(_OWN):
             return
         code = fn.__code__
+        self._names.update(_global_names(code))
         for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
             try:
                 held = cell.cell_contents
@@ -82,7 +127,10 @@ class Reads:
         scope = fn.__globals__
         for name in _global_names(code):
             held = scope.get(name, _MISSING)
-            if held is _MISSING or isinstance(held, types.ModuleType):
+            if held is _MISSING:
+                continue
+            if isinstance(held, types.ModuleType):  # its attributes the code names, below
+                self._objects.append((held, name))
                 continue
             self._note(scope, name, held, name, depth)
 
@@ -94,7 +142,7 @@ class Reads:
                     now = where.cell_contents
                 except ValueError:
                     now = _MISSING
-            elif isinstance(where, dict):
+            elif isinstance(where, Mapping):  # a namespace: a module's, an object's, a class's
                 now = where.get(key, _MISSING)
             else:
                 now = where[key]

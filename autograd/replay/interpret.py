@@ -33,6 +33,7 @@ def forward(prog: Program, floats: list[float], data: list[float]) -> list[float
     for n, kind in enumerate(prog.kind):
         if kind == OP:
             op, k = prog.op[n], prog.arg_at(n, vals)
+            assert op is not None  # an OP node's entry (`Program.op_of`, inline: the hot loop)
             xs = [vals[p] for p in prog.operands[n]]
             if op.arity == 0:
                 vals[n] = op.forward(xs, k) if op.has_arg else op.forward(xs)
@@ -57,6 +58,7 @@ def forward(prog: Program, floats: list[float], data: list[float]) -> list[float
 def local_derivatives(prog: Program, n: int, vals: list[float]) -> list[Any]:
     """Node n's local derivatives as floats, or the error for one that does not exist."""
     op, k = prog.op[n], prog.arg_at(n, vals)
+    assert op is not None  # an OP node's entry (`Program.op_of`, inline: once per node)
     xs = [vals[p] for p in prog.operands[n]]
     y = vals[n]
     extra = (k,) if op.has_arg else ()
@@ -82,7 +84,7 @@ def run(prog: Program, floats: list[float], data: list[float],
     def send(n: int, g: float) -> list[tuple[int, float]]:
         ds = local_derivatives(prog, n, vals)
         out = []
-        for i in operand_order(prog.op[n], len(operands[n])):
+        for i in operand_order(prog.op_of(n), len(operands[n])):
             d = ds[i]
             if isinstance(d, Exception):
                 raise d

@@ -81,6 +81,12 @@ class Program:
         self.name.append(name)
         return len(self.kind) - 1
 
+    def op_of(self, n: int) -> Op:
+        """Node n's op-table entry (n an OP node: the others have none)."""
+        op = self.op[n]
+        assert op is not None, f"node {n} is {self.kind[n]!r}, not an op"
+        return op
+
     def arg_at(self, n: int, vals: list[float]) -> Any:
         """Node n's constant argument: as recorded, or where it is data, its node's value."""
         source = self.arg_node[n]
@@ -94,15 +100,16 @@ class Program:
                 data[self.slot[n]] = self.value[n]
         return data
 
-    def op_nodes(self) -> range:
-        """The op nodes, in creation order (leaves come first, so this is a tail range)."""
-        first = next((n for n, k in enumerate(self.kind) if k == OP), len(self.kind))
-        return range(first, len(self.kind))
+    def op_nodes(self) -> list[int]:
+        """The op nodes, in creation order (after the leaves; a number fn returns is a leaf
+        added last)."""
+        kind = self.kind
+        first = next((n for n, k in enumerate(kind) if k == OP), len(kind))
+        return [n for n in range(first, len(kind)) if kind[n] == OP]
 
     def backward_order(self) -> list[int]:
         """The op nodes under the root, in the order the engine's backward pass visits them."""
-        kind = self.kind
-        return [n for n in reversed(self.op_nodes()) if self.in_root[n] and kind[n] == OP]
+        return [n for n in reversed(self.op_nodes()) if self.in_root[n]]
 
     def finish(self, externals: list[tuple[int, Any]]) -> None:
         """Work out `in_root`, `outputs` (the `externals` under the root) and `needs_grad`

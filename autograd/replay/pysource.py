@@ -22,7 +22,7 @@ from itertools import count
 from keyword import iskeyword
 from typing import Any
 
-from ..formula import Formula, Printer, evaluate
+from ..formula import Formula, Printer, can_fail
 from .program import ARG, CONST, OP, PARAM, Program, operand_order
 
 _files = count(1)
@@ -146,22 +146,6 @@ class PythonPrinter(Printer):
         return f"{self.bind(power, 'power')}({a.strip('()')}, {b.strip('()')})", "atom"
 
 
-def can_fail(f: Formula) -> bool:
-    """Whether evaluating the formula on floats may raise: a division, a power or a function
-    of floats (the engine's backward raises where such a local derivative does not exist)."""
-    found = []
-
-    def risky(node: Formula, _: list) -> None:
-        if node.head == "/":
-            divisor = node.args[1]
-            found.append(divisor.head != "const" or divisor.args[0] == 0)
-        else:
-            found.append(node.head == "**" or not isinstance(node.head, str))
-
-    evaluate(f, risky)
-    return any(found)
-
-
 class _Source:
     def __init__(self, prog: Program, reserved: set[str]) -> None:
         self.prog = prog
@@ -194,26 +178,29 @@ class _Source:
         return self.prog.arg[n] if source is None else Formula.var(self.ref[source])
 
     def _arg_text(self, n: int) -> str:
-        source = self.prog.arg_node[n]
-        return literal(self.prog.arg[n]) if source is None else self.ref[source]
+        source, arg = self.prog.arg_node[n], self.prog.arg[n]
+        if source is not None:
+            return self.ref[source]
+        assert arg is not None  # asked only of an op with a constant argument
+        return literal(arg)
 
     # -- forward and local derivatives: the op's rules, printed --------------------------
 
     def forward(self, n: int) -> list[str]:
         """Node n's value as the terms of a left-to-right sum (one term if it is no sum)."""
         prog = self.prog
-        f = prog.op[n].formula(*self._operands(n), arg=self._arg(n))
+        f = prog.op_of(n).formula(*self._operands(n), arg=self._arg(n))
         return self.printer.terms(f)
 
     def derivatives(self, n: int) -> list[Formula] | None:
         prog = self.prog
-        return prog.op[n].derivative_formulas(self._operands(n), Formula.var(self.ref[n]),
-                                              self._arg(n), exact=True)
+        return prog.op_of(n).derivative_formulas(self._operands(n), Formula.var(self.ref[n]),
+                                                 self._arg(n), exact=True)
 
     def opaque_derivative(self, n: int, i: int) -> str:
         """Node n's local derivative by calling its rule on floats (a rule with no formula)."""
         prog, r = self.prog, self.ref
-        op = prog.op[n]
+        op = prog.op_of(n)
         xs = [r[p] for p in prog.operands[n]]
         if op.arity == 0:  # one rule gives the whole list: computed once, see `backward`
             return f"d_{r[n]}[{i}]"
@@ -281,7 +268,7 @@ class _Source:
                 for p in prog.operands[n]:
                     terms[p] += prog.needs_grad[p]
         for n in order:
-            op, operands = prog.op[n], prog.operands[n]
+            op, operands = prog.op_of(n), prog.operands[n]
             rules = self.derivatives(n)
             needed = prog.needs_grad[n]
             if rules is None and op.arity == 0:  # one call gives the whole list

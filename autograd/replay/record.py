@@ -31,8 +31,6 @@ from ..engine import (
     is_constant,
     observe,
     op_arg,
-    sum_,
-    topological_order,
 )
 from ..ops import CONST as CONST_LEAF
 from .arguments import INT, slot_kinds, unflatten
@@ -61,6 +59,8 @@ _OUT = ("compute it with Value operations instead (comparisons of Values are fin
 class _Run:
     """One call of fn on Values: the result, the argument Values and what fn did with Values."""
 
+    start: int  # the clock's tick before fn ran (set by `_run`): older nodes are not fn's
+
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.inputs = [Value(x) for x in floats]
         self.uses: list[str] = []  # how fn used int arguments as Python numbers
@@ -79,36 +79,55 @@ class _Run:
         self.out = out
         self.seen = seen.comparisons
         self.observed = seen
-        roots = [out] if isinstance(out, Value) else []
-        roots.extend(seen.traced_args.values())  # constant arguments that are data
-        for left, _, right, _ in self.seen:
-            roots.append(left)
-            if isinstance(right, Value):
-                roots.append(right)
-        if len(roots) > 1:
-            # one node over everything read, so a single creation order covers it all
-            with enable_grad():
-                joint = sum_(roots)
-            order = topological_order(joint)[1:]
-            order = [v for v in order if v is not joint]
-        else:
-            order = topological_order(roots[0]) if roots else []
-        interior = [v for v in order if v._a is not None][::-1]  # creation order
-        parents = [_parents(v) for v in interior]
-        # leaves in order of first use, so the generated code reads them as fn does
+        # fn's nodes in creation order: every node it recorded (those its result does not
+        # depend on too: their forward can raise), and each op it applied to Values under
+        # no_grad whose result it does not use (a node of its own here, forward only)
+        interior = list(seen.recorded)
+        in_run = set(interior)
+        self.applied: dict[int, tuple[Any, Any]] = {}  # position -> (op, argument)
+        used = set(_used_values(out, seen))
+        unused = [(id_, applied) for id_, applied in seen.unrecorded_ops.items()]
+        made = {id(v): v for v, *_ in seen.unrecorded}
+        pending = []
+        for id_, (op, operands, arg, when) in unused:
+            result = made.get(id_)
+            if result is not None and result not in used:
+                pending.append((when, result, op, operands, arg))
         first_use: dict[Value, None] = {}
-        for ps in parents:
-            for p in ps:
-                if p._a is None:
-                    first_use.setdefault(p, None)
-        for v in order:
+        self.older: list[Value] = []  # interior nodes fn reads, recorded before it ran
+
+        def read(v: Value) -> None:
             if v._a is None:
                 first_use.setdefault(v, None)
-        self.nodes = [*first_use, *interior]
-        self.index = index = {v: i for i, v in enumerate(self.nodes)}  # Values hash by identity
-        # each node's operands, as positions in `nodes` (None for a leaf)
-        self.operands: list[tuple[int, ...] | None] = [None] * len(first_use) + [
-            tuple([index[p] for p in ps]) for ps in parents]
+            elif v not in in_run and v not in first_use:
+                first_use.setdefault(v, None)
+                self.older.append(v)
+
+        parents = [_parents(v) for v in interior]
+        for ps in parents:
+            for p in ps:
+                read(p)
+        for _, _, _, operands, _ in pending:
+            for p in operands:
+                read(p)
+        for v in used:
+            read(v)
+        # the applied ops take their place in creation order among the recorded nodes
+        steps: list[tuple[int, Any]] = [(v._seq, (v, ps)) for v, ps in zip(interior, parents)]
+        steps += [(when, (result, operands, op, arg)) for when, result, op, operands, arg
+                  in pending]
+        steps.sort(key=lambda step: step[0])
+        self.nodes = [*first_use]
+        index = self.index = {v: i for i, v in enumerate(self.nodes)}  # by identity
+        # each node's operands, as positions in `nodes` (() for a leaf)
+        self.operands: list[tuple[int, ...]] = [()] * len(self.nodes)
+        for _, step in steps:
+            node, ps = step[0], step[1]
+            if len(step) == 4:
+                self.applied[len(self.nodes)] = (step[2], step[3])
+            index[node] = len(self.nodes)
+            self.nodes.append(node)
+            self.operands.append(tuple([index[p] for p in ps]))
         self.input_set = set(self.inputs)
 
     def fresh(self, v: Value) -> bool:
@@ -120,6 +139,18 @@ class _Run:
         """The leaves fn reads that existed before the run: its parameters."""
         return [v for v in self.nodes if v._a is None and not self.fresh(v)
                 and not is_constant(v)]
+
+
+def _used_values(out: Any, seen: Any) -> list[Value]:
+    """The Values fn's result and its branches read: the result, what it compared, the
+    arguments of ops that are data."""
+    used = [out] if isinstance(out, Value) else []
+    used.extend(seen.traced_args.values())
+    for left, _, right, _ in seen.comparisons:
+        used.append(left)
+        if isinstance(right, Value):
+            used.append(right)
+    return used
 
 
 def _parents(v: Value) -> tuple[Value, ...]:
@@ -252,11 +283,9 @@ def _check_sight(run: _Run) -> None:
         source = next((s for s in sources if traced(s)), None)
         if source is not None:
             hidden[id(out)] = (source, how, where)
-    used = [v for v in run.nodes if v._a is None]
-    for left, _, right, _ in run.seen:
-        used.append(left)
-        if isinstance(right, Value):
-            used.append(right)
+    # what fn's computation reads: the operands of its nodes, its result, what it compared
+    read = {i for ops in run.operands if ops for i in ops}
+    used = [run.nodes[i] for i in sorted(read)] + _used_values(run.out, run.observed)
     for v in used:
         if id(v) in hidden:
             source, how, where = hidden[id(v)]
@@ -350,6 +379,12 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
     inputs_a = {v: i for i, v in enumerate(a.inputs)}
     inputs_b = {v: i for i, v in enumerate(b.inputs)}
     for i, (x, y) in enumerate(zip(a.nodes, b.nodes)):
+        if i in a.applied or i in b.applied:  # an op applied under no_grad, result unused
+            if a.applied.get(i) != b.applied.get(i) or a.operands[i] != b.operands[i]:
+                raise TapeError(f"tape: at nearby arguments fn applied another op under "
+                                f"no_grad (node {i}): it branches on numbers the tape cannot "
+                                "see. " + hidden)
+            continue
         if x._a is not None:
             same = (
                 a.operands[i] == b.operands[i] and x._rule is y._rule
@@ -381,9 +416,9 @@ def _compare(a: _Run, b: _Run, moved: bool) -> None:
             f"{'the arguments and parameters moved slightly' if moved else 'fn ran again'}: "
             + hidden
         )
-    for x, y in zip(a.seen, b.seen):
-        right_a, right_b = x[2], y[2]
-        if a.index[x[0]] != b.index[y[0]]:
+    for seen_a, seen_b in zip(a.seen, b.seen):
+        right_a, right_b = seen_a[2], seen_b[2]
+        if a.index[seen_a[0]] != b.index[seen_b[0]]:
             raise _Branched
         if isinstance(right_a, Value) != isinstance(right_b, Value):
             raise _Branched
@@ -417,12 +452,13 @@ def _program(a: _Run, b: _Run, slot_names: list[str]) -> Program:
         prog.arg_node
     value, slot, name = prog.value, prog.slot, prog.name
     for n, (x, y) in enumerate(zip(a.nodes, b.nodes)):  # one node a line: bound methods
-        if x._a is not None:
+        if x._a is not None or n in a.applied:
             source = traced_args.get(id(x)) if traced_args else None
+            rule, k = a.applied.get(n) or (x._rule, op_arg(x))
             kind.append(OP)
-            op.append(x._rule)
+            op.append(rule)
             operands.append(a.operands[n])
-            arg.append(op_arg(x))
+            arg.append(k)
             arg_node.append(None if source is None else a.index[source])
             slot.append(-1)
             name.append("")

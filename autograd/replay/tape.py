@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from ..engine import Value
@@ -28,11 +29,15 @@ MAX_RECORDINGS = 64
 """Recordings kept in all; past it, the structure used longest ago is forgotten (and recorded
 again if it comes back), so memory stays bounded whatever ints the arguments hold."""
 
-_data = Value.data.fget  # the property's own getter: no descriptor lookup per parameter
+_data: Callable[[Value], float] = attrgetter("_data")  # `.data` without the descriptor lookup
 
 
 class Recording:
     """One branch of fn for one argument structure: its program and compiled replay."""
+
+    # set by the tape that records it: where its targets and inputs are in the tape's lists
+    index: list[int]
+    input_index: list[int]
 
     def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
         self.key = key

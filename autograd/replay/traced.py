@@ -97,10 +97,13 @@ class _Traced:
         note_comparison(self.traced_value, _COMPARE[name], operand, result)
         return result
 
-    def __pow__(self, other: Any) -> Any:
+    def __pow__(self, other: Any, mod: Any = None) -> Any:
         if isinstance(other, Value):
             return NotImplemented
         k = plain(other)
+        if mod is not None:  # pow(y, k, m): modular arithmetic has no Value form
+            self.uses.append("__pow__")
+            return pow(plain(self), k, plain(mod))
         if isinstance(other, _Traced) or not isinstance(k, int) or k < 0:
             self.uses.append("__pow__")  # only whole powers of a plain exponent are exact
             return plain(self) ** k

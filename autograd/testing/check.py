@@ -323,11 +323,11 @@ def finite_difference(
             break
     if best is None:
         assert failure is not None
-        step, exc = failure
+        step, cause = failure
         raise ValueError(
             f"check_grads: f fails at a finite-difference step of {step:.3g} from argument "
-            f"{i} = {x!r} ({exc}); move the point away from the domain edge"
-        ) from exc
+            f"{i} = {x!r} ({cause}); move the point away from the domain edge"
+        ) from cause
     return Estimate(best.value, best.error, best.step, evaluations)
 
 

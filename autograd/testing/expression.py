@@ -158,6 +158,7 @@ def apply_op(
     if op.arity == 0:
         return backend.nary(op.name, operands, arg)
     if op.has_arg:
+        assert arg is not None  # an op with a constant argument is given one
         k = _exact(arg) if backend is SYMPY else arg
         return _INFIX[op.symbol](operands[0], k)
     if op.arity == 2:
@@ -172,7 +173,7 @@ def apply_op(
     return backend.unary(op.name, x, at)
 
 
-def _exact(k: float | None) -> Any:
+def _exact(k: float) -> Any:
     import sympy
 
     return sympy.Integer(int(k)) if float(k).is_integer() else sympy.Rational(k)

@@ -78,7 +78,12 @@ def expression_graphs(
             operands = tuple(draw(operand) for _ in range(count))
         else:
             operands = tuple(draw(operand) for _ in range(op.arity))
-        arg = draw(st.sampled_from(op.args(len(operands)))) if op.has_arg else None
+        arg = None
+        if op.has_arg:
+            if op.args is None:
+                raise ValueError(f"expression_graphs: op {op.name!r} takes a constant argument, "
+                                 "but its entry lists none to draw (Op.args)")
+            arg = draw(st.sampled_from(op.args(len(operands))))
         steps.append(Step(op.name, operands, arg))
     return Expression(n_inputs, tuple(steps))
 

@@ -45,7 +45,8 @@ def _system_dot_or(own: Callable[..., Any], bundled: Callable[..., Any]) -> prop
 
 def _installed(cls: type, name: str) -> bool:
     hook = cls.__dict__.get(name)
-    return isinstance(hook, property) and getattr(hook.fget(None), "bundled_graphviz", False)
+    return isinstance(hook, property) and hook.fget is not None and \
+        getattr(hook.fget(None), "bundled_graphviz", False)
 
 
 def use_bundled_graphviz() -> None:

@@ -40,7 +40,7 @@ class HtmlPage(str):
 def asset(name: str, package: str = "autograd.views") -> str:
     """One of a page's own files (script, style, template), shipped inside `package`'s
     `assets` folder."""
-    return resources.files(package).joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files(package).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def embed_json(data: Any) -> str:

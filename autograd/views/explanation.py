@@ -9,6 +9,7 @@ operand's gradient so far.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Real
 from typing import Any, NamedTuple
 
@@ -86,7 +87,9 @@ def _paren(x: float) -> str:
 class Addition(NamedTuple):
     """What one step adds into one operand's gradient: `local * upstream`, and the sum so far."""
 
-    index: int  # which operand of the step's node (its position in `node.parents`)
+    # which operand of the step's node (its position in `node.parents`); a field may take the
+    # name of tuple's method `index`, which it then hides
+    index: int  # type: ignore[assignment]
     parent: Value
     local: float  # nan for a vector-Jacobian product: no number per edge
     added: float
@@ -126,7 +129,7 @@ def backward_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Val
         if rule_of(node).vjp:
             index: Any = range(len(parents))
             sent = [added for _, added in send(node, upstream)]
-            locals_ = [math.nan] * len(parents)
+            locals_: Sequence[float] = [math.nan] * len(parents)
         else:  # nan where a local derivative does not exist: said, not raised
             index = operand_order(node)
             locals_ = local_derivatives(node)

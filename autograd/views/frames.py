@@ -73,7 +73,8 @@ def backward_frames(
     frames = []
     sent: set[Value] = set()
     for (snapshot, node), caption in zip(snapshots, captions):
-        sent.add(node)
+        if node is not None:  # the first frame: before any step
+            sent.add(node)
         graph = build_graph(root, nodes, snapshot, show_local=show_local, rankdir=rankdir,
                             params=given, scale=scale, grad_width=widths, active=node,
                             sent=frozenset(sent), plan=plan, names=names)

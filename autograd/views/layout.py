@@ -327,7 +327,7 @@ def _layers(neurons: list[NeuronGroup]) -> list[LayerGroup]:
         n.layer = layer
     layers = list(by.values())
     depth: dict[LayerGroup, int] = {}
-    made_by = {n.output: n.layer for n in neurons}
+    made_by = {n.output: layer for layer in layers for n in layer.neurons}
     for layer in layers:  # in the order their first neuron was made: inputs' layers come first
         depth[layer] = 1 + max((depth.get(made_by[i], 0) for n in layer.neurons
                                 for i in n.inputs if i in made_by), default=0)

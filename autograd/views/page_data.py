@@ -178,7 +178,7 @@ def _groups(forward: list[Value], names: dict[Value, str]) -> tuple[list[list], 
     for node in forward:
         if not node.parents:
             if not is_constant(node):
-                path = name_groups(names[node])
+                path: list[str] | None = name_groups(names[node])
                 if path:
                     chains[node] = path
                     from_params.add(node)

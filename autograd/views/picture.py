@@ -250,6 +250,7 @@ def draw_dot(
         if network is None:  # the usual refusals, with their advice
             graph_nodes(root, limit, "draw_dot")
             check_arrows(plan or plan_arrows(root), len(nodes), limit, "draw_dot")
+        assert network is not None  # too big and no network: one of the refusals has raised
         levels = [collapse] if collapse else list(COLLAPSE[1:])
         sizes = {level: summary_size(nodes, network, level) for level in levels}
         fitting = [level for level in levels if sizes[level] <= limit]
@@ -666,8 +667,7 @@ def _summary_fields(group: Any, grads: Mapping[Value, float | None] | None,
         fields.append("grad " + listing_short([brief(x) for x in gs]))
         known = [x for x in gs if x is not None and math.isfinite(x)]
         g = max(known, key=abs, default=None)
-        pg = [grads.get(p) for p in group.params]
-        pg = [abs(x) for x in pg if x is not None and math.isfinite(x)]
+        pg = [abs(x) for x in map(grads.get, group.params) if x is not None and math.isfinite(x)]
         fields.append(escape(f"{len(group.params)} params, max |grad| "
                              f"{brief(max(pg, default=0.0))}"))
     return fields, g

@@ -195,7 +195,7 @@ def _backward(c: Comparison, slot: int, value_class: Any, time_limit: float,
         return Finding(BACKWARD, "order", _order_hint(p, slot, uses), node=node)
     # d out/d(slot) = sum over uses u of grad(user) * local(u): the shares
     local = [(j, local_derivatives(c.nodes[p.n_inputs + j])[q]) for j, q in uses]
-    grads = [c.ours.grads[p.n_inputs + j] for j, _ in uses]
+    grads = [_ours(c.ours.grads[p.n_inputs + j]) for j, _ in uses]
     shares = [g * d for g, (_, d) in zip(grads, local)]
     users = [p.forms()[j] for j, _ in uses]
 
@@ -229,7 +229,7 @@ def _alone(c: Comparison, j: int) -> Program:
     """Step j on its own: a fresh input per operand (even where step j uses one node twice),
     at the values its operands have in the program."""
     step = c.program.steps[j]
-    point = tuple(c.ours.data[i] for i in step.operands)
+    point = tuple(_ours(c.ours.data[i]) for i in step.operands)
     return Program(point, (Step(step.form, tuple(range(len(point))), step.const),))
 
 
@@ -265,7 +265,7 @@ def _derivative_hint(c: Comparison, form: Form) -> str:
     names = p.names()
     xs, k = p.point, p.steps[0].const
     yours = [c.yours.grads[i] for i in range(p.n_inputs)]
-    ours = [c.ours.grads[i] for i in range(p.n_inputs)]
+    ours = [_ours(c.ours.grads[i]) for i in range(p.n_inputs)]
     spelled = form.spell(names[: p.n_inputs], k)
     wrong = [i for i in range(p.n_inputs) if c.grad_differs(i)]
     parts = ", ".join(f"d/d{names[i]} {_show(yours[i])} where it should be {_show(ours[i])}"
@@ -374,6 +374,12 @@ def _trouble_hint(trouble: Trouble, op: str, what: str) -> str:
 def _failed_how(trouble: Trouble) -> str:
     return {"timeout": "did not finish", "recursion": "recursed without end"}.get(
         trouble.kind, "raised")
+
+
+def _ours(x: Reading) -> float:
+    """A reading of our own engine's run: always a number (a learner's may be a str)."""
+    assert not isinstance(x, str), x
+    return x
 
 
 def _show(x: Reading) -> str:

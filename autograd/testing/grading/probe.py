@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from numbers import Real
 from typing import Any
 
@@ -44,7 +45,7 @@ def probe(value_class: Any, time_limit: float) -> Probe:
         result.unusable = f"{name} has no backward() method"
         return result
     for form in FORMS.values():
-        out, trouble = guarded(lambda form=form: _try(form, value_class), time_limit)
+        out, trouble = guarded(partial(_try, form, value_class), time_limit)
         if trouble is not None and not issubclass(trouble.exception or Exception, UNSUPPORTED):
             result.found.append(form.key)  # there, but broken: the checks will show how
         elif trouble is not None:

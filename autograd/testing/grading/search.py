@@ -124,6 +124,7 @@ def search(
                 reject()  # our engine cannot run it: no test
             if not comparison.agrees():
                 break
+        assert comparison is not None  # the loop runs at least once, and rejects None
         count()
         if not comparison.agrees():
             seen.append(comparison)

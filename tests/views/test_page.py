@@ -1,6 +1,6 @@
 """The HTML pages without a browser: the numbers they carry are the engine's, the document is
 self-contained and safe with any label, groups follow the parameters' names, the command line
-and the training recorder write them. (tests/test_page_browser.py opens them in Chromium.)"""
+and the training recorder write them. (tests/views/test_page_browser.py opens them in Chromium.)"""
 
 import html
 import json

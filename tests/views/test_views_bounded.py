@@ -20,7 +20,7 @@ import pytest
 from autograd import Value
 from autograd.views import notebook, renderers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HAVE_RENDERER = renderers._graphviz_pure() is not None or renderers._system_dot() is not None
 needs_renderer = pytest.mark.skipif(not HAVE_RENDERER, reason="no Graphviz renderer installed")
 

@@ -1,6 +1,6 @@
-"""The HTML pages in a real headless Chromium (see tests/pagebrowser.py): what a reader sees and
-does, checked against the engine's numbers. Every test also checks that the page logged no error
-and fetched nothing, and leaves a screenshot in out/page-<test>.png."""
+"""The HTML pages in a real headless Chromium (see pagebrowser.py, beside this file): what a
+reader sees and does, checked against the engine's numbers. Every test also checks that the page
+logged no error and fetched nothing, and leaves a screenshot in out/page-<test>.png."""
 
 import time
 from pathlib import Path
@@ -15,7 +15,7 @@ from nn import MLP, Recorder
 from nn.losses import hinge
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
-SHOTS = Path(__file__).resolve().parent.parent / "out"
+SHOTS = Path(__file__).resolve().parents[2] / "out"
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import nn
 from nn import MLP, Neuron
 from nn.serialize import FORMAT, VERSION
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file semantics")
 
 

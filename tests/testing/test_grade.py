@@ -2,7 +2,7 @@
 with a small counterexample that names the op, misbehaving engines are reported and never
 hang or break the grader, and the command line exits 0 / 1 / 2.
 
-The engines are in `tests/learner_engines/`, written the way learners write them."""
+The engines are in `tests/testing/learner_engines/`, written the way learners write them."""
 
 import contextlib
 import io
@@ -368,7 +368,7 @@ def test_the_command_line_exits_2_with_one_line_when_the_class_cannot_be_used(ta
 
 
 def test_the_docs_page_shows_the_report_its_example_prints():
-    page = (TESTS.parent / "docs" / "grade.md").read_text()
+    page = (TESTS.parents[1] / "docs" / "grade.md").read_text()
     example = re.search(r"```python\n(.*?)```", page, re.S).group(1)
     shown = re.search(r"`print\(report\)`.*?```text\n(.*?)```", page, re.S).group(1)
     namespace = {"__name__": "docs_example"}

@@ -405,7 +405,7 @@ def test_without_torch_the_bridge_is_one_clear_import_error():
 
 def load_moons():
     pytest.importorskip("sklearn")
-    path = Path(__file__).resolve().parent.parent / "demos" / "moons.py"
+    path = Path(__file__).resolve().parents[2] / "demos" / "moons.py"
     spec = importlib.util.spec_from_file_location("demo_moons_bridge", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
