@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test docs demo demos bench lint clean
+.PHONY: venv test docs demo demos bench bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,15 @@ demos: $(STAMP)
 	$(PY) demos/recurrent.py --graph out/rnn.svg --hidden 2
 	$(PY) demos/attractor.py --frames out/attractor/
 
+# The step table compares against PyTorch: installed here as CI installs it. `make bench
+# ARGS=--quick` (or `make bench-quick`) is the short run; `make bench --quick` cannot work, as
+# make takes --quick as its own option.
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
+	$(PY) benchmarks/run.py $(ARGS)
+
+bench-quick: $(STAMP)
+	$(MAKE) bench ARGS="--quick $(ARGS)"
 
 # ruff over everything; mypy over the two packages (configured in pyproject.toml)
 lint: $(STAMP)

@@ -51,3 +51,12 @@ def mlp_weights(nin: int, nouts: list[int], seed: int, scale: str = "micrograd")
             layer.append((w, b))
         layers.append(layer)
     return layers
+
+
+def digits_like(samples: int, seed: int = 0) -> tuple[list, list]:
+    """Images shaped as scikit-learn's 8x8 digits (64 pixels in [0, 1], steps of 1/16) with
+    class labels 0-9, drawn at random: the step's cost depends on the shapes, not the picture."""
+    rng = random.Random(seed)
+    X = [[rng.randint(0, 16) / 16.0 for _ in range(64)] for _ in range(samples)]
+    y = [rng.randrange(10) for _ in range(samples)]
+    return X, y

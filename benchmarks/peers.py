@@ -1,5 +1,6 @@
 """The peer engines: each installed on first use into its own `pip install --target` folder
-under benchmarks/peers/ (they all install a top-level package named `micrograd`)."""
+under benchmarks/peers/ (the micrograd engines all install a top-level package named
+`micrograd`, so each gets a folder of its own; JAX comes with its dependencies)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class Peer:
     name: str
     requirement: str
     build_from_source: bool = False
+    module: str = "micrograd"  # the top-level package it installs
+    with_deps: bool = False  # micrograd's have none; JAX needs jaxlib and friends
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -36,7 +39,7 @@ class Peer:
     def installed(self) -> bool:
         version = self.requirement.split("==")[1]
         dist = self.requirement.split("==")[0].replace("-", "_")
-        return (self.folder / "micrograd" / "__init__.py").exists() and any(
+        return (self.folder / self.module / "__init__.py").exists() and any(
             self.folder.glob(f"{dist}-{version}.dist-info")
         )
 
@@ -44,7 +47,14 @@ class Peer:
 PEERS = [
     Peer("micrograd", "micrograd==0.1.0"),
     Peer("micrograd-cpp-engine", "micrograd-cpp-engine==0.1.1", build_from_source=True),
+    # Its folder goes last on sys.path, so the NumPy it brings along never shadows the
+    # project's own.
+    Peer("jax", "jax==0.10.2", module="jax", with_deps=True),
 ]
+
+
+def peer(name: str) -> Peer:
+    return next(p for p in PEERS if p.name == name)
 
 
 def _pip(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> str:
@@ -83,14 +93,16 @@ def ensure(peer: Peer, retry_failed: bool = False, log: object = print) -> str:
     PEERS_DIR.mkdir(exist_ok=True)
     log(f"installing {peer.requirement} into {peer.folder.relative_to(HERE.parent)} ...")
     env, problem = None, ""
-    args = ["--target", str(peer.folder), "--upgrade", "--no-deps"]
+    args = ["--target", str(peer.folder), "--upgrade"]
+    if not peer.with_deps:
+        args.append("--no-deps")
     if peer.build_from_source:
         env, problem = _build_env()
         args.append("--no-build-isolation")
     if not problem:
         problem = _pip([*args, peer.requirement], env=env)
     if problem or not peer.installed():
-        reason = f"{peer.requirement} did not install: {problem or 'no micrograd package'}"
+        reason = f"{peer.requirement} did not install: {problem or f'no {peer.module} package'}"
         peer.failed_marker.write_text(reason + "\n")
         return reason
     peer.failed_marker.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
@@ -11,24 +12,30 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+MEMORY_CAP_VARIABLE = "GRADWALK_BENCH_MEMORY_CAP"
 
 
 class EngineProcess:
     """A long-lived `python -m benchmarks.worker ENGINE` that answers requests in order."""
 
-    def __init__(self, engine: str, peer_dir: Path | None = None, stderr: Any = None) -> None:
+    def __init__(self, engine: str, peer_dir: Path | None = None, stderr: Any = None,
+                 memory_cap: int | None = None) -> None:
         self.engine = engine
         self.peer_dir = peer_dir
         self.stderr = stderr
+        self.memory_cap = memory_cap  # bytes of address space the worker may take
         self.proc: subprocess.Popen | None = None
 
     def _spawn(self) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "benchmarks.worker", self.engine]
         if self.peer_dir is not None:
             cmd.append(str(self.peer_dir))
+        env = None
+        if self.memory_cap:  # the worker caps itself first thing (see worker.main)
+            env = {**os.environ, MEMORY_CAP_VARIABLE: str(self.memory_cap)}
         return subprocess.Popen(
             cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, text=True, bufsize=1,
+            stderr=self.stderr, text=True, bufsize=1, env=env,
         )
 
     def ask(self, timeout: float = 900, **request: Any) -> dict[str, Any]:

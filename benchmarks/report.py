@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import step_report
+
 MB = 1024 * 1024
 # micrograd-rust cannot be built here (its crates come from a registry these machines cannot
 # reach): figures measured for it once on this kind of machine, not by this harness, stand in
@@ -21,8 +23,7 @@ RUST_REFERENCE = [
     ("micrograd-rust, Values driven from Python" + REFERENCE_MARK, 57e-3, 650e-3),
 ]
 TARGETS = {"moons_ops": 8.0, "moons_nn": 25.0, "moons_nn_floats": 6.0, "seed_nn": 25.0,
-           "bytes": 300.0, "chain_flat": 1.5, "tape_over_nn": 5.0, "tape_floats": 1.5,
-           "tape_record_seconds": 0.3, "tape_record_bytes": 100e6}
+           "bytes": 300.0, "chain_flat": 1.5, "tape_over_nn": 5.0, "tape_floats": 1.5}
 
 
 def machine(elapsed: float, args: str) -> dict[str, Any]:
@@ -138,7 +139,7 @@ def memory_summary(results: dict, key: str) -> dict[str, Any] | None:
 
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     """(target, measured, met) for each of the project's speed targets that this run measured."""
-    out: list[tuple[str, str, bool | None]] = []
+    out: list[tuple[str, str, bool | None]] = step_report.targets(results)
 
     def row(workload: str, key: str) -> dict | None:
         return next((r for r in training_rows(results, workload) if r["key"] == key), None)
@@ -182,8 +183,7 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def tape_targets(results: dict) -> list[tuple[str, str, bool | None]]:
-    """The tape's targets: its replayed step against nn and the float floor, t.mean against
-    PyTorch at each width and on the seed epoch, and what a recording costs at width 64."""
+    """The full-batch tape's targets: its replayed step against nn and the float floor."""
     out: list[tuple[str, str, bool | None]] = []
 
     def on(workload: str, key: str) -> float | None:
@@ -197,49 +197,7 @@ def tape_targets(results: dict) -> list[tuple[str, str, bool | None]]:
     if tape and floats:
         out.append(("moons, tape step: <= 1.5x the plain-float forward pass",
                     _fmt_x(tape / floats), tape / floats <= TARGETS["tape_floats"]))
-    for width, cell in results.get("tape", {}).get("widths", {}).items():
-        torch_, alone = median(cell.get("torch-vector", {}).get("on")), \
-            median(cell.get("gradwalk-tape-mean-only", {}).get("on"))
-        if torch_ and alone:
-            out.append((f"moons at width {width}: t.mean faster than PyTorch's vectorized step",
-                        f"{_fmt_time(alone)} vs {_fmt_time(torch_)}", alone < torch_))
-    mean, torch_ = on("seed", "gradwalk-tape-mean"), on("seed", "torch-vector")
-    if mean and torch_:
-        out.append(("seed epoch: t.mean step faster than PyTorch's vectorized epoch",
-                    f"{_fmt_time(mean)} vs {_fmt_time(torch_)}", mean < torch_))
-    cost = results.get("tape", {}).get("cost", {}).get("64")
-    if cost and "record" in cost and "peak" in cost:
-        seconds = cost["record"] + cost["plan"]
-        out.append(("width 64: recording + batch plan <= 0.3 s and <= 100 MB",
-                    f"{seconds:.3g} s, {cost['peak'] / 1e6:.0f} MB (compiling the per-sample "
-                    f"Python as well: +{cost['compile']:.2g} s)",
-                    seconds <= TARGETS["tape_record_seconds"]
-                    and cost["peak"] <= TARGETS["tape_record_bytes"]))
     return out
-
-
-def _tape_table(results: dict) -> list[list[str]]:
-    tape = results.get("tape", {})
-    head = ["hidden width", *[r for r in ("PyTorch, vectorized step", "t.mean + nn.optim SGD",
-                                          "t.mean alone")], "t.mean alone / PyTorch",
-            "record + batch plan", "compile per-sample Python (source size)",
-            "peak traced memory, record + plan"]
-    lines = [head]
-    keys = ("torch-vector", "gradwalk-tape-mean", "gradwalk-tape-mean-only")
-    for width, cell in tape.get("widths", {}).items():
-        times = [median(cell.get(k, {}).get("on")) for k in keys]
-        notes = [cell.get(k, {}).get("skip") or cell.get(k, {}).get("error") for k in keys]
-        cells = [_fmt_time(t) if t else (n or "-")[:40] for t, n in zip(times, notes)]
-        ratio = _fmt_x(times[2] / times[0]) if times[0] and times[2] else "-"
-        cost = tape.get("cost", {}).get(width, {})
-        record = (f"{(cost['record'] + cost['plan']) * 1e3:.0f} ms" if "record" in cost
-                  else cost.get("error", "-")[:40])
-        compiled = (f"{cost['compile'] * 1e3:.0f} ms ({cost['source_bytes'] / 1e6:.2g} MB)"
-                    if "compile" in cost else "-")
-        peak = (f"{cost['peak'] / 1e6:.0f} MB (compiling: {cost['peak_compile'] / 1e6:.0f} MB)"
-                if "peak" in cost else "-")
-        lines.append([width, *cells, ratio, record, compiled, peak])
-    return lines
 
 
 # --- text and Markdown ------------------------------------------------------------------------
@@ -327,6 +285,11 @@ def _memory_table(results: dict) -> list[list[str]]:
 
 def _sections(results: dict) -> list[tuple[str, list[list[str]]]]:
     s = []
+    if results.get("step", {}).get("shapes"):
+        s.append(("The training step as users write it", step_report.table(results)))
+        s.append(("The same steps in CPU time", step_report.table(results, "cpu")))
+    if step_report.recording_table(results):
+        s.append(("What recording a tape costs", step_report.recording_table(results)))
     if "moons" in results:
         s.append(("Workload 1: one step of micrograd's moons demo (MLP(2, [16, 16, 1]), "
                   "100 points, hinge + L2, forward + backward + SGD)",
@@ -334,10 +297,6 @@ def _sections(results: dict) -> list[tuple[str, list[list[str]]]]:
     if "seed" in results:
         s.append(("Workload 2: one epoch of the seed program (10-5-1 sigmoid, 800 x 10, BCE, SGD)",
                   _training_table(results, "seed")))
-    if results.get("tape", {}).get("widths"):
-        s.append(("The tape: the moons step (100 points, hinge + L2) at several hidden widths, "
-                  "t.mean over the batch beside PyTorch (one thread); what recording costs",
-                  _tape_table(results)))
     if "chains" in results:
         s.append(("Workload 3: a chain y = y + x of depth n (ns per node)", _chain_table(results)))
     if "per_op" in results:
@@ -378,13 +337,15 @@ def _notes(results: dict) -> list[str]:
                      "instead of ~0.3 ms.")
     for engine, reason in results.get("skipped", {}).items():
         notes.append(f"{engine} skipped: {reason}")
-    return notes
+    return notes + step_report.notes(results)
 
 
 def text(results: dict) -> str:
     meta = results.get("meta", {})
+    load = meta.get("load") or [0.0, 0.0]
     out = [f"gradwalk benchmark, {meta.get('date')}, {meta.get('cpu')} ({meta.get('cores')} "
-           f"cores), Python {meta.get('python')}, {meta.get('elapsed')} s"]
+           f"cores), Python {meta.get('python')}, {meta.get('elapsed')} s, load "
+           f"{load[0]:.1f} -> {load[1]:.1f}"]
     if results.get("plan", {}).get("cpu"):
         out.append("Step times are the worker thread's CPU time (--cpu), not the wall clock.")
     for title, rows in _sections(results):
@@ -398,31 +359,90 @@ def text(results: dict) -> str:
     return "\n".join(out)
 
 
+def _step_intro(results: dict) -> list[str]:
+    """What the step table shows and how it was measured (above the table)."""
+    step = results.get("step", {})
+    if not step.get("shapes"):
+        return []
+    plan = results.get("plan", {}).get("step", {})
+    return [
+        "Each network is trained the way its demo trains it: moons is `MLP(2, [w, w, 1])` "
+        "(micrograd's demo) with the hinge loss + L2 over the whole batch of 100 points and SGD; "
+        "digits is `MLP(64, [32, 10])` with softmax cross-entropy on minibatches of 32 "
+        "(8x8 images drawn at random, each batch with its own labels) and Adam. The gradwalk "
+        "column is the step as the README writes it, `opt.zero_grad(); loss = t.mean(X, y); "
+        "opt.step()` with `nn.MLP`, `nn.optim` and `autograd.tape` (one sample's loss recorded "
+        "before timing; the recording's cost is the next table). PyTorch is the same step "
+        "written as a PyTorch user writes it (`nn.Sequential`, `torch.optim`, float64, "
+        "`torch.set_num_threads(1)`); NumPy by hand is forward, backward and update written "
+        "out in NumPy (float64, in place); JAX is the whole step (value_and_grad and the "
+        "update) under `jax.jit`, float64 on the CPU; micrograd is its demo's code on its "
+        "`Value` (where a step takes reasonable time). Every engine starts from the same "
+        "weights; the losses of the first two steps are compared (the second is the loss "
+        "after one update).",
+        "",
+        f"Timing: all engines in one process (micrograd in a worker process of its own, whose "
+        f"cyclic garbage would otherwise be collected during the others' steps), "
+        f"{plan.get('rounds')} rounds, in each of which every engine runs about "
+        f"{plan.get('round_seconds', 0) * 1e3:.0f} ms of steps back to back (at least one, at "
+        f"most {plan.get('max_steps')}), each step timed on its own, in an order that rotates "
+        "from round to round; the collector on and never forced. Cells: the median step, then "
+        "in brackets its time over PyTorch's / over hand-written NumPy's (below 1x is faster). "
+        "`t.mean` alone and `opt.step()` alone are the parts of gradwalk's step (timed inside "
+        "it). Load is the machine's 1-minute load average when the network's turn began.",
+        "",
+        "![time per step against the hidden width](bench-step.png)",
+    ]
+
+
 def markdown(results: dict) -> str:
     meta = results.get("meta", {})
     versions = ", ".join(v if "==" in v else f"{k} {v}"
                          for k, v in results.get("versions", {}).items() if k != "floats")
+    step_versions = ", ".join(f"{k} {v}" for k, v in
+                              results.get("step", {}).get("versions", {}).items())
+    load = meta.get("load")
     out = [
         "# Benchmark",
         "",
         f"Measured {meta.get('date')} on {meta.get('arch')}, {meta.get('cpu')}, "
         f"{meta.get('cores')} cores, Python {meta.get('python')}"
-        + (f", commit {meta['commit']}" if meta.get("commit") else "") + ".",
-        f"Engines: {versions}.",
+        + (f", commit {meta['commit']}" if meta.get("commit") else "") + "."
+        + (f" Machine load (1-minute average) {load[0]:.1f} at the start and {load[1]:.1f} at "
+           "the end: the machine is shared, and other jobs ran beside this one." if load else ""),
         f"Command: `{meta.get('command')}` ({results.get('plan', {}).get('mode')} run, "
-        f"{meta.get('elapsed')} s). Medians over runs that alternate between engines, "
-        "Python's cyclic garbage collector on (as users run) unless a column says otherwise. "
-        "Speed-up over micrograd is micrograd's median time over the engine's (higher is "
-        "faster); time / plain floats is the engine's time over the same forward function run "
-        "on plain floats with no graph (the floor no scalar graph-building engine goes under).",
-        "",
-        "![speed-up over micrograd](bench.png)",
+        f"{meta.get('elapsed')} s).",
     ]
+    if step_versions:
+        out += [f"Versions, step table: {step_versions}."]
+    if versions:
+        out += [f"Engines of the scalar workloads: {versions}."]
     if results.get("plan", {}).get("cpu"):
-        out[-2:-2] = ["Step times here are the worker thread's CPU time (`--cpu`), not the wall "
-                      "clock: other jobs on the machine do not inflate them.", ""]
-    for title, rows in _sections(results):
-        out += ["", f"## {title}", "", _md(rows)]
+        out += ["", "Step times here are CPU time (`--cpu`), not the wall clock: other jobs on "
+                    "the machine do not inflate them."]
+    sections = _sections(results)
+    intro = _step_intro(results)
+    for title, rows in sections:
+        out += ["", f"## {title}", ""]
+        if title.startswith("The training step") and intro:
+            out += [*intro, ""]
+        if title.startswith("The same steps in CPU time"):
+            out += ["The steps above, each also timed by the process's CPU time: on a shared "
+                    "machine the wall clock counts the time other jobs held the CPU too, and a "
+                    "longer step is interrupted more often, so these figures are closer to "
+                    "what an idle machine shows (caches disturbed by other jobs still cost "
+                    "here). Cells as above.", ""]
+        if title.startswith("Workload 1"):
+            out += [
+                "The workloads below compare scalar graph engines on micrograd's own programs: "
+                "each engine in its own worker process, runs alternating between engines, "
+                "medians, the cyclic garbage collector on (as users run) unless a column says "
+                "otherwise. Speed-up over micrograd is micrograd's median time over the "
+                "engine's (higher is faster); time / plain floats is the engine's time over "
+                "the same forward function run on plain floats with no graph (the floor no "
+                "scalar graph-building engine goes under).",
+                "", "![speed-up over micrograd](bench.png)", ""]
+        out += [_md(rows)]
     lines = _target_lines(results)
     if lines:
         out += ["", "## Targets", "", *lines]

@@ -1,18 +1,23 @@
 """Run the speed benchmark: every engine on the same work, alternating runs, medians.
 
-    python benchmarks/run.py            # full run (a few minutes), writes docs/bench.md/.png
-    python benchmarks/run.py --quick    # fewer rounds, chains to 10^5; writes benchmarks/results/
-    python benchmarks/run.py --only moons,chains
+    python benchmarks/run.py            # full run, writes docs/bench.md and its pictures
+    python benchmarks/run.py --quick    # fewer rounds and widths; writes benchmarks/results/
+    python benchmarks/run.py --only step,chains
 
-Peers (micrograd 0.1.0, micrograd-cpp-engine) are installed on first run into
-benchmarks/peers/<name>/ with `pip install --target`. Every engine runs in its own worker
-process; the parent asks each in turn for one run, so a noisy spell hits all engines alike.
+First, the training step as users write it (`step`, benchmarks/step_table.py): this engine's
+tape and optimizer beside PyTorch, hand-written NumPy, JAX and micrograd, in one process, and
+what recording a tape costs. Then the scalar engines on micrograd's own programs (`moons`,
+`seed`, `chains`, `ops`, `memory`): every engine in its own worker process, the parent asking
+each in turn for one run, so a noisy spell hits all engines alike. Peers (micrograd 0.1.0,
+micrograd-cpp-engine, JAX) are installed on first run into benchmarks/peers/<name>/ with
+`pip install --target`. Everything runs on one thread (BLAS, PyTorch, JAX).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -22,11 +27,17 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import peers, report  # noqa: E402
+# One thread for every library, set before any of them loads (worker processes inherit it):
+# PyTorch's default pool made a 0.3 ms step take 56 ms on this shared 2-core machine, and
+# multi-threaded BLAS did the same to NumPy's larger products.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from benchmarks import peers, report, step_report, step_table  # noqa: E402
 from benchmarks.processes import ROOT, EngineProcess, failure  # noqa: E402
 from benchmarks.workloads import OPS  # noqa: E402
 
-WORKLOADS = ("moons", "seed", "tape", "chains", "ops", "memory")
+WORKLOADS = ("step", "moons", "seed", "chains", "ops", "memory")
 
 
 @dataclass(frozen=True)
@@ -45,42 +56,45 @@ ROWS = [
     Row("torch-scalar", "PyTorch, 0-d tensors", "torch", "ops"),
     Row("gradwalk-tape", "gradwalk, tape (the nn loss recorded once, replayed)", "gradwalk",
         "tape"),
-    Row("gradwalk-tape-mean", "gradwalk, tape.mean (one sample recorded, the batch in NumPy)",
-        "gradwalk", "tape-mean"),
-    Row("torch-vector", "PyTorch, vectorized", "torch", "vector"),
     Row("floats", "plain floats, forward only", "floats", "floats"),
-    Row("floats-train", "plain floats, forward + backward + update by hand", "floats",
-        "floats-train"),
-]
-# The tape's sweep over the moons network's hidden width: PyTorch's step beside t.mean's.
-SWEEP_ROWS = [
-    Row("torch-vector", "PyTorch, vectorized step", "torch", "vector"),
-    Row("gradwalk-tape-mean", "t.mean + nn.optim SGD step", "gradwalk", "tape-mean"),
-    Row("gradwalk-tape-mean-only", "t.mean alone", "gradwalk", "tape-mean-only"),
 ]
 CHAIN_ENGINES = ["micrograd", "micrograd-cpp-engine", "gradwalk", "torch", "floats"]
+# The step table's engines; "gradwalk" brings its eager `nn` step and hand-written NumPy along.
+STEP_ENGINES = ["gradwalk", "torch", "jax", "micrograd"]
+ALL_ENGINES = [*CHAIN_ENGINES, "jax"]
+GIB = 1024**3
 
 # How much of each workload a run does: full, --quick, and --smoke (the test suite's).
+# The step table: `step_rounds` rounds, in each of which an engine runs for about
+# `round_seconds` (at least one step, at most `max_steps`).
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
+        "step": {"shapes": [*(f"moons-{w}" for w in (8, 16, 32, 64, 128, 256)), "digits"],
+                 "rounds": 15, "round_seconds": 0.02, "max_steps": 10,
+                 "record_shape": "moons-256", "full_batch_widths": [32, 64, 128],
+                 "memory_cap": 6 * GIB, "full_batch_timeout": 900},
         "warmup": ["moons", "seed"], "rounds": {"moons": 7, "seed": 5},
         "gc_off_rounds": {"moons": 3, "seed": 2}, "steps": {"moons": 5, "seed": 3},
-        "tape_widths": [8, 16, 32, 64], "tape_rounds": 5, "tape_steps": 20,
         "chain_sizes": [10**3, 10**4, 10**5, 10**6], "chain_rounds": 3, "chain_rounds_large": 1,
         "op_depth": 500, "op_chains": 40, "op_rounds": 3,
         "memory": {"gradwalk": (1000, 100), "gradwalk-nn": (1000, 100), "cpp": (50, 10)},
     },
     "quick": {
+        "step": {"shapes": ["moons-8", "moons-64", "moons-256", "digits"], "rounds": 5,
+                 "round_seconds": 0.01, "max_steps": 5, "record_shape": "moons-256",
+                 "full_batch_widths": [32], "memory_cap": 4 * GIB, "full_batch_timeout": 300},
         "warmup": ["moons"], "rounds": {"moons": 3, "seed": 1},
         "gc_off_rounds": {"moons": 1, "seed": 0}, "steps": {"moons": 3, "seed": 1},
-        "tape_widths": [8, 16, 32, 64], "tape_rounds": 2, "tape_steps": 10,
         "chain_sizes": [10**3, 10**4, 10**5], "chain_rounds": 1, "chain_rounds_large": 1,
         "op_depth": 500, "op_chains": 10, "op_rounds": 1,
         "memory": {"gradwalk": (100, 20), "gradwalk-nn": (100, 20)},
     },
     "smoke": {
+        "step": {"shapes": ["moons-8", "digits"], "rounds": 2, "round_seconds": 0.0,
+                 "max_steps": 2, "record_shape": "moons-8", "full_batch_widths": [8],
+                 "memory_cap": 4 * GIB, "full_batch_timeout": 120},
         "warmup": [], "rounds": {"moons": 1, "seed": 1}, "gc_off_rounds": {"moons": 1, "seed": 0},
-        "steps": {"moons": 1, "seed": 1}, "tape_widths": [8], "tape_rounds": 1, "tape_steps": 1,
+        "steps": {"moons": 1, "seed": 1},
         "chain_sizes": [100, 1000], "chain_rounds": 1, "chain_rounds_large": 1,
         "op_depth": 20, "op_chains": 2, "op_rounds": 1,
         "memory": {"gradwalk": (4, 2), "gradwalk-nn": (4, 2)},
@@ -148,7 +162,7 @@ class Bench:
         schedule = [(r, True) for r in range(rounds)] + [(r, False) for r in range(gc_off)]
         for r, gc_on in schedule:
             for row in _rotated(rows, r):
-                if "error" in out[row.key] or (not gc_on and row.impl in ("floats", "vector")):
+                if "error" in out[row.key] or (not gc_on and row.impl == "floats"):
                     continue
                 answer = self.procs[row.engine].ask(
                     cmd="run", workload=workload, impl=row.impl, gc_on=gc_on, steps=steps,
@@ -160,47 +174,6 @@ class Bench:
                     out[row.key]["on" if gc_on else "off"].extend(answer["seconds"])
             self.log(f"  round {r + 1}/{rounds if gc_on else gc_off} "
                      f"(GC {'on' if gc_on else 'off'}) done")
-
-    # -- the tape: t.mean beside PyTorch across widths, and what recording costs ------------
-
-    def tape(self) -> None:
-        out = self.results.setdefault("tape", {"widths": {}, "cost": {}})
-        engines = {r.engine for r in SWEEP_ROWS}
-        if "gradwalk" not in self.engines:
-            return
-        for width in self.plan["tape_widths"]:
-            cell = out["widths"].setdefault(str(width), {})
-            rows = []
-            for row in SWEEP_ROWS:
-                if row.engine not in self.engines or row.engine not in engines:
-                    continue
-                answer = self.procs[row.engine].ask(
-                    cmd="setup", workload="moons", impl=row.impl, width=width
-                )
-                if failure(answer):
-                    cell[row.key] = {"skip": failure(answer)}
-                    continue
-                cell[row.key] = {"on": []}
-                rows.append(row)
-            for r in range(self.plan["tape_rounds"]):
-                for row in _rotated(rows, r):
-                    answer = self.procs[row.engine].ask(
-                        cmd="run", workload="moons", impl=row.impl, width=width,
-                        steps=self.plan["tape_steps"], cpu=self.plan.get("cpu", False),
-                    )
-                    if failure(answer):
-                        cell[row.key]["error"] = failure(answer)
-                    else:
-                        cell[row.key]["on"].extend(answer["seconds"])
-            cost: dict[str, Any] = {}
-            for memory in (False, True):  # tracemalloc slows recording: measured apart
-                fresh = EngineProcess("gradwalk", None, self.stderr)
-                answer = fresh.ask(cmd="tape_cost", width=width, memory=memory)
-                fresh.close()
-                cost.update({"error": failure(answer)} if failure(answer) else
-                            {k: v for k, v in answer.items() if k != "ok"})
-            out["cost"][str(width)] = cost
-            self.log(f"  width {width} done")
 
     # -- workload 3: chains ------------------------------------------------------------------
 
@@ -253,7 +226,7 @@ class Bench:
     def bytes_per_node(self) -> None:
         out = self.results.setdefault("bytes", {})
         for row in self.rows():
-            if row.impl in ("floats", "vector"):
+            if row.impl == "floats":
                 continue
             fresh = EngineProcess(row.engine, self._peer_dir(row.engine), self.stderr)
             answer = fresh.ask(cmd="bytes_per_node", impl=row.impl)
@@ -288,11 +261,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="a short run to check a change: fewer rounds, chains up to 10^5")
     p.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cpu", action="store_true",
-                   help="time steps by the worker thread's CPU time instead of the wall clock "
-                        "(steadier on a machine other jobs share)")
+                   help="time the scalar workloads' steps by the worker thread's CPU time "
+                        "instead of the wall clock (steadier on a machine other jobs share; the "
+                        "step table always shows both)")
     p.add_argument("--only", default="", help=f"comma-separated workloads of {','.join(WORKLOADS)}")
     p.add_argument("--engines", default="",
-                   help="comma-separated engines (default: all of " + ",".join(CHAIN_ENGINES) + ")")
+                   help="comma-separated engines (default: all of " + ",".join(ALL_ENGINES) + ")")
     p.add_argument("--no-install", action="store_true", help="do not install missing peers")
     p.add_argument("--reinstall", action="store_true", help="retry peers that failed to install")
     p.add_argument("--out", default="",
@@ -307,10 +281,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if w not in WORKLOADS:
             p.error(f"--only: unknown workload {w!r} (choose from {', '.join(WORKLOADS)})")
     args.workloads = only or list(WORKLOADS)
-    args.engine_list = [e for e in args.engines.split(",") if e] or list(CHAIN_ENGINES)
+    args.engine_list = [e for e in args.engines.split(",") if e] or list(ALL_ENGINES)
     for e in args.engine_list:
-        if e not in CHAIN_ENGINES:
-            p.error(f"--engines: unknown engine {e!r} (choose from {', '.join(CHAIN_ENGINES)})")
+        if e not in ALL_ENGINES:
+            p.error(f"--engines: unknown engine {e!r} (choose from {', '.join(ALL_ENGINES)})")
     return args
 
 
@@ -333,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     skipped: dict[str, str] = {}
+    scalar = any(w != "step" for w in args.workloads)  # the worker-process workloads
     for peer in peers.PEERS:
-        if peer.name not in args.engine_list:
-            continue
+        if not scalar or peer.name not in args.engine_list or peer.name not in CHAIN_ENGINES:
+            continue  # the step table installs what it runs itself
         if args.no_install and not peer.installed():
             skipped[peer.name] = "not installed (--no-install)"
             continue
@@ -347,21 +322,28 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with open(results_dir / "workers.log", "w") as worker_log:
         plan = {**PLANS[mode], "cpu": args.cpu}
-        bench = Bench([e for e in args.engine_list if e not in skipped], plan, log,
-                      worker_log)
+        bench = Bench([e for e in args.engine_list if e in CHAIN_ENGINES and e not in skipped]
+                      if scalar else [], plan, log, worker_log)
         bench.skipped.update(skipped)
         bench.results["plan"] = {"mode": mode, **plan}
         bench.results["rows"] = {r.key: {"label": r.label, "engine": r.engine} for r in ROWS}
+        load = os.getloadavg()[0]
         try:
             for w in args.workloads:
                 log(f"workload {w} ...")
+                if w == "step":
+                    engines = [e for e in STEP_ENGINES if e in args.engine_list]
+                    bench.results["step"] = step_table.run(
+                        plan["step"], engines, not args.no_install, log,
+                        worker_log)
+                    continue
                 {"moons": lambda: bench.training("moons"), "seed": lambda: bench.training("seed"),
-                 "tape": bench.tape, "chains": bench.chains, "ops": bench.per_op,
-                 "memory": bench.memory}[w]()
+                 "chains": bench.chains, "ops": bench.per_op, "memory": bench.memory}[w]()
         finally:
             bench.close()
     results = bench.results
     results["meta"] = report.machine(time.time() - started, " ".join(sys.argv[1:]))
+    results["meta"]["load"] = [load, os.getloadavg()[0]]
     (results_dir / f"bench-{mode}.json").write_text(json.dumps(results, indent=1))
     write_report(results, out_dir, log)
     return 0
@@ -371,9 +353,9 @@ def write_report(results: dict[str, Any], out_dir: Path, log: Any) -> None:
     print(report.text(results))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.md").write_text(report.markdown(results))
-    chart = report.chart(results, out_dir / "bench.png")
-    why = "no training workload measured, or matplotlib missing"
-    log(f"wrote {out_dir / 'bench.md'}" + (f" and {chart}" if chart else f" (no chart: {why})"))
+    charts = [c for c in (report.chart(results, out_dir / "bench.png"),
+                          step_report.chart(results, out_dir / "bench-step.png")) if c]
+    log(f"wrote {out_dir / 'bench.md'}" + "".join(f" and {c}" for c in charts))
 
 
 if __name__ == "__main__":

@@ -94,9 +94,32 @@ class Worker:
                 gc.enable()
         return {"seconds": times, "loss": loss}
 
-    def tape_cost(self, width: int, memory: bool = False) -> dict[str, Any]:
-        """What recording the moons step for a tape costs at `width` (run in a fresh worker)."""
-        return self.workloads.tape_cost(width, memory)
+    # -- the training step as users write it (benchmarks/steps.py) ---------------------------
+
+    def step_setup(self, shape: str) -> dict[str, Any]:
+        from . import steps
+
+        self.programs["step", shape] = steps.make(self.engine, steps.parse_shape(shape),
+                                                  self.kit)
+        return {}
+
+    def step_run(self, shape: str, steps: int) -> dict[str, Any]:
+        """`steps` steps back to back, each timed; the collector left as it is (on)."""
+        from .steps import timed
+
+        return timed(self.programs["step", shape], steps)
+
+    def recording_cost(self, shape: str, memory: bool = False) -> dict[str, Any]:
+        """What recording a tape and its batch plan cost (run in a fresh worker)."""
+        from . import steps
+
+        return steps.recording_cost(steps.parse_shape(shape), memory)
+
+    def full_batch_cost(self, shape: str) -> dict[str, Any]:
+        """The full-batch tape's recording and compile (a fresh worker with a memory cap)."""
+        from . import steps
+
+        return steps.full_batch_cost(steps.parse_shape(shape))
 
     def chain(self, n: int, gc_on: bool = True) -> dict[str, Any]:
         if self.engine == "floats":
@@ -170,7 +193,21 @@ class Worker:
         return getattr(self, cmd)(**req)
 
 
+def cap_memory() -> None:
+    """Past the cap the parent asked for, an allocation fails with MemoryError instead of the
+    machine running out of memory (set here rather than between fork and exec, which is
+    unsafe once a threaded library such as JAX is loaded in the parent)."""
+    from .processes import MEMORY_CAP_VARIABLE
+
+    cap = os.environ.get(MEMORY_CAP_VARIABLE)
+    if cap:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (int(cap), int(cap)))
+
+
 def main() -> None:
+    cap_memory()
     engine = sys.argv[1]
     if len(sys.argv) > 2:
         sys.path.insert(0, sys.argv[2])

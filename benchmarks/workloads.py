@@ -4,7 +4,6 @@ workload (one training step, one epoch); the worker times calls to it.
 Implementations ("impl"):
 - "ops":    micrograd-style code over an engine's own `Value` operators (via a kit),
 - "nn":     this project's `nn` package, as it is meant to be used,
-- "vector": PyTorch on matrices, as a PyTorch user writes it,
 - "floats": plain Python floats computing the same forward pass, no graph (the floor).
 """
 
@@ -185,47 +184,6 @@ def make_moons_floats() -> Callable[[], float]:
     return step
 
 
-def _torch_net(torch: Any, weights: list, hidden: str, output: str) -> Any:
-    acts = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}
-    layers: list = []
-    for i, layer in enumerate(weights):
-        lin = torch.nn.Linear(len(layer[0][0]), len(layer), dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.tensor([w for w, _ in layer], dtype=torch.float64))
-            lin.bias.copy_(torch.tensor([b for _, b in layer], dtype=torch.float64))
-        layers.append(lin)
-        kind = output if i == len(weights) - 1 else hidden
-        if kind in acts:
-            layers.append(acts[kind]())
-    return torch.nn.Sequential(*layers)
-
-
-def make_moons_vector(width: int = 16) -> Callable[[], float]:
-    import torch
-
-    X, y = data.moons(MOONS["samples"], seed=MOONS["seed"])
-    weights = data.mlp_weights(MOONS["nin"], [width, width, 1], seed=MOONS["seed"])
-    Xt = torch.tensor(X, dtype=torch.float64)
-    yt = torch.tensor(y, dtype=torch.float64)
-    net = _torch_net(torch, weights, "relu", "linear")
-    opt = torch.optim.SGD(net.parameters(), lr=1.0)
-    k = [0]
-
-    def step() -> float:
-        scores = net(Xt).squeeze(1)
-        data_loss = torch.relu(1 - yt * scores).mean()
-        reg_loss = MOONS["alpha"] * sum((p * p).sum() for p in net.parameters())
-        loss = data_loss + reg_loss
-        opt.zero_grad()
-        loss.backward()
-        opt.param_groups[0]["lr"] = 1.0 - 0.9 * (k[0] % 100) / 100
-        opt.step()
-        k[0] += 1
-        return loss.item()
-
-    return step
-
-
 # --- workload 2: the seed program's epoch (10-5-1 sigmoid, BCE, SGD) --------------------------
 
 
@@ -282,26 +240,6 @@ def make_seed_floats() -> Callable[[], float]:
     return step
 
 
-def make_seed_vector() -> Callable[[], float]:
-    import torch
-
-    X, y, weights = _seed_setup()
-    Xt = torch.tensor(X, dtype=torch.float64)
-    yt = torch.tensor(y, dtype=torch.float64).unsqueeze(1)
-    net = _torch_net(torch, weights, "sigmoid", "sigmoid")
-    opt = torch.optim.SGD(net.parameters(), lr=SEED["lr"])
-    bce = torch.nn.BCELoss()
-
-    def step() -> float:
-        loss = bce(net(Xt), yt)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
-
-
 # --- the tape: the same steps, recorded once and replayed ---------------------------------
 
 
@@ -345,113 +283,6 @@ def make_moons_tape(width: int = 16) -> Callable[[], float]:
     return step
 
 
-def _moons_sample_tape(width: int) -> tuple[Any, Any, Any, Any]:
-    """One sample's loss of micrograd's demo (its hinge term plus the whole L2 term, so the
-    mean over the batch is the demo's loss), recorded on the first sample; the batch as arrays,
-    made once as PyTorch's tensors are."""
-    from autograd import tape
-
-    sample_loss, X, y, params = _moons_sample_loss(width)
-    return tape(sample_loss, X[0], float(y[0])), X, y, params
-
-
-def _moons_sample_loss(width: int) -> tuple[Any, Any, Any, Any]:
-    import numpy as np
-
-    from autograd import sum_
-
-    X, y, model = _moons_model(width)
-    params = model.parameters()
-    alpha = MOONS["alpha"]
-
-    def sample_loss(x: list, t: float) -> Any:
-        return (1 + -t * model(x)).relu() + alpha * sum_([p * p for p in params])
-
-    return sample_loss, np.array(X), np.array([float(t) for t in y]), params
-
-
-def make_moons_tape_mean(width: int = 16, update: bool = True) -> Callable[[], float]:
-    """`t.mean(X, y)` over the batch (NumPy), then nn.optim's SGD step (or no update)."""
-    from nn.optim import SGD
-
-    t, X, y, params = _moons_sample_tape(width)
-    opt = SGD(params, lr=1.0)
-    k = [0]
-
-    def step() -> float:
-        opt.zero_grad()
-        value = t.mean(X, y)
-        if update:
-            opt.lr = 1.0 - 0.9 * (k[0] % 100) / 100
-            opt.step()
-        k[0] += 1
-        return value
-
-    return step
-
-
-def _relu_layer(W: list, b: list, x: list) -> tuple[list, list]:
-    z = [sum((wi * xi for wi, xi in zip(row, x)), bias) for row, bias in zip(W, b)]
-    return z, [v if v > 0 else 0.0 for v in z]
-
-
-def make_moons_floats_train() -> Callable[[], float]:
-    """The floor with learning: the same network's forward, backward and SGD step written by
-    hand on plain floats (no graph, no framework)."""
-    X, y, weights = _moons_setup()
-    (W1, b1), (W2, b2), (W3, b3) = [([list(w) for w, _ in lay], [b for _, b in lay])
-                                    for lay in weights]
-    layers = [(W1, b1), (W2, b2), (W3, b3)]
-    alpha, n = MOONS["alpha"], len(X)
-    k = [0]
-
-    def step() -> float:
-        grads = [([[0.0] * len(r) for r in W], [0.0] * len(b)) for W, b in layers]
-        total = 0.0
-        for x, t in zip(X, y):
-            z1, h1 = _relu_layer(W1, b1, x)
-            z2, h2 = _relu_layer(W2, b2, h1)
-            s = sum((wi * hi for wi, hi in zip(W3[0], h2)), b3[0])
-            margin = 1 + -t * s
-            if margin <= 0:
-                continue
-            total += margin
-            ds = -t / n  # d loss / d score
-            (gW1, gb1), (gW2, gb2), (gW3, gb3) = grads
-            gb3[0] += ds
-            row = gW3[0]
-            for j, h in enumerate(h2):
-                row[j] += ds * h
-            d2 = [ds * w if z > 0 else 0.0 for w, z in zip(W3[0], z2)]
-            d1 = [0.0] * len(h1)
-            for j, d in enumerate(d2):
-                if d:
-                    gb2[j] += d
-                    grow, wrow = gW2[j], W2[j]
-                    for i, h in enumerate(h1):
-                        grow[i] += d * h
-                        d1[i] += d * wrow[i]
-            for i, (d, z) in enumerate(zip(d1, z1)):
-                if z > 0 and d:
-                    gb1[i] += d
-                    gW1[i][0] += d * x[0]
-                    gW1[i][1] += d * x[1]
-        reg = 0.0
-        for W, b in layers:
-            reg += sum(w * w for r in W for w in r) + sum(v * v for v in b)
-        lr = 1.0 - 0.9 * (k[0] % 100) / 100
-        for (W, b), (gW, gb) in zip(layers, grads):
-            for r, gr in zip(W, gW):
-                for i, w in enumerate(r):
-                    r[i] = w - lr * (gr[i] + 2 * alpha * w)
-            for i, v in enumerate(b):
-                b[i] = v - lr * (gb[i] + 2 * alpha * v)
-        k[0] += 1
-        return total / n + alpha * reg
-
-    return step
-
-
 def make_seed_tape() -> Callable[[], float]:
     """The nn epoch with its loss recorded once and replayed (`t(X, y)`, to the bit)."""
     from autograd import tape
@@ -476,104 +307,24 @@ def make_seed_tape() -> Callable[[], float]:
     return step
 
 
-def make_seed_tape_mean() -> Callable[[], float]:
-    """One sample's BCE recorded once, `t.mean` over the 800 samples (NumPy), SGD."""
-    import numpy as np
-
-    from autograd import tape
-    from nn import MLP as NNMLP
-    from nn.losses import bce
-    from nn.optim import SGD
-
-    X, y, weights = _seed_setup()
-    model = NNMLP(
-        10, [5, 1], activation="sigmoid", output_activation="sigmoid", weights=_nn_weights(weights)
-    )
-    opt = SGD(model.parameters(), lr=SEED["lr"])
-    t = tape(lambda x, target: bce(model(x), target), X[0], y[0])
-    Xa, ya = np.array(X), np.array(y)
-
-    def step() -> float:
-        opt.zero_grad()
-        value = t.mean(Xa, ya)
-        opt.step()
-        return value
-
-    return step
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def make_seed_floats_train() -> Callable[[], float]:
-    """The seed epoch's forward, backward and SGD step written by hand on plain floats."""
-    X, y, weights = _seed_setup()
-    (W1, b1), (W2, b2) = [([list(w) for w, _ in lay], [b for _, b in lay]) for lay in weights]
-    lr, n = SEED["lr"], len(X)
-    log = math.log
-
-    def step() -> float:
-        gW1 = [[0.0] * len(r) for r in W1]
-        gb1 = [0.0] * len(b1)
-        gW2 = [0.0] * len(W2[0])
-        gb2 = 0.0
-        total = 0.0
-        for x, t in zip(X, y):
-            h = [_sigmoid(sum((wi * xi for wi, xi in zip(r, x)), b)) for r, b in zip(W1, b1)]
-            p = _sigmoid(sum((wi * hi for wi, hi in zip(W2[0], h)), b2[0]))
-            total += -(t * log(p) + (1 - t) * log(1 - p))
-            dz = (p - t) / n  # BCE through the sigmoid
-            gb2 += dz
-            for j, hj in enumerate(h):
-                gW2[j] += dz * hj
-                dh = dz * W2[0][j] * hj * (1.0 - hj)
-                gb1[j] += dh
-                row = gW1[j]
-                for i, xi in enumerate(x):
-                    row[i] += dh * xi
-        for r, gr in zip(W1, gW1):
-            for i in range(len(r)):
-                r[i] -= lr * gr[i]
-        for j in range(len(b1)):
-            b1[j] -= lr * gb1[j]
-        for j in range(len(W2[0])):
-            W2[0][j] -= lr * gW2[j]
-        b2[0] -= lr * gb2
-        return total / n
-
-    return step
-
-
 def make_program(
     workload: str, impl: str, kit: Any, width: int | None = None
 ) -> Callable[[], float]:
     """The step function of `workload` ("moons", "seed") in implementation `impl`; `width`
-    changes the moons network's hidden layers (for the tape's sweep)."""
+    changes the moons network's hidden layers (the tape only)."""
     if width is not None:
-        sweep = {
-            "vector": lambda: make_moons_vector(width),
-            "tape-mean": lambda: make_moons_tape_mean(width),
-            "tape-mean-only": lambda: make_moons_tape_mean(width, update=False),
-        }
-        if workload != "moons" or impl not in sweep:
+        if (workload, impl) != ("moons", "tape"):
             raise Unsupported(f"no {impl!r} implementation of {workload!r} at other widths")
-        return sweep[impl]()
+        return make_moons_tape(width)
     table = {
         ("moons", "ops"): lambda: make_moons_ops(kit),
         ("moons", "nn"): make_moons_nn,
         ("moons", "floats"): make_moons_floats,
-        ("moons", "vector"): make_moons_vector,
         ("moons", "tape"): make_moons_tape,
-        ("moons", "tape-mean"): make_moons_tape_mean,
-        ("moons", "floats-train"): make_moons_floats_train,
         ("seed", "ops"): lambda: make_seed_ops(kit),
         ("seed", "nn"): make_seed_nn,
         ("seed", "floats"): make_seed_floats,
-        ("seed", "vector"): make_seed_vector,
         ("seed", "tape"): make_seed_tape,
-        ("seed", "tape-mean"): make_seed_tape_mean,
-        ("seed", "floats-train"): make_seed_floats_train,
     }
     if (workload, impl) not in table:
         raise Unsupported(f"no {impl!r} implementation of workload {workload!r}")
@@ -663,37 +414,3 @@ def per_op_floats(op: str, depth: int, chains: int) -> dict[str, float]:
                 y = tanh(y)
         fwd += time.perf_counter() - t0
     return {"forward": fwd}
-
-
-# --- the tape's cost of recording --------------------------------------------------------
-
-
-def tape_cost(width: int, memory: bool) -> dict[str, float]:
-    """Seconds (or, with `memory`, peak bytes traced) to record one sample of the moons step at
-    `width` (the network and data made beforehand) and build what a replay runs: the batch
-    plan (the first `t.mean`) and the compiled per-sample Python (the first `t(x, y)`)."""
-    import tracemalloc
-
-    from autograd import tape
-
-    sample_loss, X, y, _ = _moons_sample_loss(width)
-    x0, y0 = X[0].tolist(), float(y[0])
-    tape(sample_loss, x0, y0).mean(X[:2], y[:2])  # imports and first calls, not timed
-    if memory:
-        tracemalloc.start()
-    t0 = time.perf_counter()
-    t = tape(sample_loss, x0, y0)
-    t1 = time.perf_counter()
-    t.mean(X, y)
-    t2 = time.perf_counter()
-    peak = tracemalloc.get_traced_memory()[1] if memory else 0
-    if memory:
-        tracemalloc.reset_peak()
-    t(x0, y0)
-    t3 = time.perf_counter()
-    out = {"record": t1 - t0, "plan": t2 - t1, "compile": t3 - t2,
-           "source_bytes": float(len(t.source))}
-    if memory:
-        out = {"peak": float(peak), "peak_compile": float(tracemalloc.get_traced_memory()[1])}
-        tracemalloc.stop()
-    return out

@@ -1,5 +1,7 @@
-"""The benchmark cannot rot: its programs compute the same thing on every engine, and a tiny run
-of the whole harness (this engine and plain floats only, no network, no peers) completes."""
+"""The benchmark cannot rot: its programs compute the same thing on every engine (the training
+step of the headline table: the same loss after one update, to 1e-12), and a tiny run of the
+whole harness (this engine, hand-written NumPy and plain floats, no network, no peers)
+completes with every figure filled in."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import data, report, workloads  # noqa: E402
+from benchmarks import data, report, step_report, step_table, steps, workloads  # noqa: E402
 from benchmarks.kits import GradwalkKit, _add_micrograd_ops  # noqa: E402
 from benchmarks.processes import EngineProcess, failure  # noqa: E402
+
+SHAPES = ["moons-8", "moons-16", "digits"]
 
 
 @pytest.fixture(autouse=True)
@@ -45,10 +49,88 @@ def test_torch_implementations_compute_the_same_loss(workload: str) -> None:
     from benchmarks.kits import TorchScalarKit
 
     floats = workloads.make_program(workload, "floats", None)()
-    vector = workloads.make_program(workload, "vector", None)()
     scalar = workloads.make_program(workload, "ops", TorchScalarKit())()
-    assert vector == pytest.approx(floats, rel=1e-12)
     assert scalar == pytest.approx(floats, rel=1e-12)
+
+
+def _first_losses(engine: str, shape: str, kit: object = None, count: int = 3) -> list[float]:
+    step = steps.make(engine, steps.parse_shape(shape), kit)
+    return [step() for _ in range(count)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_step_program_follows_hand_written_numpy(shape: str) -> None:
+    # The losses before each of the first updates: equal losses after one and two updates
+    # mean equal gradients and equal updates (SGD, or Adam with its moments), not only an
+    # equal forward pass. The eager nn step and the micrograd program (on this engine's Value)
+    # get their gradients from the engine's backward(), independently of the NumPy by hand.
+    pytest.importorskip("numpy")
+    reference = _first_losses("numpy", shape)
+    assert reference[1] != reference[0] and all(math.isfinite(x) for x in reference)
+    for engine, kit in (("gradwalk", None), ("nn", None), ("micrograd", GradwalkKit())):
+        assert _first_losses(engine, shape, kit) == pytest.approx(reference, rel=1e-12), engine
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_torch_step_follows_hand_written_numpy(shape: str) -> None:
+    pytest.importorskip("torch")
+    assert _first_losses("torch", shape) == pytest.approx(_first_losses("numpy", shape),
+                                                          rel=1e-12)
+
+
+def test_the_gradwalk_step_times_its_parts() -> None:
+    pytest.importorskip("numpy")
+    step = steps.make("gradwalk", steps.parse_shape("moons-8"))
+    step(), step()
+    assert len(step.phases) == 2 and all(a > 0 and b > 0 for a, b in step.phases)
+
+
+def test_digits_batches_have_their_own_labels() -> None:
+    batches = steps.parse_shape("digits").batches()
+    assert len(batches) == steps.DIGITS["batches"]
+    assert all(len(X) == len(y) == steps.DIGITS["batch"] for X, y in batches)
+    assert len({tuple(y) for _, y in batches}) == len(batches)
+    assert all(len(x) == 64 and all(0 <= v <= 1 for v in x) for x in batches[0][0])
+    assert {k for _, y in batches for k in y} == set(range(10))
+
+
+def test_the_table_ratios_and_agreement() -> None:
+    cell = {"gradwalk": {"times": [2e-3, 1e-3, 3e-3], "cpu": [1e-3, 1e-3, 1e-3],
+                         "losses": [1.0, 0.5], "phases": [[1e-3, 5e-4]]},
+            "torch": {"times": [4e-3], "cpu": [2e-3], "losses": [1.0, 0.5 + 2**-40]},
+            "numpy": {"times": [5e-4], "cpu": [4e-4], "losses": [1.0, 0.5]},
+            "nn": {"skip": "not run (up to width 64)"}}
+    results = {"step": {"shapes": {"moons-128": cell}}}
+    row = step_report.table(results)[1]
+    assert row[0] == "moons, MLP(2, [128, 128, 1])"
+    assert row[1] == "2 ms (0.5x / 4x)"  # the median over PyTorch's and over NumPy's
+    assert row[2] == "4 ms (1x / 8x)"
+    assert "not run" in row[5]
+    assert row[-2] == "to 9.1e-13 (3 engines)"  # 2**-40: inside 1e-12
+    assert step_report.table(results, "cpu")[1][1:3] == ["1 ms (0.5x / 2.5x)", "2 ms (1x / 5x)"]
+    measured = {t: m for t, m, _ in step_report.targets(results)}
+    assert measured["whole step within 2x of hand-written NumPy (goal 1.5x)"] == (
+        "worst 4x (moons-128; CPU time 2.5x)")
+    met = {t.split(" on ")[0].split(" (")[0]: ok for t, _, ok in step_report.targets(results)}
+    assert met["whole step faster than PyTorch vectorized"] is True
+    assert met["whole step within 2x of hand-written NumPy"] is False
+    cell["torch"]["losses"][1] = 0.5 + 1e-9  # an engine that computes something else
+    assert step_table.disagreements(cell) == ["torch differs by 1e-09"]
+    assert step_report.table(results)[1][-2].startswith("DISAGREE: PyTorch")
+
+
+def test_a_worker_over_its_memory_cap_answers_memory_error() -> None:
+    proc = EngineProcess("gradwalk", memory_cap=60 * 2**20)
+    answer = proc.ask(cmd="full_batch_cost", shape="moons-8", timeout=120)
+    proc.close()
+    assert failure(answer).startswith("MemoryError"), answer
+
+
+def test_the_full_batch_tape_replays_the_nn_step_to_the_bit() -> None:
+    steps_ = {impl: workloads.make_program("moons", impl, None) for impl in ("nn", "tape")}
+    for _ in range(3):
+        losses = {impl: step() for impl, step in steps_.items()}
+        assert losses["tape"] == losses["nn"]
 
 
 def test_a_training_step_lowers_the_moons_loss() -> None:
@@ -131,11 +213,29 @@ def test_smoke_run_of_the_whole_harness(tmp_path: Path) -> None:
             cell = results[workload][key]
             assert "error" not in cell and "skip" not in cell, cell
             assert cell["on"] and min(cell["on"]) > 0
+    step = results["step"]
+    for shape in ("moons-8", "digits"):
+        cell = step["shapes"][shape]
+        for engine in ("gradwalk", "numpy", "nn"):
+            assert cell[engine]["times"] and min(cell[engine]["times"]) > 0, (shape, engine)
+            assert len(cell[engine]["cpu"]) == len(cell[engine]["times"])
+        assert not step_table.disagreements(cell)
+        assert max(step_table.agreement(cell).values()) <= 1e-12
+        assert len(cell["gradwalk"]["phases"]) == len(cell["gradwalk"]["times"])
+    recording = step["recording"]
+    assert recording["time"]["record"] > 0 and recording["time"]["first_mean"] > 0
+    assert recording["memory"]["peak"] > 0
+    full = recording["full_batch"]["8"]
+    assert full["compile"] > 0 and full["replay"] > 0
+    assert full["rss_peak"] > full["rss_before"] > 0
     assert results["chains"]["gradwalk"]["breaks"] is None
     assert results["bytes"]["gradwalk"]["nodes"] > 1000
     assert all("flat" in report.memory_summary(results, k) for k in ("gradwalk", "gradwalk-nn"))
     page = (tmp_path / "bench.md").read_text()
     assert "## Workload 1" in page and "gradwalk, Value ops" in page
+    assert "## The training step as users write it" in page and "NumPy by hand" in page
+    assert "moons, MLP(2, [8, 8, 1])" in page and "digits, MLP(64, [32, 10])" in page
+    assert "## What recording a tape costs" in page and "## The same steps in CPU time" in page
 
 
 def test_the_report_speaks_of_the_product() -> None:
