@@ -182,10 +182,16 @@ def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
         _check_replayable(op)
     _check_sight(first)
     params = first.parameters()
-    if INT in key:
-        _check_ints_are_data(fn, key, floats, first)
     second = None
+    if INT in key:
+        # one run with the ints, floats and parameters all moved proves both at once where it
+        # records the same graph; any other outcome takes the two checks one at a time
+        second = _moved_together(fn, key, floats, first, params)
+        if second is None:
+            _check_ints_are_data(fn, key, floats, first)
     for moved in (True, False):
+        if second is not None:
+            break
         try:
             again = _run(fn, key, _nearby(floats, key) if moved else floats,
                          params if moved else ())
@@ -232,6 +238,20 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
             continue
         return
     raise IntsAreStatic("no run with the int arguments changed took the same branches")
+
+
+def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+                    first: _Run, params: list[Value]) -> _Run | None:
+    """fn run with its ints negated (or 1 for 0), its floats and parameters nudged: the run if
+    it took the same branches and recorded the same graph as `first`, else None."""
+    kinds = slot_kinds(key)
+    moved = [(-x if x else 1.0) if kind is INT else x for kind, x in zip(kinds, floats)]
+    try:
+        again = _run(fn, key, _nearby(moved, key), params)
+        _compare(first, again, True)
+    except Exception:
+        return None
+    return again
 
 
 def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
