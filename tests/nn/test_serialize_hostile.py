@@ -2,7 +2,6 @@
 nn.save against what can be at the path: permissions, links, FIFOs, read-only files and the
 temporary files of a save that was killed."""
 
-import contextlib
 import errno
 import json
 import os
@@ -336,10 +335,18 @@ def test_a_read_only_file_is_refused_like_open_would(tmp_path, mode):
 # --- a save that is killed leaves a temporary file, and the next save removes it ------------------
 
 SLOW_SAVE = """
+    import os, sys, time
     import nn
-    model = nn.MLP(500, [1000, 1], seed=0)  # half a million weights: about 10 MB of JSON
-    print("saving", flush=True)
-    nn.save(model, {path!r})
+    real_fsync = os.fsync
+
+    def stalled_fsync(fd):
+        # the data is written, the rename not yet: where a kill hurts most; wait to be killed
+        real_fsync(fd)
+        print("written", flush=True)
+        time.sleep(120)
+
+    os.fsync = stalled_fsync
+    nn.save(nn.MLP(50, [100, 1], seed=0), {path!r})
     print("saved", flush=True)
 """
 
@@ -349,27 +356,22 @@ def _temporaries(folder):
 
 
 def _kill_mid_save(path):
-    """Start a slow save to `path`, SIGKILL its process group once the temporary file has data,
-    and return the temporary file's name."""
+    """Start a save to `path` that stalls once its temporary file holds the data, SIGKILL its
+    process group there, and return the temporary file's name."""
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(SLOW_SAVE.format(path=str(path)))],
         cwd=ROOT,
         stdout=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        line = child.stdout.readline()  # blocks until the child has written, or has exited
+        if line.strip() != "written":
+            pytest.fail(f"the save did not stall before its rename: it printed {line!r}")
         mine = f".{path.name}.{child.pid}."  # the child's temporary file is named for it
-        while time.monotonic() < deadline:
-            temps = [n for n in _temporaries(path.parent) if n.startswith(mine)]
-            with contextlib.suppress(FileNotFoundError):
-                if temps and (path.parent / temps[0]).stat().st_size > 100_000:
-                    break
-            if child.poll() is not None:
-                pytest.fail("the save finished before it could be killed")
-            time.sleep(0.005)
-        else:
-            pytest.fail("no temporary file appeared within 60 s")
+        temps = [n for n in _temporaries(path.parent) if n.startswith(mine)]
+        assert temps and (path.parent / temps[0]).stat().st_size > 10_000
     finally:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
