@@ -133,6 +133,8 @@ def store(values: Sequence[Value]) -> tuple[Storage, list[int]] | None:
         return None
     if len({id(v) for v in values}) != len(values) or any(v._a is not None for v in values):
         return None
+    global _stores
+    _stores += 1
     storage = Storage([v._data for v in values], [v.grad for v in values])
     for i, v in enumerate(values):
         written = getattr(v, "_wseq", -1)
@@ -145,6 +147,9 @@ def store(values: Sequence[Value]) -> tuple[Storage, list[int]] | None:
     return storage, list(range(len(values)))
 
 
+_stores = 0  # how many times `store` has moved values into a new storage
+
+
 class Stored:
     """A fixed list of leaves and where their numbers are in one storage, kept current: an
     optimizer's or a tape's view of its parameters as arrays. `arrays()` gives (data, grad,
@@ -155,6 +160,7 @@ class Stored:
     def __init__(self, values: Sequence[Value]) -> None:
         self.values = list(values)
         self._at: tuple[Storage, int, Any] | None = None
+        self._none_stored_at = -1  # `_stores` when none of the values was stored
 
     def arrays(self, adopt: bool | None = True) -> tuple[Any, Any, Any] | None:
         """(data, grad, index), storing the values first if need be. With `adopt` False, only
@@ -167,8 +173,12 @@ class Stored:
         if at is None or at[0].version != at[1]:
             if adopt is False and not _together(self.values):
                 return None
-            if adopt is None and not any(isinstance(v, StoredValue) for v in self.values):
-                return None
+            if adopt is None:  # an eager optimizer's every step: asks cheaply until a store
+                if self._none_stored_at == _stores:
+                    return None
+                if not any(isinstance(v, StoredValue) for v in self.values):
+                    self._none_stored_at = _stores
+                    return None
             found = store(self.values)
             if found is None:
                 return None

@@ -200,7 +200,7 @@ class Tape:
                  seed: float = 1.0) -> tuple[Recording, float, Any]:
         """`find` for arguments as `flatten` gives them: their ints as data where fn only
         computes with them (one recording whatever their values), else static."""
-        data = as_data(key, floats) if any(t.__class__ is int for t in key) else None
+        data = as_data(key, floats)  # None where the key holds no int
         if data is not None and self.ints_are_data.get(data[0]) is not False:
             try:
                 found = self.find(*data, seed)
