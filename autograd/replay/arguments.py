@@ -24,11 +24,19 @@ def flatten(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], list[float]]:
     slot. Lists, tuples and NumPy arrays nest; anything else is a TypeError."""
     key: list[Any] = []
     floats: list[float] = []
-    _flatten(args, key, floats, "")
+    try:
+        _flatten(args, key, floats, None)
+    except _Locate:  # a bad argument: walk again, naming where each item is, for the message
+        _flatten(args, [], [], "")
+        raise TypeError("tape: an argument changed while the tape read it") from None
     return tuple(key), floats
 
 
-def _flatten(x: Any, key: list[Any], floats: list[float], where: str) -> None:
+class _Locate(Exception):
+    """A bad argument met on the fast walk, which does not name where it is."""
+
+
+def _flatten(x: Any, key: list[Any], floats: list[float], where: str | None) -> None:
     t = x.__class__
     if t is float:
         key.append(FLOAT)
@@ -37,14 +45,27 @@ def _flatten(x: Any, key: list[Any], floats: list[float], where: str) -> None:
         key.append(x)
     elif t is list or t is tuple:
         key.append(LIST if t is list else TUPLE)
-        for i, v in enumerate(x):
-            _flatten(v, key, floats, f"{where}[{i}]")
+        if where is None:
+            for v in x:
+                _flatten(v, key, floats, None)
+        else:
+            for i, v in enumerate(x):
+                _flatten(v, key, floats, f"{where}[{i}]")
         key.append(END)
     else:
         _flatten_other(x, key, floats, where)
 
 
-def _flatten_other(x: Any, key: list[Any], floats: list[float], where: str) -> None:
+def _flatten_other(x: Any, key: list[Any], floats: list[float], where: str | None) -> None:
+    try:
+        _flatten_leaf(x, key, floats, where)
+    except TypeError:  # on the fast walk (no `where`), its message is made on the second
+        if where is None:
+            raise _Locate from None
+        raise
+
+
+def _flatten_leaf(x: Any, key: list[Any], floats: list[float], where: str | None) -> None:
     if isinstance(x, bool):
         key.append((bool, x))  # True == 1: kept apart from the int 1
     elif isinstance(x, Value):
