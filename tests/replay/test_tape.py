@@ -358,6 +358,16 @@ def test_bad_arguments_and_results():
         tape(3.0, 1.0)
 
 
+def test_a_bad_argument_is_named_by_its_place():
+    w = Value(1.0)
+    t = tape(lambda X: sum_([x[0] * w for x in X]), [[1.0], [2.0]])
+    with pytest.raises(TypeError, match=r"argument\[0\]\[1\]\[0\] is str 'x'"):
+        t([[1.0], ["x"]])
+    with pytest.raises(TypeError, match=r"argument\[0\]\[0\]\[0\] is a Value"):
+        t([[Value(1.0)], [2.0]])
+    assert t([[1.0], [2.0]]) == 3.0  # nothing of the bad calls stays behind
+
+
 # --- the generated source --------------------------------------------------------------------
 
 
