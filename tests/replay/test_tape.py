@@ -613,3 +613,19 @@ def test_a_gradient_of_negative_zero_lands_as_backward_lands_it():
     w.grad = -0.0
     (Value(-1.0) * w).relu().backward()
     assert taped_bits == bits(w.grad) == bits(0.0)
+
+
+def test_a_batch_plan_recorded_at_an_infinity_checks_itself_without_numpy_errors():
+    w = Value(1.0, label="w")
+
+    def fn(x, xs):
+        return x + 0.25 * dot(xs, [w, w, w, w])
+
+    row = [math.inf, 1.0, 1.0, 1.0]
+    t = tape(fn, -2.0, row)  # recorded where the value and w's gradient are infinite
+    assert t.mean([-2.0], [row]) == math.inf
+    assert w.grad == math.inf
+    eager = fn(-2.0, row)
+    w.grad = 0.0
+    eager.backward()
+    assert eager.data == math.inf and w.grad == math.inf
