@@ -292,17 +292,21 @@ def _check_sight(run: _Run) -> None:
     def traced(v: Value) -> bool:
         return id(v) in hidden or v in run.input_set or v._a is not None or not run.fresh(v)
 
-    for v, how, where in seen.reads:
-        if traced(v):
-            raise TapeError(
-                f"tape: fn reads the number of {_describe_value(run, v)} with {how} at {where}. "
-                "A replay cannot follow a number that leaves the graph (it may steer a branch or "
-                "become a constant, frozen at this call's value): " + _OUT
-            )
     for out, sources, how, where in seen.unrecorded:
         source = next((s for s in sources if traced(s)), None)
         if source is not None:
             hidden[id(out)] = (source, how, where)
+    for v, how, where in seen.reads:
+        if traced(v):
+            what = _describe_value(run, v)
+            if id(v) in hidden:  # a copy made under no_grad or by detach(): name its source
+                source, made, _ = hidden[id(v)]
+                what = f"a Value computed {made} from {_describe_value(run, source)}"
+            raise TapeError(
+                f"tape: fn reads the number of {what} with {how} at {where}. "
+                "A replay cannot follow a number that leaves the graph (it may steer a branch or "
+                "become a constant, frozen at this call's value): " + _OUT
+            )
     # what fn's computation reads: the operands of its nodes, its result, what it compared
     read = {i for ops in run.operands if ops for i in ops}
     used = [run.nodes[i] for i in sorted(read)] + _used_values(run.out, run.observed)

@@ -629,3 +629,23 @@ def test_a_batch_plan_recorded_at_an_infinity_checks_itself_without_numpy_errors
     w.grad = 0.0
     eager.backward()
     assert eager.data == math.inf and w.grad == math.inf
+
+
+@pytest.mark.parametrize("copy", ["detach", "no_grad"])
+def test_reading_a_copy_of_a_parameter_refuses_even_when_fn_returns_a_number(copy):
+    w = Value(1.0, label="w")
+
+    def fn(x):
+        if copy == "detach":
+            c = w.detach()
+        else:
+            with no_grad():
+                c = w * 2.0
+        if c.data >= 0.0:  # a branch on the parameter that no graph shows
+            return -1.0
+        return -c
+
+    with pytest.raises(TapeError, match=rf"reads the number of a Value computed "
+                                        rf"{'by detach' if copy == 'detach' else 'under no_grad'}"
+                                        rf".* from the parameter 'w'"):
+        tape(fn, 1.0)
