@@ -558,13 +558,20 @@ def _cross_entropy_array(x: Any, t: Any) -> tuple[Any, Any]:
     if not ((k == np.floor(k)) & (k >= 0) & (k < classes)).all():
         raise FloatingPointError("cross_entropy: a target that is no class index: the floats")
     k = k.astype(np.intp)[..., None]
-    m = x.max(axis=-1, keepdims=True)
+    top = x.argmax(axis=-1)[..., None]  # the first largest logit, as `_argmax` picks it
+    m = np.take_along_axis(x, top, axis=-1)
     e = np.exp(x - m)
     total = e.sum(axis=-1)
-    y = np.log(total) + (m[..., 0] - np.take_along_axis(x, k, axis=-1)[..., 0])
+    # log1p of the other terms, as the float rule: exact where the target is the largest logit
+    # (a loss near 0 keeps its digits, and so does what is computed from it)
+    others = e.copy()
+    np.put_along_axis(others, top, 0.0, axis=-1)
+    y = np.log1p(others.sum(axis=-1)) + (m[..., 0] - np.take_along_axis(x, k, axis=-1)[..., 0])
     d = e / total[..., None]
-    target_share = np.take_along_axis(d, k, axis=-1)
-    np.put_along_axis(d, k, -(d.sum(axis=-1, keepdims=True) - target_share), axis=-1)
+    # d/dx_t is minus the other classes' shares, summed as such (not 1 - its own share)
+    rest = d.copy()
+    np.put_along_axis(rest, k, 0.0, axis=-1)
+    np.put_along_axis(d, k, -rest.sum(axis=-1, keepdims=True), axis=-1)
     return y, d
 
 

@@ -649,3 +649,21 @@ def test_reading_a_copy_of_a_parameter_refuses_even_when_fn_returns_a_number(cop
                                         rf"{'by detach' if copy == 'detach' else 'under no_grad'}"
                                         rf".* from the parameter 'w'"):
         tape(fn, 1.0)
+
+
+def test_cross_entropy_near_zero_keeps_its_digits_in_the_batch_plan():
+    w = Value(1.0, label="w")
+
+    def fn(x, k):  # the target's logit far above the other: a loss of about 1e-13
+        return cross_entropy([x, 31.0 * w], k).log()
+
+    rows, targets = [1.0, 0.5, 2.0], [1, 1, 1]
+    t = tape(fn, rows[0], targets[0])
+    got = t.mean(rows, targets)
+    got_grad = w.grad
+    w.grad = 0.0
+    losses = [fn(x, k) for x, k in zip(rows, targets)]
+    want = sum_(losses) / len(losses)
+    want.backward()
+    assert got == pytest.approx(want.data, rel=1e-12)
+    assert got_grad == pytest.approx(w.grad, rel=1e-12)
