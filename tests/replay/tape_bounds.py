@@ -33,6 +33,8 @@ from autograd.ops import DOT, SUM
 ULP = 2.0**-52
 SLACK = 16  # ulps per operation a correct batch replay may differ by (NumPy vs math, order)
 MEAN_TOLERANCE = 1e-12
+UNDERFLOW = 1024 * 5e-324  # below the normal range a rounding errs by up to half a subnormal,
+# whatever the size: the absolute term of the standard model, for a mean's few hundred roundings
 EXACT = frozenset({"+", "-", "*", "/", "neg", "abs", "relu", "sqrt", "identity"})
 """Ops whose result IEEE arithmetic rounds the same way in NumPy as in Python: a replay adds
 no error of its own there (only what its operands carry)."""
@@ -98,13 +100,13 @@ class Bounds:
                 self.back[id(p)] = self.back.get(id(p), 0.0) + _finite_or_inf(err)
 
     def value_tolerance(self, value: float) -> float:
-        return self.fwd.get(id(self.eager.loss), 0.0) + MEAN_TOLERANCE * _size(value)
+        return self.fwd.get(id(self.eager.loss), 0.0) + MEAN_TOLERANCE * _size(value) + UNDERFLOW
 
     def grad_tolerance(self, v: Value, want: float, before: float) -> float:
         # the += into .grad rounds at the size of the sum: allow for it on both sides
         inc = want - before if math.isfinite(want - before) else 0.0
         return (self.back.get(id(v), 0.0) + MEAN_TOLERANCE * abs(inc)
-                + 2 * ULP * (_size(want) + _size(before)))
+                + 2 * ULP * (_size(want) + _size(before)) + UNDERFLOW)
 
     def near_tie(self) -> str:
         """A comparison (of Values, or of a .data read) as close to its threshold as the
