@@ -184,8 +184,9 @@ def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
     params = first.parameters()
     second = None
     if INT in key:
-        # one run with the ints, floats and parameters all moved proves both at once where it
-        # records the same graph; any other outcome takes the two checks one at a time
+        # one run with the ints (far), floats and parameters all moved proves both at once
+        # where it records the same graph; any other outcome but an IndexError takes the two
+        # checks one at a time
         second = _moved_together(fn, key, floats, first, params)
         if second is None:
             _check_ints_are_data(fn, key, floats, first)
@@ -240,17 +241,26 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
     raise IntsAreStatic("no run with the int arguments changed took the same branches")
 
 
+_FAR = 2.0**31  # an int moved this far indexes no list fn could hold
+
+
 def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
                     first: _Run, params: list[Value]) -> _Run | None:
-    """fn run with its ints negated (or 1 for 0), its floats and parameters nudged: the run if
-    it took the same branches and recorded the same graph as `first`, else None."""
+    """fn run with its ints moved far from zero and its floats and parameters nudged: the run
+    if it took the same branches and recorded the same graph as `first`, else None. An
+    IndexError there means fn indexes a list with an int (which a traced int cannot notice:
+    a list reads an int's number directly), so its ints are static."""
     kinds = slot_kinds(key)
-    moved = [(-x if x else 1.0) if kind is INT else x for kind, x in zip(kinds, floats)]
+    moved = [(x + _FAR if x >= 0 else x - _FAR) if kind is INT else x
+             for kind, x in zip(kinds, floats)]
     try:
         again = _run(fn, key, _nearby(moved, key), params)
         _compare(first, again, True)
+    except IndexError:
+        raise IntsAreStatic("fn indexes with an int argument (it raised IndexError when the "
+                            "int was far out of range)") from None
     except Exception:
-        return None
+        return None  # another branch, or outside some domain: the checks one at a time
     return again
 
 

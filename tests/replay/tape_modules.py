@@ -300,6 +300,9 @@ class ProgramWriter:
                 s.numbers += [f"len({a.name})", f"(1.0 if isinstance({a.name}, tuple) else 0.5)"]
             elif a.kind == "index":
                 s.numbers += [a.name, f"(1 - 2 * {a.name})"]  # int arithmetic on a label
+                # a lookup by the label (an embedding's row): a list index reads the int itself
+                table = [self.params[i % len(self.params)] for i in range(self.classes)]
+                s.values.append(f"[{', '.join(table)}][{a.name}]")
             elif a.kind == "sign":
                 s.numbers.append(a.name)
             elif a.kind == "pixels":

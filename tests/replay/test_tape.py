@@ -667,3 +667,20 @@ def test_cross_entropy_near_zero_keeps_its_digits_in_the_batch_plan():
     want.backward()
     assert got == pytest.approx(want.data, rel=1e-12)
     assert got_grad == pytest.approx(w.grad, rel=1e-12)
+
+
+def test_an_int_that_indexes_a_list_is_static_even_where_moving_it_aliases():
+    w0, w1 = Value(1.0, label="w0"), Value(2.0, label="w1")
+
+    def pick(x, k):  # k = 1 and k = -1 pick the same entry of a two-entry list
+        return [w0, w1][k] * x
+
+    t = tape(pick, 1.0, 1)
+    assert t(3.0, 0) == 3.0 and w0.grad == 3.0 and w1.grad == 0.0
+
+    def same(x, k):  # both entries one Value: any k in range records the same graph
+        return [w0, w0][k] * x
+
+    t = tape(same, 1.0, 0)
+    with pytest.raises(IndexError):
+        t(1.0, 2)  # eagerly an IndexError: never a replay of entry 0
