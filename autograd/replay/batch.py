@@ -587,7 +587,16 @@ def mean(tape: Any, batched: tuple[Any, ...]) -> float:
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             for key, index in groups:
                 _group(tape, key, rows if index is None else rows[index], acc, data)
-    return acc.finish(size)
+    if np is None:
+        return acc.finish(size)
+    with np.errstate(all="ignore"):  # inf + -inf is nan, silently, as in Python floats
+        return acc.finish(size)
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Gradients summed as Python floats sum them: no NumPy error state applies."""
+    with np.errstate(all="ignore"):
+        return np.add(a, b)
 
 
 class _Data:
@@ -668,15 +677,12 @@ class _Sums:
         elif isinstance(held[1], list):
             held[1][:] = map(add, held[1], grads)
         else:
-            self.grads[id(rec)] = (rec, np.add(held[1], grads))
+            self.grads[id(rec)] = (rec, _add(held[1], grads))
 
     def batch(self, rec: Any, value: float, grads: Any) -> None:
-        self.value += float(value)
         held = self.grads.get(id(rec))
-        if held is None:
-            self.grads[id(rec)] = (rec, grads)
-        else:
-            self.grads[id(rec)] = (rec, np.add(held[1], grads))
+        self.grads[id(rec)] = (rec, grads if held is None else _add(held[1], grads))
+        self.value += float(value)
 
     def finish(self, size: int) -> float:
         held = list(self.grads.values())

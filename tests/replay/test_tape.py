@@ -631,6 +631,21 @@ def test_a_batch_plan_recorded_at_an_infinity_checks_itself_without_numpy_errors
     assert eager.data == math.inf and w.grad == math.inf
 
 
+def test_gradients_that_sum_to_nan_in_the_batch_plan_warn_no_more_than_floats_do():
+    import warnings
+
+    w = Value(1.0, label="w")
+    t = tape(lambda x: w * x, 1.0)
+    eager = Value(1.0)
+    eager.grad = w.grad = math.inf  # left over from an earlier step, as without zero_grad
+    xs = [-math.inf, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's "invalid value encountered in add"
+        taped = t.mean(xs)
+    (sum_([eager * x for x in xs]) / len(xs)).backward()
+    assert taped == -math.inf and math.isnan(w.grad) and math.isnan(eager.grad)
+
+
 @pytest.mark.parametrize("copy", ["detach", "no_grad"])
 def test_reading_a_copy_of_a_parameter_refuses_even_when_fn_returns_a_number(copy):
     w = Value(1.0, label="w")
