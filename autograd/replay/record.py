@@ -222,6 +222,21 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
     graph (the ints' Values hold other numbers); if it indexes with them, it records another
     graph: `IntsAreStatic`. No run that takes the same branches proves nothing: static too."""
     kinds = slot_kinds(key)
+    checked = _checked_slots(first)
+    unchecked = [i for i, kind in enumerate(kinds) if kind is INT and i not in checked]
+    if unchecked and len(unchecked) < kinds.count(INT):
+        # the far move failed, perhaps at a check of another int (a loss's target) before an
+        # index: the ints that no comparison or op reads go far alone (a near move of an index
+        # can pick the same item: -1 of a list of two)
+        moved = list(floats)
+        for i in unchecked:
+            moved[i] = floats[i] + _FAR if floats[i] >= 0 else floats[i] - _FAR
+        try:
+            _run(fn, key, moved)
+        except IndexError:
+            raise IntsAreStatic(_INDEXES) from None
+        except Exception:
+            pass  # any other outcome: the near moves below decide
     moves = ((lambda y: -y if y else 1.0), (lambda y: y + 1.0), (lambda y: y - 1.0))
     for move in moves:
         moved = [move(x) if kind is INT else x for kind, x in zip(kinds, floats)]
@@ -232,6 +247,8 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
             continue  # another branch (or the moved ints are no valid data): try another move
         except IntsAreStatic:
             raise
+        except IndexError:
+            raise IntsAreStatic(_INDEXES) from None  # only ints moved: one of them indexes
         except Exception as exc:
             if isinstance(exc, TapeError):
                 raise IntsAreStatic(f"fn records another graph when an int argument changes: "
@@ -242,6 +259,32 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
 
 
 _FAR = 2.0**31  # an int moved this far indexes no list fn could hold
+_INDEXES = ("fn indexes with an int argument (it raised IndexError when the int was moved out "
+            "of range)")
+
+
+def _checked_slots(run: _Run) -> set[int]:
+    """The argument slots whose Values a comparison or an op's data argument (a loss's target)
+    reads in `run`, through any computation."""
+    roots: list[Value] = list(run.observed.traced_args.values())
+    for left, _, right, _ in run.seen:
+        roots.append(left)
+        if isinstance(right, Value):
+            roots.append(right)
+    slots = {id(v): i for i, v in enumerate(run.inputs)}
+    found: set[int] = set()
+    seen: set[int] = set()
+    while roots:
+        v = roots.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if v._a is None:
+            if id(v) in slots:
+                found.add(slots[id(v)])
+        else:
+            roots.extend(_parents(v))
+    return found
 
 
 def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
@@ -257,8 +300,7 @@ def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[f
         again = _run(fn, key, _nearby(moved, key), params)
         _compare(first, again, True)
     except IndexError:
-        raise IntsAreStatic("fn indexes with an int argument (it raised IndexError when the "
-                            "int was far out of range)") from None
+        raise IntsAreStatic(_INDEXES) from None
     except Exception:
         return None  # another branch, or outside some domain: the checks one at a time
     return again

@@ -8,8 +8,9 @@ a comparison is one of its Value, so the tape checks it on every replay (`y == 1
 Every other use as a Python number (an index, a hash, `int(y)`, `y // 2`) is noted in `uses`:
 then fn needs the number itself, and the tape records its ints as static instead. An index
 into a list calls nothing a number can override; the tape catches that by recording again
-with the ints moved far out of range (an IndexError: `record._moved_together`) or nearby
-(another graph: `record._check_ints_are_data`).
+with the ints moved far out of range (an IndexError: `record._moved_together`; where a check
+of another int raises first, the ints no comparison reads go far alone) or nearby (another
+graph: `record._check_ints_are_data`).
 """
 
 from __future__ import annotations

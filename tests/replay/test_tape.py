@@ -699,3 +699,17 @@ def test_an_int_that_indexes_a_list_is_static_even_where_moving_it_aliases():
     t = tape(same, 1.0, 0)
     with pytest.raises(IndexError):
         t(1.0, 2)  # eagerly an IndexError: never a replay of entry 0
+
+
+def test_an_index_is_static_also_behind_a_loss_that_refuses_the_moved_target():
+    w0, w1, s = Value(1.0, label="w0"), Value(2.0, label="w1"), Value(0.5, label="s")
+
+    def fn(k, y):  # hinge refuses a target moved far before the list is indexed by k
+        return hinge(s, y) + [w0, w1][k] * 3.0
+
+    t = tape(fn, 1, 1)
+    assert t(0, -1) == 4.5 and w0.grad == 3.0 and w1.grad == 0.0 and s.grad == 1.0
+    for p in (w0, w1, s):
+        p.grad = 0.0
+    assert t.mean([0, 1], [1, -1]) == (0.5 + 3.0 + 1.5 + 6.0) / 2
+    assert (w0.grad, w1.grad, s.grad) == (1.5, 1.5, 0.0)
