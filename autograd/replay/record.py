@@ -224,10 +224,10 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
     kinds = slot_kinds(key)
     checked = _checked_slots(first)
     unchecked = [i for i, kind in enumerate(kinds) if kind is INT and i not in checked]
-    if unchecked and len(unchecked) < kinds.count(INT):
-        # the far move failed, perhaps at a check of another int (a loss's target) before an
-        # index: the ints that no comparison or op reads go far alone (a near move of an index
-        # can pick the same item: -1 of a list of two)
+    if unchecked:
+        # the far move failed, perhaps at a check of another int or a nudged float (a loss's
+        # target) before an index: the ints that no comparison or op reads go far alone (a near
+        # move of an index can pick the same item: -1 of a list of two)
         moved = list(floats)
         for i in unchecked:
             moved[i] = floats[i] + _FAR if floats[i] >= 0 else floats[i] - _FAR

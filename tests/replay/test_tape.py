@@ -713,3 +713,17 @@ def test_an_index_is_static_also_behind_a_loss_that_refuses_the_moved_target():
         p.grad = 0.0
     assert t.mean([0, 1], [1, -1]) == (0.5 + 3.0 + 1.5 + 6.0) / 2
     assert (w0.grad, w1.grad, s.grad) == (1.5, 1.5, 0.0)
+
+
+def test_an_index_is_static_also_behind_a_loss_that_refuses_a_nudged_float_target():
+    w0, w1 = Value(1.0, label="w0"), Value(2.0, label="w1")
+
+    def fn(x, k, y):  # the recording's nudged float y fails hinge's check before k indexes
+        return mse(hinge(x, y), [w0, w1][k])
+
+    t = tape(fn, 0.5, 1, 1.0)
+    t(0.5, 0, 1.0)
+    taped = (w0.grad, w1.grad)
+    w0.grad = w1.grad = 0.0
+    fn(0.5, 0, 1.0).backward()
+    assert taped == (w0.grad, w1.grad) == (1.0, 0.0)
