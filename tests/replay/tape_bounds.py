@@ -33,7 +33,8 @@ from autograd.ops import DOT, SUM
 ULP = 2.0**-52
 SLACK = 16  # ulps per operation a correct batch replay may differ by (NumPy vs math, order)
 MEAN_TOLERANCE = 1e-12
-UNDERFLOW = 1024 * 5e-324  # below the normal range a rounding errs by up to half a subnormal,
+SUBNORMAL = 5e-324  # the step of floats below the normal range
+UNDERFLOW = 1024 * SUBNORMAL  # below the normal range a rounding errs by up to half a subnormal,
 # whatever the size: the absolute term of the standard model, for a mean's few hundred roundings
 EXACT = frozenset({"+", "-", "*", "/", "neg", "abs", "relu", "sqrt", "identity"})
 """Ops whose result IEEE arithmetic rounds the same way in NumPy as in Python: a replay adds
@@ -95,8 +96,11 @@ class Bounds:
             ge = self.back.get(id(v), 0.0)
             for k, (p, d) in enumerate(zip(v.parents, local_derivatives(v))):
                 dd = _derivative_error(v, k, self.fwd)
-                err = abs(d) * ge + _times(dd, abs(g) + ge) + SLACK * ULP * (samples + 1) * abs(
-                    d * g)
+                # the standard model's two terms per rounding: relative, and absolute below the
+                # normal range (a product the replay forms in another order can underflow in
+                # eager and not in the replay; the terms after it scale that up)
+                err = abs(d) * ge + _times(dd, abs(g) + ge) + SLACK * (samples + 1) * (
+                    ULP * abs(d * g) + SUBNORMAL)
                 self.back[id(p)] = self.back.get(id(p), 0.0) + _finite_or_inf(err)
 
     def value_tolerance(self, value: float) -> float:
