@@ -189,7 +189,7 @@ def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
         # checks one at a time
         second = _moved_together(fn, key, floats, first, params)
         if second is None:
-            _check_ints_are_data(fn, key, floats, first)
+            second = _check_ints_are_data(fn, key, floats, first, params)
     for moved in (True, False):
         if second is not None:
             break
@@ -216,11 +216,13 @@ def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
 
 
 def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
-                         first: _Run) -> None:
+                         first: _Run, params: list[Value]) -> _Run | None:
     """fn runs again with its int arguments changed (negated, then one more, then one less,
     until a run takes the same branches): if it computes only with them, it records the same
     graph (the ints' Values hold other numbers); if it indexes with them, it records another
-    graph: `IntsAreStatic`. No run that takes the same branches proves nothing: static too."""
+    graph: `IntsAreStatic`. No run that takes the same branches proves nothing: static too.
+    The runs nudge the floats and parameters as well where that takes the same branches: the
+    run is returned then, a proof of those too (else None)."""
     kinds = slot_kinds(key)
     checked = _checked_slots(first)
     unchecked = [i for i, kind in enumerate(kinds) if kind is INT and i not in checked]
@@ -238,23 +240,29 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
         except Exception:
             pass  # any other outcome: the near moves below decide
     moves = ((lambda y: -y if y else 1.0), (lambda y: y + 1.0), (lambda y: y - 1.0))
-    for move in moves:
-        moved = [move(x) if kind is INT else x for kind, x in zip(kinds, floats)]
-        try:
-            again = _run(fn, key, moved)
-            _compare(first, again, True)
-        except _Branched:
-            continue  # another branch (or the moved ints are no valid data): try another move
-        except IntsAreStatic:
-            raise
-        except IndexError:
-            raise IntsAreStatic(_INDEXES) from None  # only ints moved: one of them indexes
-        except Exception as exc:
-            if isinstance(exc, TapeError):
-                raise IntsAreStatic(f"fn records another graph when an int argument changes: "
-                                    f"{exc}") from None
-            continue
-        return
+    for together in (True, False):
+        for move in moves:
+            moved = [move(x) if kind is INT else x for kind, x in zip(kinds, floats)]
+            try:
+                if together:
+                    again = _run(fn, key, _nearby(moved, key), params)
+                else:
+                    again = _run(fn, key, moved)
+                _compare(first, again, True)
+            except _Branched:
+                continue  # another branch (or the moved ints are no valid data): another move
+            except IntsAreStatic:
+                raise
+            except IndexError:
+                raise IntsAreStatic(_INDEXES) from None  # the ints moved: one of them indexes
+            except Exception as exc:
+                if isinstance(exc, TapeError):
+                    if together:
+                        break  # another graph: the ints alone tell whether they made it
+                    raise IntsAreStatic(f"fn records another graph when an int argument "
+                                        f"changes: {exc}") from None
+                continue
+            return again if together else None
     raise IntsAreStatic("no run with the int arguments changed took the same branches")
 
 
