@@ -727,3 +727,15 @@ def test_an_index_is_static_also_behind_a_loss_that_refuses_a_nudged_float_targe
     w0.grad = w1.grad = 0.0
     fn(0.5, 0, 1.0).backward()
     assert taped == (w0.grad, w1.grad) == (1.0, 0.0)
+
+
+def test_an_index_that_fn_compares_first_is_static_even_where_one_near_move_aliases():
+    w0, w1 = Value(1.0, label="w0"), Value(2.0, label="w1")
+
+    def fn(k, x):  # k = 0 and k = -1 pick the same entry; k compared, so never moved far alone
+        if k > 100:
+            raise ValueError("no such entry")
+        return [w0, w1, w0][k] * x
+
+    t = tape(fn, 0, 2.0)
+    assert t(1, 3.0) == 6.0 and (w0.grad, w1.grad) == (0.0, 3.0)
