@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import step_report
+from .step_report import fmt_time, fmt_x, median
 
 MB = 1024 * 1024
 # micrograd-rust cannot be built here (its crates come from a registry these machines cannot
@@ -51,23 +51,6 @@ def machine(elapsed: float, args: str) -> dict[str, Any]:
         "python": sys.version.split()[0], "elapsed": round(elapsed, 1),
         "command": ("python benchmarks/run.py " + args).strip(), "commit": commit,
     }
-
-
-def median(xs: list[float] | None) -> float | None:
-    return statistics.median(xs) if xs else None
-
-
-def _fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    ms = seconds * 1e3
-    return f"{ms:.3g} ms" if ms < 1000 else f"{ms / 1e3:.3g} s"
-
-
-def _fmt_x(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def _fmt_bytes(b: float) -> str:
@@ -147,20 +130,20 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     ops, nn_ = row("moons", "gradwalk"), row("moons", "gradwalk-nn")
     if ops and ops["speedup"]:
         out.append(("workload 1, Value ops: >= 8x faster than micrograd",
-                    _fmt_x(ops["speedup"]), ops["speedup"] >= TARGETS["moons_ops"]))
+                    fmt_x(ops["speedup"]), ops["speedup"] >= TARGETS["moons_ops"]))
     b = bytes_per_node(results, "gradwalk")
     if b is not None:
         out.append(("workload 1 graph: <= 300 bytes per node", f"{b:.0f} B",
                     b <= TARGETS["bytes"]))
     if nn_ and nn_["speedup"]:
-        out.append(("workload 1, nn: >= 25x faster than micrograd", _fmt_x(nn_["speedup"]),
+        out.append(("workload 1, nn: >= 25x faster than micrograd", fmt_x(nn_["speedup"]),
                     nn_["speedup"] >= TARGETS["moons_nn"]))
     if nn_ and nn_["floats"]:
-        out.append(("workload 1, nn: within 6x of plain floats", _fmt_x(nn_["floats"]),
+        out.append(("workload 1, nn: within 6x of plain floats", fmt_x(nn_["floats"]),
                     nn_["floats"] <= TARGETS["moons_nn_floats"]))
     seed = row("seed", "gradwalk-nn")
     if seed and seed["speedup"]:
-        out.append(("workload 2, nn: >= 25x faster than micrograd", _fmt_x(seed["speedup"]),
+        out.append(("workload 2, nn: >= 25x faster than micrograd", fmt_x(seed["speedup"]),
                     seed["speedup"] >= TARGETS["seed_nn"]))
     if "gradwalk" in results.get("chains", {}):
         c = chain_summary(results, "gradwalk")
@@ -192,11 +175,11 @@ def tape_targets(results: dict) -> list[tuple[str, str, bool | None]]:
     tape, nn_, floats = on("moons", "gradwalk-tape"), on("moons", "gradwalk-nn"), \
         on("moons", "floats")
     if tape and nn_:
-        out.append(("moons, tape step: >= 5x faster than the nn step", _fmt_x(nn_ / tape),
+        out.append(("moons, tape step: >= 5x faster than the nn step", fmt_x(nn_ / tape),
                     nn_ / tape >= TARGETS["tape_over_nn"]))
     if tape and floats:
         out.append(("moons, tape step: <= 1.5x the plain-float forward pass",
-                    _fmt_x(tape / floats), tape / floats <= TARGETS["tape_floats"]))
+                    fmt_x(tape / floats), tape / floats <= TARGETS["tape_floats"]))
     return out
 
 
@@ -208,11 +191,11 @@ def _training_table(results: dict, workload: str) -> list[list[str]]:
             "median time (GC off)", "runs", "note"]
     lines = [head]
     for r in training_rows(results, workload):
-        lines.append([r["label"], _fmt_time(r["on"]), _fmt_x(r["speedup"]), _fmt_x(r["floats"]),
-                      _fmt_time(r["off"]), str(r["runs"]), r["note"][:90]])
+        lines.append([r["label"], fmt_time(r["on"]), fmt_x(r["speedup"]), fmt_x(r["floats"]),
+                      fmt_time(r["off"]), str(r["runs"]), r["note"][:90]])
     if workload == "moons" and "micrograd" in results.get("moons", {}):
         for label, seconds, ref in RUST_REFERENCE:
-            lines.append([label, _fmt_time(seconds), _fmt_x(ref / seconds), "-", "-", "-",
+            lines.append([label, fmt_time(seconds), fmt_x(ref / seconds), "-", "-", "-",
                           "fixed reference, not measured by this run"])
     return lines
 
@@ -486,7 +469,7 @@ def chart(results: dict, path: Path) -> Path | None:
         for bar, h in zip(bars, hatches):
             bar.set_hatch(h)
         for i, v in enumerate(values):
-            ax.text(v, i, " " + _fmt_x(v), va="center", fontsize=8)
+            ax.text(v, i, " " + fmt_x(v), va="center", fontsize=8)
         floor = next((r["speedup"] for r in training_rows(results, w) if r["key"] == "floats"
                       and r["speedup"]), None)
         if floor:  # no scalar graph-building engine can go past plain floats

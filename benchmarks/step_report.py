@@ -26,7 +26,7 @@ TARGETS = {"over_numpy": 2.0, "over_numpy_goal": 1.5, "record_seconds": 0.5,
            "record_bytes": 100e6}
 
 
-def _median(xs: list[float] | None) -> float | None:
+def median(xs: list[float] | None) -> float | None:
     return statistics.median(xs) if xs else None
 
 
@@ -53,7 +53,7 @@ def medians(cell: dict[str, Any], clock: str = "times") -> dict[str, float]:
 def phases(cell: dict[str, Any]) -> tuple[float | None, float | None]:
     """gradwalk's `t.mean` and `opt.step()` within its steps (medians)."""
     got = cell.get("gradwalk", {}).get("phases") or []
-    return _median([p[0] for p in got]), _median([p[1] for p in got])
+    return median([p[0] for p in got]), median([p[1] for p in got])
 
 
 def _engine_cell(cell: dict[str, Any], engine: str, med: dict[str, float]) -> str:
