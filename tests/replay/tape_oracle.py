@@ -169,38 +169,30 @@ class Run:
 
     def _call(self, i: int, text: str) -> Outcome:
         args = self._args(text)
-        values = self._values()
-        before = _grads(values)
-        eager = self._eager(args, values)
-        want = before if isinstance(eager, BaseException) else _grads(values)
-        _set_grads(values, before)
-        try:
-            got = self.t(*args)
-        except TapeError as e:
-            out = self._raised(i, "t()", e, eager, values, before, refused=True)
-        except Exception as e:  # noqa: BLE001
-            out = self._raised(i, "t()", e, eager, values, before, refused=False)
-        else:
-            out = self._compare_exact(i, got, eager, values, before, want, args)
-        _set_grads(values, want)  # the next call starts from eager's state, whatever happened
-        return out
+        return self._judged(i, "t()", args, self._eager, self.t,
+                            lambda *common: self._compare_exact(*common, args))
 
     def _mean(self, i: int, text: str) -> Outcome:
-        batched = self._args(text)
+        return self._judged(i, "t.mean()", self._args(text), self._eager_mean, self.t.mean,
+                            self._compare_mean)
+
+    def _judged(self, i: int, what: str, args: tuple[Any, ...], eager_of: Any, replay: Any,
+                compare: Any) -> Outcome:
+        """`replay(*args)` against `eager_of(args, values)`, both from the same .grad."""
         values = self._values()
         before = _grads(values)
-        eager = self._eager_mean(batched, values)
+        eager = eager_of(args, values)
         want = before if isinstance(eager, BaseException) else _grads(values)
         _set_grads(values, before)
         try:
-            got = self.t.mean(*batched)
+            got = replay(*args)
         except TapeError as e:
-            out = self._raised(i, "t.mean()", e, eager, values, before, refused=True)
+            out = self._raised(i, what, e, eager, values, before, refused=True)
         except Exception as e:  # noqa: BLE001
-            out = self._raised(i, "t.mean()", e, eager, values, before, refused=False)
+            out = self._raised(i, what, e, eager, values, before, refused=False)
         else:
-            out = self._compare_mean(i, got, eager, values, before, want)
-        _set_grads(values, want)
+            out = compare(i, got, eager, values, before, want)
+        _set_grads(values, want)  # the next call starts from eager's state, whatever happened
         return out
 
     # -- eager ----------------------------------------------------------------------------
