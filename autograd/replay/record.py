@@ -220,9 +220,10 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
     """fn runs again with its int arguments changed (negated, then one more, then one less,
     until a run takes the same branches): if it computes only with them, it records the same
     graph (the ints' Values hold other numbers); if it indexes with them, it records another
-    graph: `IntsAreStatic`. No run that takes the same branches proves nothing: static too.
-    The runs nudge the floats and parameters as well where that takes the same branches: the
-    run is returned then, a proof of those too (else None)."""
+    graph or raises IndexError: `IntsAreStatic`. No run that takes the same branches proves
+    nothing: static too. First the ints that no comparison reads go far alone (an index among
+    them raises there). The runs nudge the floats and parameters as well where that takes the
+    same branches: the run is returned then, a proof of those too (else None)."""
     kinds = slot_kinds(key)
     checked = _checked_slots(first)
     unchecked = [i for i, kind in enumerate(kinds) if kind is INT and i not in checked]
@@ -238,7 +239,7 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
         except IndexError:
             raise IntsAreStatic(_INDEXES) from None
         except Exception:
-            pass  # any other outcome: the near moves below decide
+            pass  # any other outcome (a plain use on another branch too): near moves decide
     moves = ((lambda y: -y if y else 1.0), (lambda y: y + 1.0), (lambda y: y - 1.0))
     for together in (True, False):
         for move in moves:
@@ -309,8 +310,8 @@ def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[f
         _compare(first, again, True)
     except IndexError:
         raise IntsAreStatic(_INDEXES) from None
-    except Exception:
-        return None  # another branch, or outside some domain: the checks one at a time
+    except Exception:  # another branch (its plain uses of an int are that branch's), or
+        return None  # outside some domain: the checks one at a time
     return again
 
 
