@@ -173,6 +173,10 @@ def record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
         return _record(fn, key, floats, slot_names)
     except (TapeError, IntsAreStatic) as exc:
         raise IntsAreStatic(str(exc)) from None
+    except (TypeError, AttributeError) as exc:
+        # what a traced int is not (`k.bit_length()`, a C function that takes only an int):
+        # the ints as plain numbers tell, static
+        raise IntsAreStatic(f"{type(exc).__name__}: {exc}") from None
 
 
 def _record(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],

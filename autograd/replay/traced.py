@@ -26,6 +26,7 @@ from ..engine import Value, lift_operand, note_comparison, traced
 _ARITHMETIC = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
 }
+_EXACT = 2**53  # ints up to here are exact as floats
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
 _PLAIN_USES = ("__hash__", "__index__", "__int__", "__float__", "__invert__", "__round__",
                "__trunc__", "__floor__", "__ceil__", "__floordiv__", "__rfloordiv__", "__mod__",
@@ -37,7 +38,7 @@ _PLAIN_USES = ("__hash__", "__index__", "__int__", "__float__", "__invert__", "_
 def plain(x: Any) -> Any:
     """The plain number of a traced number (and any other number as it is)."""
     if isinstance(x, TracedInt):
-        return int.__int__(x)
+        return x.number
     if isinstance(x, TracedFloat):
         return float.__float__(x)
     return x
@@ -47,6 +48,8 @@ def _wrap(result: Any, value: Value, uses: list[str]) -> Any:
     if isinstance(result, bool):
         return result
     if isinstance(result, int):
+        if abs(result) >= _EXACT:  # the Value's float arithmetic is no longer fn's
+            uses.append(f"an int past 2**53 ({result})")
         return TracedInt(result, value, uses)
     if isinstance(result, float):
         return TracedFloat(result, value, uses)
@@ -154,14 +157,23 @@ def _noted(name: str, base: type) -> Any:
     return use
 
 
-class TracedInt(_Traced, int):
-    """An int argument, standing for its Value while fn records (see the module docstring)."""
+class TracedInt(_Traced):
+    """An int argument, standing for its Value while fn records (see the module docstring).
 
-    def __new__(cls, number: int, traced_value: Value, uses: list[str]) -> TracedInt:
-        self = int.__new__(cls, number)
+    Not a subclass of int, so that everything that reads its number (a list's index,
+    `range`, `math.factorial`, NumPy) has to ask `__index__` and is noted; an int subclass
+    would be read directly. `isinstance(y, int)` still holds, through `__class__`."""
+
+    __slots__ = ("number", "traced_value", "uses")
+
+    def __init__(self, number: int, traced_value: Value, uses: list[str]) -> None:
+        self.number = number
         self.traced_value = traced_value
         self.uses = uses
-        return self
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: D105
+        return int
 
 
 class TracedFloat(_Traced, float):

@@ -739,3 +739,82 @@ def test_an_index_that_fn_compares_first_is_static_even_where_one_near_move_alia
 
     t = tape(fn, 0, 2.0)
     assert t(1, 3.0) == 6.0 and (w0.grad, w1.grad) == (0.0, 3.0)
+
+
+def _against_eager(fn, params, example, calls):
+    """Each call's value and gradients through a tape recorded at `example`, beside eager's."""
+    t = tape(fn, *example)
+    for args in calls:
+        for p in params:
+            p.grad = 0.0
+        out = fn(*args)
+        out.backward()
+        want = (out.data, [p.grad for p in params])
+        for p in params:
+            p.grad = 0.0
+        got = (t(*args), [p.grad for p in params])
+        assert got == want, (args, got, want)
+
+
+def test_an_int_that_picks_a_number_from_a_table_is_static_behind_a_loss_check():
+    ws = [Value(v, label=f"w{i}") for i, v in enumerate([0.3, -0.2, 0.5])]
+    class_weight = [1.0, 1.0, 5.0]  # classes 0 and 1 weigh the same: a near move sees no change
+
+    def fn(x, c):
+        return cross_entropy([w * x for w in ws], c) * class_weight[c]
+
+    _against_eager(fn, ws, (0.7, 0), [(0.7, 2), (0.7, 1), (-0.4, 0)])
+
+
+def test_an_int_that_picks_an_entry_after_a_comparison_of_its_own_is_static():
+    w = Value(2.0, label="w")
+    scale = [1.0, 1.0, 4.0]
+
+    def fn(x, k):
+        if k < len(scale):
+            return w * x * scale[k]
+        return w * x
+
+    _against_eager(fn, [w], (-0.5, 0), [(-0.5, 2), (1.5, 1), (1.5, 7)])
+
+
+def test_a_difference_of_two_ints_that_indexes_is_static():
+    rel = [Value(v, label=f"rel{d}") for d, v in enumerate([0.1, 0.7, -0.4])]
+
+    def fn(x, i, j):  # moving both ints the same way leaves j - i where it was
+        return (x * rel[j - i]).tanh()
+
+    _against_eager(fn, rel, (0.5, 3, 4), [(0.5, 0, 0), (0.5, 5, 7), (0.5, 1, 2)])
+
+
+def test_an_int_that_sets_a_loop_count_is_static_without_a_run_of_that_length():
+    w = Value(0.5, label="w")
+
+    def fn(x, n):
+        h = x
+        for _ in range(n):
+            h = (w * h).tanh()
+        return h
+
+    _against_eager(fn, [w], (0.3, 3), [(0.3, 5), (0.3, 1)])  # range(2**31) would never end
+
+
+def test_int_arithmetic_past_two_to_the_53_is_static():
+    w = Value(-2.0, label="w")
+
+    def fn(x, n):  # n * n - (n - 1) * (n + 1) is 1 for every int, not in floats past 2**53
+        return w * x * (n * n - (n - 1) * (n + 1))
+
+    _against_eager(fn, [w], (1.0, 10**8), [(1.0, 10**8), (2.0, 3)])
+
+
+def test_a_traced_int_is_an_int_to_fn():
+    w = Value(1.5, label="w")
+    seen = []
+
+    def fn(x, k):
+        seen.append(isinstance(k, int) and not isinstance(k, bool))
+        return w * x * k
+
+    _against_eager(fn, [w], (2.0, 3), [(2.0, 5), (1.0, -1)])
+    assert seen and all(seen)
