@@ -5,12 +5,12 @@ stands for a Value (`traced_value`, the argument's slot). An operator with a Val
 that Value rather than to a constant; arithmetic with plain numbers gives another traced number
 whose Value records the same arithmetic (`p / 16` is a float to fn, and a node of the graph);
 a comparison is one of its Value, so the tape checks it on every replay (`y == 1` included).
-Every other use as a Python number (an index, a hash, `int(y)`, `y // 2`) is noted in `uses`:
-then fn needs the number itself, and the tape records its ints as static instead. An index
-into a list calls nothing a number can override; the tape catches that by recording again
-with the ints moved far out of range (an IndexError: `record._moved_together`; where a check
-of another int raises first, the ints no comparison reads go far alone) or nearby (another
-graph: `record._check_ints_are_data`).
+Every other use as a Python number (an index, `range(y)`, a hash, `int(y)`, `y // 2`,
+`str(y)`) is noted in `uses`: then fn needs the number itself, and the tape records its ints
+as static instead. A traced int is no int subclass, so a list or `range` asks its
+`__index__` (an int subclass would be read directly). Recording again with the ints moved far
+out of range (`record._moved_together`) and nearby (`record._check_ints_are_data`) checks the
+rest: the same graph, or static.
 """
 
 from __future__ import annotations
@@ -126,12 +126,14 @@ class _Traced:
     def __bool__(self) -> bool:
         return self._compare("ne", 0) is True
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # text of the number (a dict key, a name): a plain use
+        self.uses.append("__repr__")
         return repr(plain(self))
 
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
+        self.uses.append("__format__")
         return format(plain(self), spec)
 
     def __reduce__(self) -> Any:

@@ -818,3 +818,13 @@ def test_a_traced_int_is_an_int_to_fn():
 
     _against_eager(fn, [w], (2.0, 3), [(2.0, 5), (1.0, -1)])
     assert seen and all(seen)
+
+
+def test_an_int_turned_into_text_is_static():
+    w = Value(2.0, label="w")
+    weight = {"0": 1.0, "1": 1.0, "2": 3.0}
+
+    def fn(x, k):
+        return w * x * weight[str(k)]
+
+    _against_eager(fn, [w], (1.0, 0), [(1.0, 2), (0.5, 1)])
