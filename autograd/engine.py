@@ -339,7 +339,7 @@ def _lift(x: Any, op: str) -> Value:
     Value (`traced`) is that Value: how a tape traces the ints it is given."""
     if x.__class__ is float:
         return _leaf(x, CONST)
-    if x.__class__ is int:
+    if type(x) is int:  # not `__class__`: a traced int says int there
         return _leaf(real(x, op), CONST)
     if isinstance(x, Real):
         value = traced(x)

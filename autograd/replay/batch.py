@@ -22,7 +22,7 @@ from ..engine import Value
 from ..formula import Formula, Printer, can_fail, variables
 from .arguments import END, FLOAT, INT, LIST, TUPLE, as_data, flatten, static_key
 from .program import ARG, CONST, PARAM, Program
-from .record import IntsAreStatic, TapeError
+from .record import IntsAreStatic
 
 try:
     import numpy as np
@@ -535,14 +535,19 @@ def plan_of(rec: Any) -> _Plan | None:
         except Numeric:
             rec.batch = False
         else:
-            _check_plan(rec)
+            if not _plan_agrees(rec):
+                # NumPy's exp, log... differ from math's in the last bit, which an
+                # ill-conditioned fn (sin of 1e36) turns into any number: the exact replay
+                # takes these samples
+                rec.batch = False
     return rec.batch or None
 
 
-def _check_plan(rec: Any) -> None:
+def _plan_agrees(rec: Any) -> bool:
+    """Whether the plan gives what backward() gives at the recorded point."""
     prog = rec.prog
     if prog.reference is None:
-        return
+        return True
     data = [0.0] * len(prog.params)
     for n, kind in enumerate(prog.kind):
         if kind == PARAM:
@@ -551,14 +556,12 @@ def _check_plan(rec: Any) -> None:
         with np.errstate(over="raise", divide="raise", invalid="raise"):
             ok, value, grads = rec.batch.run(np.array([rec.floats]), np.array([data]), 1.0)
     except (Numeric, FloatingPointError):
-        return  # the exact replay would take these numbers over
+        return True  # the exact replay takes these numbers over
     want_value, want = prog.reference
     finite = [abs(w) for w in (want_value, *want) if math.isfinite(w)]
     tol = 1e-9 * max([1.0, *finite])
-    if ok is not None or not all(_close(float(a), b, tol)
-                                 for a, b in zip([value, *grads.tolist()], [want_value, *want])):
-        raise TapeError("tape: internal check failed: the batch replay differs from what "
-                        "backward() computes at the recorded point")
+    return ok is None and all(_close(float(a), b, tol)
+                              for a, b in zip([value, *grads.tolist()], [want_value, *want]))
 
 
 def _close(a: float, b: float, tol: float) -> bool:

@@ -28,6 +28,7 @@ _ARITHMETIC = {
 }
 _EXACT = 2**53  # ints up to here are exact as floats
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+_PLAIN_COMPARE = {name: getattr(operator, name) for name in _COMPARE}
 _PLAIN_USES = ("__hash__", "__index__", "__int__", "__float__", "__invert__", "__round__",
                "__trunc__", "__floor__", "__ceil__", "__floordiv__", "__rfloordiv__", "__mod__",
                "__rmod__", "__divmod__", "__rdivmod__", "__lshift__", "__rlshift__",
@@ -96,9 +97,8 @@ class _Traced:
         if isinstance(other, Value) or operand is None:
             self.uses.append(f"__{name}__")
             return getattr(type(plain(self)), f"__{name}__")(plain(self), plain(other))
-        result = getattr(type(plain(self)), f"__{name}__")(plain(self), plain(other))
-        if result is NotImplemented:
-            return result
+        # as Python compares the plain numbers (`1 == 1.0`: int's own method declines a float)
+        result = _PLAIN_COMPARE[name](plain(self), plain(other))
         note_comparison(self.traced_value, _COMPARE[name], operand, result)
         return result
 
