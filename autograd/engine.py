@@ -337,9 +337,9 @@ def _lift(x: Any, op: str) -> Value:
     """A plain number as a constant leaf; anything else is not ours (the caller returns
     NotImplemented so Python names the types in its TypeError). A number that stands for a
     Value (`traced`) is that Value: how a tape traces the ints it is given."""
-    if x.__class__ is float:
+    if type(x) is float:  # not `__class__`: a traced number (a tape's) says float or int there
         return _leaf(x, CONST)
-    if type(x) is int:  # not `__class__`: a traced int says int there
+    if type(x) is int:
         return _leaf(real(x, op), CONST)
     if isinstance(x, Real):
         value = traced(x)
@@ -371,7 +371,7 @@ def traced(x: Any) -> Value | None:
 def real(x: Any, where: str) -> float:
     """`x` as a float if it is a real number (a NumPy scalar included), else a TypeError, and
     an OverflowError for an int too large for a float; `where` names the caller."""
-    if x.__class__ is float:
+    if type(x) is float:
         return x
     if is_real(x):
         try:
@@ -406,7 +406,7 @@ def is_constant(node: Value) -> bool:
 
 
 def _set_data(node: Value, x: Any) -> None:
-    if x.__class__ is not float:  # the message is made only for a write that needs checking
+    if type(x) is not float:  # the message is made only for a write that needs checking
         x = real(x, f"{node.label!r}.data =" if node.label else "Value.data =")
     node._data = x
     node._wseq = _clock.last_write = _tick()  # the latest write (see `clock`)
@@ -415,7 +415,7 @@ def _set_data(node: Value, x: Any) -> None:
 def _set_grad(node: Value, g: Any) -> None:
     # The engine's own loops write the slot `_grad` directly; every other write comes here, so
     # `.grad` is always a float and a backward pass's final `+=` into it cannot fail halfway.
-    if g.__class__ is float:
+    if type(g) is float:
         node._grad = g
         return
     if isinstance(g, Value) or g is None or not is_real(g):

@@ -38,11 +38,7 @@ _PLAIN_USES = ("__hash__", "__index__", "__int__", "__float__", "__invert__", "_
 
 def plain(x: Any) -> Any:
     """The plain number of a traced number (and any other number as it is)."""
-    if isinstance(x, TracedInt):
-        return x.number
-    if isinstance(x, TracedFloat):
-        return float.__float__(x)
-    return x
+    return x.number if isinstance(x, _Traced) else x
 
 
 def _wrap(result: Any, value: Value, uses: list[str]) -> Any:
@@ -58,8 +54,11 @@ def _wrap(result: Any, value: Value, uses: list[str]) -> Any:
 
 
 class _Traced:
-    """What the traced int and float share: `traced_value` and the list of plain uses."""
+    """What the traced int and float share: the plain number, `traced_value` and the list of
+    plain uses."""
 
+    __slots__ = ()
+    number: Any
     traced_value: Value
     uses: list[str]
 
@@ -178,14 +177,20 @@ class TracedInt(_Traced):
         return int
 
 
-class TracedFloat(_Traced, float):
-    """A float computed from traced numbers (`p / 16`), standing for its Value."""
+class TracedFloat(_Traced):
+    """A float computed from traced numbers (`p / 16`), standing for its Value. No float
+    subclass either (`math.hypot` would read one directly); `isinstance(x, float)` holds."""
 
-    def __new__(cls, number: float, traced_value: Value, uses: list[str]) -> TracedFloat:
-        self = float.__new__(cls, number)
+    __slots__ = ("number", "traced_value", "uses")
+
+    def __init__(self, number: float, traced_value: Value, uses: list[str]) -> None:
+        self.number = number
         self.traced_value = traced_value
         self.uses = uses
-        return self
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # noqa: D105
+        return float
 
 
 for _cls, _base in ((TracedInt, int), (TracedFloat, float)):

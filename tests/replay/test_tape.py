@@ -876,3 +876,18 @@ def test_an_int_compared_with_a_float_is_guarded():
 
     for f in (fn, other):
         _against_eager(f, [w], (1.0, -1), [(1.0, 1), (2.0, -1), (1.0, 1)])
+
+
+def test_a_float_made_from_an_int_and_read_by_c_code_is_static():
+    import math
+
+    w = Value(0.3, label="w")
+
+    def hyp(x, k):  # symmetric in k: the near move -k records the same graph
+        return w * x * math.hypot(k / 1, 1.0)
+
+    def parity(x, k):
+        return w * x * (1.0 if (k / 2).is_integer() else 2.0)
+
+    for f in (hyp, parity):
+        _against_eager(f, [w], (1.0, 2), [(1.0, 3), (2.0, -2), (1.0, 4)])
