@@ -8,6 +8,7 @@ its parents and never back, so a dropped graph is freed by reference counting al
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import threading
@@ -163,7 +164,8 @@ class Observed:
       tape's traced int: `autograd.replay.traced`), that Value, by the node's id.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: float = math.inf) -> None:
+        self.limit = limit  # more nodes or comparisons than this: `ObservedTooMuch`
         self.comparisons: list[tuple[Value, str, Any, bool]] = []
         self.reads: list[tuple[Value, str, str]] = []
         self.unrecorded: list[tuple[Value, tuple[Value, ...], str, str]] = []
@@ -171,6 +173,11 @@ class Observed:
         self.traced_args: dict[int, Value] = {}
         self.recorded: list[Value] = []
         self.unrecorded_ops: dict[int, tuple[Op, tuple[Value, ...], Any, int]] = {}
+
+
+class ObservedTooMuch(Exception):
+    """An `observe` block with a limit recorded more than it: a run a tape makes to check
+    itself (its ints moved far) that would loop for as long as the int says."""
 
 
 class observe:
@@ -184,12 +191,15 @@ class observe:
     [('>', 0, True)]
     """
 
+    def __init__(self, limit: float = math.inf) -> None:
+        self.limit = limit
+
     def __enter__(self) -> Observed:
         global _watching, _special
         stack = getattr(_thread, "watch", None)
         if stack is None:
             stack = _thread.watch = []
-        self.seen = Observed()
+        self.seen = Observed(self.limit)
         stack.append(self.seen)
         with _watch_lock:
             _watching += 1
@@ -237,6 +247,8 @@ def _note(left: Value, op: str, right: Any, result: bool) -> None:
     if seen is not None:
         stands_for = traced(right)
         seen.comparisons.append((left, op, right if stands_for is None else stands_for, result))
+        if len(seen.comparisons) > seen.limit:
+            raise ObservedTooMuch(f"more than {seen.limit} comparisons")
 
 
 def _note_read(v: Value, how: str) -> None:
@@ -260,6 +272,8 @@ def _note_recorded(node: Value) -> None:
     seen = _observer()
     if seen is not None:
         seen.recorded.append(node)
+        if len(seen.recorded) > seen.limit:
+            raise ObservedTooMuch(f"more than {seen.limit} nodes")
 
 
 def _note_traced_arg(node: Value, source: Value) -> None:

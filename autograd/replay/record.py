@@ -61,7 +61,8 @@ class _Run:
 
     start: int  # the clock's tick before fn ran (set by `_run`): older nodes are not fn's
 
-    def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float]) -> None:
+    def __init__(self, fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
+                 limit: float = math.inf) -> None:
         self.inputs = [Value(x) for x in floats]
         self.uses: list[str] = []  # how fn used int arguments as Python numbers
         leaves: list[Any] = [
@@ -69,7 +70,7 @@ class _Run:
             for kind, x, v in zip(slot_kinds(key), floats, self.inputs)
         ]
         args = unflatten(key, leaves)
-        with enable_grad(), observe() as seen:
+        with enable_grad(), observe(limit) as seen:
             out = fn(*args)
         if not isinstance(out, Value):
             if isinstance(out, bool) or not isinstance(out, Real):
@@ -239,7 +240,7 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
         for i in unchecked:
             moved[i] = floats[i] + _FAR if floats[i] >= 0 else floats[i] - _FAR
         try:
-            _run(fn, key, moved)
+            _run(fn, key, moved, limit=_limit(first))
         except IndexError:
             raise IntsAreStatic(_INDEXES) from None
         except Exception:
@@ -250,9 +251,9 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
             moved = [move(x) if kind is INT else x for kind, x in zip(kinds, floats)]
             try:
                 if together:
-                    again = _run(fn, key, _nearby(moved, key), params)
+                    again = _run(fn, key, _nearby(moved, key), params, _limit(first))
                 else:
-                    again = _run(fn, key, moved)
+                    again = _run(fn, key, moved, limit=_limit(first))
                 _compare(first, again, True)
             except _Branched:
                 continue  # another branch (or the moved ints are no valid data): another move
@@ -272,6 +273,12 @@ def _check_ints_are_data(fn: Callable[..., Any], key: tuple[Any, ...], floats: l
 
 
 _FAR = 2.0**31  # an int moved this far indexes no list fn could hold
+
+
+def _limit(first: _Run) -> int:
+    """How much a run with the ints moved may record: a loop that counts down an int moved
+    far (`while n > 0`) stops here, a run that takes another branch (and fails the check)."""
+    return 8 * (len(first.nodes) + len(first.seen)) + 10_000
 _INDEXES = ("fn indexes with an int argument (it raised IndexError when the int was moved out "
             "of range)")
 
@@ -310,7 +317,7 @@ def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[f
     moved = [(x + _FAR if x >= 0 else x - _FAR) if kind is INT else x
              for kind, x in zip(kinds, floats)]
     try:
-        again = _run(fn, key, _nearby(moved, key), params)
+        again = _run(fn, key, _nearby(moved, key), params, _limit(first))
         _compare(first, again, True)
     except IndexError:
         raise IntsAreStatic(_INDEXES) from None
@@ -320,8 +327,9 @@ def _moved_together(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[f
 
 
 def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
-         moved: Any = ()) -> _Run:
-    """fn run once; with `moved` parameters, their numbers nudged for the run (and restored)."""
+         moved: Any = (), limit: float = math.inf) -> _Run:
+    """fn run once; with `moved` parameters, their numbers nudged for the run (and restored);
+    with a `limit`, `ObservedTooMuch` past that many nodes or comparisons."""
     from ..clock import tick
 
     saved = [(p, p._data) for p in moved]
@@ -329,7 +337,7 @@ def _run(fn: Callable[..., Any], key: tuple[Any, ...], floats: list[float],
         for p, x in saved:
             p._data = _nudge(x)
         start = tick()
-        run = _Run(fn, key, floats)
+        run = _Run(fn, key, floats, limit)
         run.start = start
         if run.uses:
             raise IntsAreStatic(f"fn uses an int argument as a Python number ({run.uses[0]})")

@@ -891,3 +891,19 @@ def test_a_float_made_from_an_int_and_read_by_c_code_is_static():
 
     for f in (hyp, parity):
         _against_eager(f, [w], (1.0, 2), [(1.0, 3), (2.0, -2), (1.0, 4)])
+
+
+def test_a_loop_that_counts_an_int_down_records_without_running_that_far():
+    w = Value(0.3, label="w")
+    steps = [0]
+
+    def countdown(x, n):
+        while n > 0:
+            n = n - 1
+            steps[0] += 1
+            if steps[0] > 10**6:  # the int moved far would count down 2**31 times
+                raise RuntimeError("ran away")
+        return w * x
+
+    _against_eager(countdown, [w], (1.0, 3), [(2.0, 5), (2.0, 0)])
+    assert steps[0] < 10**5
