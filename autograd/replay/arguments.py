@@ -87,8 +87,8 @@ def _flatten_leaf(x: Any, key: list[Any], floats: list[float], where: str | None
         else:
             raise TypeError(f"tape: argument{where} is a NumPy {x.dtype} scalar; expected a "
                             "real number")
-    elif isinstance(x, int):  # an int subclass
-        key.append(int(x))
+    elif isinstance(x, int):  # an int subclass (an IntEnum member): static, passed as it is
+        key.append((type(x), x))
     elif isinstance(x, Real):
         key.append(FLOAT)
         floats.append(float(x))

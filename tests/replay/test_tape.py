@@ -907,3 +907,18 @@ def test_a_loop_that_counts_an_int_down_records_without_running_that_far():
 
     _against_eager(countdown, [w], (1.0, 3), [(2.0, 5), (2.0, 0)])
     assert steps[0] < 10**5
+
+
+def test_an_int_enum_argument_reaches_fn_as_itself():
+    import enum
+
+    class Kind(enum.IntEnum):
+        A = 0
+        B = 1
+
+    w = Value(0.3, label="w")
+
+    def fn(x, k):
+        return w * x * (2.0 if k.name == "A" else 1.0)
+
+    _against_eager(fn, [w], (1.0, Kind.A), [(1.0, Kind.B), (3.0, Kind.A)])
