@@ -7,6 +7,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from ..backward import PASS_LOCK
 from ..engine import Value
 from ..storage import Stored
 from . import interpret
@@ -130,12 +131,13 @@ class Tape:
         self.rerecorded = 0  # times fn's closure or globals changed and it was recorded again
         self._forget()
         key, floats = flatten(example_args)
-        self.decide_ints(key, floats)
-        data = as_data(key, floats)
-        if data is not None and self.ints_are_data.get(data[0]):
-            self._latest = self.recordings[data[0]][0]
-        else:
-            self._latest = self.record(key, floats)
+        with PASS_LOCK:  # recording nudges the parameters for a moment (see `__call__`)
+            self.decide_ints(key, floats)
+            data = as_data(key, floats)
+            if data is not None and self.ints_are_data.get(data[0]):
+                self._latest = self.recordings[data[0]][0]
+            else:
+                self._latest = self.record(key, floats)
 
     def _forget(self) -> None:
         """Drop every recording (fn's closure or globals no longer hold what they held)."""
@@ -247,11 +249,14 @@ class Tape:
     def __call__(self, *args: Any) -> float:
         """fn(*args) as a float; adds the gradients into .grad as backward() would."""
         key, floats = flatten(args)
-        self.check_reads()
-        rec, value, grads = self.find_for(key, floats)
-        for v, g in zip(rec.targets, grads):
-            v._grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
-        self._latest = rec
+        # the lock backward() holds: a recording nudges the parameters for a moment and the
+        # sums into .grad must not interleave with another thread's
+        with PASS_LOCK:
+            self.check_reads()
+            rec, value, grads = self.find_for(key, floats)
+            for v, g in zip(rec.targets, grads):
+                v._grad += g + 0.0  # + 0.0: the engine's sums start from 0.0 (so never -0.0)
+            self._latest = rec
         return value
 
     def mean(self, *batched_args: Any) -> float:
@@ -259,8 +264,9 @@ class Tape:
         array); adds the gradient of that mean into .grad."""
         from .batch import mean
 
-        self.check_reads()
-        return mean(self, batched_args)
+        with PASS_LOCK:  # as in `__call__`
+            self.check_reads()
+            return mean(self, batched_args)
 
     @property
     def source(self) -> str:

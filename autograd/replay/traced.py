@@ -89,11 +89,16 @@ class _Traced:
         x, y = (operand, self.traced_value) if reflected else (self.traced_value, operand)
         if not isinstance(x, Value):
             x = lift_operand(x, name)
-        return _wrap(result, fn(x, y), self.uses)
+        value = fn(x, y)
+        if result.__class__ is int and name == "mul":
+            value = value + 0.0  # 0 * -5 is 0, where 0.0 * -5.0 is -0.0
+        return _wrap(result, value, self.uses)
 
     def _compare(self, name: str, other: Any) -> Any:
+        if isinstance(other, Value):
+            return NotImplemented  # the Value's reflected comparison lifts self: a guard
         operand = self._operand(other)
-        if isinstance(other, Value) or operand is None:
+        if operand is None:
             self.uses.append(f"__{name}__")
             return getattr(type(plain(self)), f"__{name}__")(plain(self), plain(other))
         # as Python compares the plain numbers (`1 == 1.0`: int's own method declines a float)
@@ -114,6 +119,8 @@ class _Traced:
         return _wrap(plain(self) ** k, self.traced_value ** k, self.uses)
 
     def __neg__(self) -> Any:
+        if isinstance(self, TracedInt):  # -0 is 0, where -0.0 is -0.0
+            return _wrap(-plain(self), 0.0 - self.traced_value, self.uses)
         return _wrap(-plain(self), -self.traced_value, self.uses)
 
     def __pos__(self) -> Any:

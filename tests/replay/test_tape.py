@@ -922,3 +922,60 @@ def test_an_int_enum_argument_reaches_fn_as_itself():
         return w * x * (2.0 if k.name == "A" else 1.0)
 
     _against_eager(fn, [w], (1.0, Kind.A), [(1.0, Kind.B), (3.0, Kind.A)])
+
+
+def test_an_int_compared_with_a_value_on_its_right_stays_data():
+    w, b = Value(0.3, label="w"), Value(-0.7, label="b")
+
+    def fn(x, k):
+        return w * x if k < w * x else b
+
+    t = tape(fn, 1.0, 0)
+    assert all(t.ints_are_data.values())
+    _against_eager(fn, [w, b], (1.0, 0), [(1.0, 1), (5.0, 1), (2.0, -3)])
+
+
+def test_an_int_zero_negated_or_multiplied_keeps_its_sign():
+    w = Value(0.3, label="w")
+
+    def negated(x, k):
+        return w * x * (-k)
+
+    def product(x, k, m):
+        return w * x * (k * m)
+
+    for f, example, call in ((negated, (2.0, 3), (2.0, 0)), (product, (2.0, 3, 4), (2.0, 0, -5))):
+        t = tape(f, *example)
+        out = f(*call)
+        assert math.copysign(1.0, t(*call)) == math.copysign(1.0, out.data) == 1.0
+
+
+def test_threads_sharing_a_tape_leave_the_parameters_as_they_were():
+    import threading
+
+    w = Value(0.3, label="w")
+    table = [float(i) for i in range(40)]
+    t = tape(lambda x, k: w * x * table[k], 1.0, 1)  # k static: each new k records again
+    errors = []
+
+    def work(first):
+        for k in range(first, 40, 4):
+            try:
+                t(0.5, k)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    import sys
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often: a race shows in a few calls
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors and w.data == 0.3
+    assert w.grad == sum(0.5 * v for v in table) - 0.0  # every call's gradient, none lost
