@@ -89,10 +89,7 @@ class _Traced:
         x, y = (operand, self.traced_value) if reflected else (self.traced_value, operand)
         if not isinstance(x, Value):
             x = lift_operand(x, name)
-        value = fn(x, y)
-        if result.__class__ is int and name == "mul":
-            value = value + 0.0  # 0 * -5 is 0, where 0.0 * -5.0 is -0.0
-        return _wrap(result, value, self.uses)
+        return _wrap(result, fn(x, y), self.uses)
 
     def _compare(self, name: str, other: Any) -> Any:
         if isinstance(other, Value):

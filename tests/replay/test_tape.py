@@ -935,19 +935,15 @@ def test_an_int_compared_with_a_value_on_its_right_stays_data():
     _against_eager(fn, [w, b], (1.0, 0), [(1.0, 1), (5.0, 1), (2.0, -3)])
 
 
-def test_an_int_zero_negated_or_multiplied_keeps_its_sign():
+def test_an_int_zero_negated_keeps_its_sign():
     w = Value(0.3, label="w")
 
     def negated(x, k):
         return w * x * (-k)
 
-    def product(x, k, m):
-        return w * x * (k * m)
-
-    for f, example, call in ((negated, (2.0, 3), (2.0, 0)), (product, (2.0, 3, 4), (2.0, 0, -5))):
-        t = tape(f, *example)
-        out = f(*call)
-        assert math.copysign(1.0, t(*call)) == math.copysign(1.0, out.data) == 1.0
+    t = tape(negated, 2.0, 3)
+    out = negated(2.0, 0)
+    assert math.copysign(1.0, t(2.0, 0)) == math.copysign(1.0, out.data) == 1.0
 
 
 def test_threads_sharing_a_tape_leave_the_parameters_as_they_were():
