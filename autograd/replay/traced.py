@@ -116,8 +116,6 @@ class _Traced:
         return _wrap(plain(self) ** k, self.traced_value ** k, self.uses)
 
     def __neg__(self) -> Any:
-        if isinstance(self, TracedInt):  # -0 is 0, where -0.0 is -0.0
-            return _wrap(-plain(self), 0.0 - self.traced_value, self.uses)
         return _wrap(-plain(self), -self.traced_value, self.uses)
 
     def __pos__(self) -> Any:
@@ -179,6 +177,9 @@ class TracedInt(_Traced):
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # noqa: D105
         return int
+
+    def __neg__(self) -> Any:  # -0 is 0, where -0.0 is -0.0
+        return _wrap(-self.number, 0.0 - self.traced_value, self.uses)
 
 
 class TracedFloat(_Traced):

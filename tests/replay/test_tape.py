@@ -745,14 +745,8 @@ def _against_eager(fn, params, example, calls):
     """Each call's value and gradients through a tape recorded at `example`, beside eager's."""
     t = tape(fn, *example)
     for args in calls:
-        for p in params:
-            p.grad = 0.0
-        out = fn(*args)
-        out.backward()
-        want = (out.data, [p.grad for p in params])
-        for p in params:
-            p.grad = 0.0
-        got = (t(*args), [p.grad for p in params])
+        want = eager(fn, *args, params=params)
+        got = taped(t, *args, params=params)
         assert got == want, (args, got, want)
 
 
